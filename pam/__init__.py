@@ -1,0 +1,73 @@
+"""PAM: commissioning and contract performance management for an OPCC.
+
+create_app() only configures: settings, extensions, templates, blueprints, request
+hooks and commands. It does no start-up work (no table creation, no data loading).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from pam import database, models  # noqa: F401  (SQLite settings; every model for Alembic)
+from pam.config import build_config
+from pam.extensions import csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the PAM application. `overrides` replaces settings (tests use it)."""
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.update(build_config(Path(app.instance_path), overrides))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    _configure_templates(app)
+    _register_blueprints(app)
+
+    from pam.cli import register_commands
+    from pam.core.errors import register_error_pages
+    from pam.core.hooks import register_request_hooks
+
+    register_request_hooks(app)
+    register_error_pages(app)
+    register_commands(app)
+    return app
+
+
+def _configure_templates(app: Flask) -> None:
+    """Our templates/ first, then the GOV.UK macros from their packages (prefixed)."""
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja", "templates"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf", "templates"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+
+    from pam.core import template_helpers
+
+    template_helpers.register(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from pam.audit.views import bp as audit_bp
+    from pam.auth.views import bp as auth_bp
+    from pam.core.views import bp as core_bp
+    from pam.providers.views import bp as providers_bp
+
+    for blueprint in (core_bp, auth_bp, providers_bp, audit_bp):
+        app.register_blueprint(blueprint)

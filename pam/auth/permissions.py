@@ -1,0 +1,124 @@
+"""Who may do what: the only place in PAM that knows.
+
+Views ask `can(user, Permission.X)` or use `@require(Permission.X)`; object-level rules
+(a provider user reaches only their own organisation's records) live here too, as
+`can_view_organisation` and friends, and as query scopes used where data is read.
+
+A refusal is a 404 for provider users, so that a record they may not see looks exactly
+like one that does not exist, and a 403 for OPCC staff, who know the record exists.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from pam.auth.models import Role, User
+
+
+class Permission(enum.StrEnum):
+    """Things a role may be allowed to do."""
+
+    MANAGE_USERS = "manage_users"
+    MANAGE_REFERENCE_DATA = "manage_reference_data"
+    VIEW_ALL_ORGANISATIONS = "view_all_organisations"
+    MANAGE_ORGANISATIONS = "manage_organisations"
+    EDIT_OWN_ORGANISATION = "edit_own_organisation"
+    VIEW_AUDIT = "view_audit"
+
+
+_STAFF_READ = {Permission.VIEW_ALL_ORGANISATIONS}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMINISTRATOR: frozenset(
+        {
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_REFERENCE_DATA,
+            Permission.MANAGE_ORGANISATIONS,
+            Permission.VIEW_AUDIT,
+            *_STAFF_READ,
+        }
+    ),
+    Role.OFFICER: frozenset({Permission.MANAGE_ORGANISATIONS, Permission.VIEW_AUDIT, *_STAFF_READ}),
+    Role.DECISION_MAKER: frozenset(_STAFF_READ),
+    Role.BOARD_MEMBER: frozenset(_STAFF_READ),
+    Role.PROVIDER: frozenset({Permission.EDIT_OWN_ORGANISATION}),
+}
+
+
+def can(user: Any, permission: Permission) -> bool:
+    """True when the (signed-in, active) user's role grants the permission."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return permission in ROLE_PERMISSIONS.get(user.role, frozenset())
+
+
+def refuse(user: Any) -> None:
+    """Abort the request: 404 to a provider user (no hint the record exists), else 403."""
+    abort(404 if getattr(user, "is_provider", False) else 403)
+
+
+def require(*permissions: Permission) -> Callable:
+    """View decorator: signed in, and holding every named permission."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not all(can(current_user, p) for p in permissions):
+                refuse(current_user)
+            return view(*args, **kwargs)
+
+        wrapped.required_permissions = permissions  # read by the route-matrix test
+        return wrapped
+
+    return decorator
+
+
+# --- object-level rules ----------------------------------------------------------
+
+
+def can_view_organisation(user: User, organisation_id: int) -> bool:
+    """Staff with the read permission see every organisation; a provider user, their own."""
+    if can(user, Permission.VIEW_ALL_ORGANISATIONS):
+        return True
+    return user.is_provider and user.organisation_id == organisation_id
+
+
+def can_edit_organisation(user: User, organisation_id: int) -> bool:
+    """Officers and administrators edit any organisation; a provider user, their own profile."""
+    if can(user, Permission.MANAGE_ORGANISATIONS):
+        return True
+    return (
+        can(user, Permission.EDIT_OWN_ORGANISATION)
+        and user.is_provider
+        and user.organisation_id == organisation_id
+    )
+
+
+def can_change_user(actor: User, target: User) -> bool:
+    """Administrators manage users, but not their own role or active state (no self lock-out)."""
+    return can(actor, Permission.MANAGE_USERS) and actor.id != target.id
+
+
+def navigation_for(user: Any) -> list[tuple[str, str]]:
+    """The service navigation (label, endpoint) for the user's role."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    items = [("Home", "core.home")]
+    if can(user, Permission.VIEW_ALL_ORGANISATIONS):
+        items.append(("Organisations", "providers.index"))
+    elif can(user, Permission.EDIT_OWN_ORGANISATION):
+        items.append(("My organisation", "providers.mine"))
+    if can(user, Permission.VIEW_AUDIT):
+        items.append(("Audit trail", "audit.index"))
+    if can(user, Permission.MANAGE_USERS):
+        items.append(("Users", "auth.users"))
+    if can(user, Permission.MANAGE_REFERENCE_DATA):
+        items.append(("Reference data", "providers.reference_data"))
+    return items

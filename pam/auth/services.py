@@ -1,0 +1,314 @@
+"""Signing in and out, and managing users. Every change records an audit event.
+
+Services take the acting user, change state, record the event and flush. They never
+commit: the view (or CLI command) commits once, so the change and its event are
+durable together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from pam.audit import services as audit
+from pam.audit.models import utcnow
+from pam.auth.models import LoginFailure, PasswordLink, Role, User
+from pam.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
+from pam.core.exceptions import BusinessRuleError
+from pam.extensions import db
+from pam.providers.models import Organisation, OrganisationKind
+
+INVITATION_LIFETIME = timedelta(days=7)
+RESET_LIFETIME = timedelta(hours=24)
+
+
+# --- signing in ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The outcome of a sign-in attempt. `user` is set only on success."""
+
+    user: User | None
+    throttled: bool = False
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _recent_failures(column, value: str) -> int:
+    since = utcnow() - timedelta(seconds=current_app.config["PAM_LOGIN_WINDOW_SECONDS"])
+    return db.session.scalar(
+        select(func.count(LoginFailure.id)).where(
+            column == value, LoginFailure.occurred_at >= since
+        )
+    )
+
+
+def is_throttled(account: str, address: str) -> bool:
+    """True when this account or this address has failed too often in the window."""
+    config = current_app.config
+    return (
+        _recent_failures(LoginFailure.account, account)
+        >= config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or _recent_failures(LoginFailure.address, address)
+        >= config["PAM_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    )
+
+
+def sign_in(email: str, password: str, address: str) -> SignInResult:
+    """Check credentials and record the attempt. The caller logs the user in on success.
+
+    The message shown is the same whatever went wrong, and an unknown address costs the
+    same hashing work as a wrong password, so neither reveals whether an account exists.
+    """
+    account = normalise_email(email)[:254]
+    address = (address or "unknown")[:64]
+    if is_throttled(account, address):
+        verify_password(None, password)  # same work as a real attempt
+        _record_failure(account, address, None, "too many failed attempts")
+        return SignInResult(None, throttled=True)
+
+    user = db.session.scalar(select(User).where(User.email == account))
+    password_ok = verify_password(user.password_hash if user else None, password)
+    reason = None
+    if user is None or not password_ok:
+        reason = "wrong email address or password"
+    elif not user.is_active_account:
+        reason = "account deactivated"
+    elif user.is_demo and not current_app.config["PAM_ALLOW_DEMO_LOGINS"]:
+        reason = "demo accounts are refused in production"
+    if reason:
+        _record_failure(account, address, user, reason)
+        return SignInResult(None)
+
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
+    audit.record("login", actor=user, target=user, summary="Signed in")
+    return SignInResult(user)
+
+
+def _record_failure(account: str, address: str, user: User | None, reason: str) -> None:
+    window = timedelta(seconds=current_app.config["PAM_LOGIN_WINDOW_SECONDS"])
+    db.session.execute(delete(LoginFailure).where(LoginFailure.occurred_at < utcnow() - window))
+    db.session.add(LoginFailure(account=account, address=address))
+    audit.record(
+        "login_failed",
+        actor=None,
+        actor_label=f"sign-in attempt as {account}",
+        target=user,
+        summary=f"Sign-in refused: {reason}",
+    )
+
+
+def sign_out(user: User) -> None:
+    """Record a sign-out."""
+    audit.record("logout", actor=user, target=user, summary="Signed out")
+
+
+# --- managing users -----------------------------------------------------------------
+
+
+def _check_role_and_organisation(role: Role, organisation_id: int | None) -> int | None:
+    """Provider users need a provider organisation; OPCC staff belong to the OPCC."""
+    if role == Role.PROVIDER:
+        organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+        if organisation is None or not organisation.is_provider:
+            raise BusinessRuleError(
+                "Select the provider organisation this user belongs to", field="organisation_id"
+            )
+        return organisation.id
+    opcc = db.session.scalar(select(Organisation).where(Organisation.kind == OrganisationKind.OPCC))
+    return opcc.id if opcc else None
+
+
+def _check_email_free(email: str, except_user_id: int | None = None) -> None:
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None and existing.id != except_user_id:
+        raise BusinessRuleError("A user with this email address already exists", field="email")
+
+
+def create_user(
+    actor: User | None,
+    *,
+    email: str,
+    full_name: str,
+    role: Role,
+    organisation_id: int | None = None,
+    job_title: str | None = None,
+    password: str | None = None,
+    is_demo: bool = False,
+) -> User:
+    """Create a user. Without a password, they set one through an invitation link."""
+    email = normalise_email(email)
+    _check_email_free(email)
+    user = User(
+        email=email,
+        full_name=full_name.strip(),
+        job_title=(job_title or "").strip() or None,
+        role=Role(role),
+        organisation_id=_check_role_and_organisation(Role(role), organisation_id),
+        is_demo=is_demo,
+        is_active_account=True,
+        session_version=1,
+    )
+    if password is not None:
+        _check_password(password, user)
+        user.password_hash = hash_password(password)
+        user.password_changed_at = utcnow()
+    db.session.add(user)
+    audit.record_create(actor, user, summary=f"Created user with role {user.role_label}")
+    return user
+
+
+def update_user(
+    actor: User,
+    user: User,
+    *,
+    full_name: str,
+    email: str,
+    job_title: str | None,
+    role: Role,
+    organisation_id: int | None,
+) -> User:
+    """Change a user's details. A change of role or organisation ends their sessions."""
+    before = audit.snapshot(user)
+    email = normalise_email(email)
+    _check_email_free(email, except_user_id=user.id)
+    role = Role(role)
+    if actor.id == user.id and role != user.role:
+        raise BusinessRuleError("You cannot change your own role", field="role")
+    new_organisation_id = _check_role_and_organisation(role, organisation_id)
+    if role != user.role or new_organisation_id != user.organisation_id:
+        user.session_version += 1
+    user.full_name, user.email = full_name.strip(), email
+    user.job_title = (job_title or "").strip() or None
+    user.role, user.organisation_id = role, new_organisation_id
+    audit.record_update(actor, user, before)
+    return user
+
+
+def set_active(actor: User, user: User, active: bool) -> User:
+    """Deactivate (ending every session at once) or reactivate a user."""
+    if actor.id == user.id:
+        raise BusinessRuleError("You cannot deactivate your own account")
+    if user.is_active_account == active:
+        return user
+    before = audit.snapshot(user)
+    user.is_active_account = active
+    user.session_version += 1
+    audit.record_update(
+        actor,
+        user,
+        before,
+        action="reactivate" if active else "deactivate",
+        summary="Reactivated" if active else "Deactivated: all sessions ended",
+    )
+    return user
+
+
+def _new_link(user: User, purpose: str, lifetime: timedelta) -> str:
+    """Create a one-time link for the user; returns the raw token (shown once, stored hashed)."""
+    now = utcnow()
+    for link in db.session.scalars(
+        select(PasswordLink).where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None))
+    ):
+        link.used_at = now  # an older, unused link stops working
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        PasswordLink(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            purpose=purpose,
+            expires_at=now + lifetime,
+        )
+    )
+    return token
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite_user(actor: User | None, user: User) -> str:
+    """An invitation link for a new user to set their password. Returns the raw token."""
+    db.session.flush()
+    token = _new_link(user, "invitation", INVITATION_LIFETIME)
+    audit.record("invite", actor=actor, target=user, summary="Invitation link issued")
+    return token
+
+
+def reset_password(actor: User, user: User) -> str:
+    """An administrator's reset: the old password stops working, sessions end, and a
+    one-time link (returned) lets the user choose a new one."""
+    before = audit.snapshot(user)
+    user.password_hash = None
+    user.session_version += 1
+    token = _new_link(user, "reset", RESET_LIFETIME)
+    audit.record_update(
+        actor,
+        user,
+        before,
+        action="password_reset",
+        summary="Password reset by an administrator: old password and sessions revoked",
+    )
+    return token
+
+
+def find_link(token: str) -> PasswordLink | None:
+    """The usable link for a token, or None if unknown, used or expired."""
+    link = db.session.scalar(
+        select(PasswordLink).where(PasswordLink.token_hash == _token_hash(token))
+    )
+    if link is None or link.used_at is not None:
+        return None
+    expires_at = link.expires_at
+    if expires_at.tzinfo is None:  # SQLite returns naive UTC
+        expires_at = expires_at.replace(tzinfo=UTC)
+    if expires_at < utcnow() or not link.user.is_active_account:
+        return None
+    return link
+
+
+def _check_password(password: str, user: User, field: str = "password") -> None:
+    problems = password_problems(password, email=user.email, name=user.full_name)
+    if problems:
+        raise BusinessRuleError(problems[0], field=field)
+
+
+def set_password_from_link(link: PasswordLink, password: str) -> User:
+    """Set the password chosen through an invitation or reset link; the link is used up."""
+    user = link.user
+    _check_password(password, user)
+    before = audit.snapshot(user)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.session_version += 1
+    link.used_at = utcnow()
+    audit.record_update(
+        user, user, before, action="password_set", summary=f"Password set ({link.purpose} link)"
+    )
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """A signed-in user changes their own password; their other sessions end."""
+    if not verify_password(user.password_hash, current_password):
+        raise BusinessRuleError("Your current password is not right", field="current_password")
+    _check_password(new_password, user, field="new_password")
+    before = audit.snapshot(user)
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.session_version += 1
+    audit.record_update(
+        user, user, before, action="password_change", summary="Changed own password"
+    )
+    return user

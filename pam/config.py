@@ -1,0 +1,82 @@
+"""Configuration from environment variables, with safe defaults.
+
+PAM_ENV            production (default: safe), development or testing.
+PAM_DATABASE_URL   SQLAlchemy URL; default an SQLite file in the instance folder.
+PAM_SECRET_KEY     session signing key; default generated once into the instance folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+def read_secret_key(instance_path: Path) -> str:
+    """Return PAM_SECRET_KEY, or a key generated once and kept (mode 0600) in the instance folder.
+
+    Keeping it in the instance folder (git-ignored) means sessions survive restarts
+    without a secret ever being committed.
+    """
+    from_env = os.environ.get("PAM_SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Let `postgresql://` URLs use psycopg 3, the driver PAM installs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Assemble the Flask configuration from the environment and any test overrides."""
+    overrides = overrides or {}
+    env = overrides.get("PAM_ENV") or os.environ.get("PAM_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise RuntimeError(f"PAM_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    default_db = f"sqlite:///{instance_path / 'pam.db'}"
+    database_url = normalise_database_url(os.environ.get("PAM_DATABASE_URL", default_db))
+    production = env == "production"
+    config = {
+        "PAM_ENV": env,
+        "SECRET_KEY": None,  # filled below unless overridden
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Sessions: HttpOnly always; Secure in production (served over TLS there).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
+        "MAX_CONTENT_LENGTH": int(os.environ.get("PAM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+        # The organisation running this PAM (shown in the header and page titles).
+        "PAM_ORGANISATION_NAME": os.environ.get(
+            "PAM_ORGANISATION_NAME", "Office of the Police and Crime Commissioner"
+        ),
+        "PAM_SERVICE_NAME": "PAM",
+        # Login throttling: failures allowed in the window before further tries wait.
+        "PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+        "PAM_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+        "PAM_LOGIN_WINDOW_SECONDS": 15 * 60,
+        # Demo accounts are refused a login in production, whatever their password.
+        "PAM_ALLOW_DEMO_LOGINS": not production,
+        "PAM_PAGE_SIZE": 25,
+    }
+    config.update(overrides)
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = read_secret_key(instance_path)
+    return config

@@ -1,0 +1,1 @@
+"""Contracts: the register, variations and extensions, compliance items, documents (issue 3)."""

@@ -1,0 +1,1 @@
+"""What every page shares: the home page, static pages, errors, headers, template helpers."""

@@ -1,0 +1,44 @@
+"""Error pages in the GOV.UK style (400, 403, 404, 405, 413, 500)."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from pam.extensions import db
+
+TITLES = {
+    400: "There was a problem with your request",
+    403: "You do not have permission to see this page",
+    404: "Page not found",
+    405: "Page not found",
+    413: "The file is too large",
+    500: "Sorry, there is a problem with the service",
+}
+
+
+def register_error_pages(app: Flask) -> None:
+    """Render every HTTP error with the portal's layout."""
+
+    def render(status: int, detail: str | None = None):
+        # 405 looks like 404: a wrong method on a real URL reveals nothing more.
+        shown = 404 if status == 405 else status
+        return render_template(
+            "core/error.html", status=shown, title=TITLES[shown], detail=detail
+        ), shown
+
+    for status in (400, 403, 404, 405, 413):
+        app.register_error_handler(status, lambda error, s=status: render(s))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render(
+            400,
+            "The form had expired or was sent from somewhere else. "
+            "Go back, refresh the page and try again: nothing was saved.",
+        )
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return render(500)

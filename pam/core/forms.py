@@ -1,0 +1,98 @@
+"""Helpers shared by every module's forms and views."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import request
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput
+from wtforms import DateField
+from wtforms.validators import StopValidation, ValidationError
+
+from pam.core.exceptions import BusinessRuleError
+
+
+def show_rule_error(form: FlaskForm, error: BusinessRuleError) -> None:
+    """Put a service's refusal on the form: on its field if named, else at the top.
+
+    The form keeps what the user typed, so re-rendering it loses nothing.
+    """
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def page_number() -> int:
+    """The ?page= argument as a positive whole number (1 when missing or nonsense)."""
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+class GovDateField(DateField):
+    """A day/month/year date, with the GOV.UK design system's error messages.
+
+    GovDateInput posts three values under one name. WTForms' own DateField answers a
+    missing or impossible part with "Not a valid date value"; users need to be told
+    which part is wrong, and what they typed must come back to them unchanged.
+    """
+
+    widget = GovDateInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", "%d %m %Y")
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        parts = [(value or "").strip() for value in valuelist]
+        parts += [""] * (3 - len(parts))
+        day, month, year = parts[:3]
+        self.data = None
+        if not any(parts):
+            return
+        name = self.label.text.removesuffix(" (optional)")
+        missing = [
+            word for word, part in zip(("day", "month", "year"), parts[:3], strict=True) if not part
+        ]
+        if missing:
+            raise ValueError(f"{name} must include a {' and '.join(missing)}")
+        if not (day.isdigit() and month.isdigit() and year.isdigit()):
+            raise ValueError(f"{name} must be a real date, in numbers")
+        if len(year) != 4:
+            raise ValueError(f"{name} must include a year of 4 numbers, like 2027")
+        try:
+            self.data = date(int(year), int(month), int(day))
+        except ValueError:
+            raise ValueError(f"{name} must be a real date") from None
+
+
+class DateRequired:
+    """For a GovDateField that must be filled in (a part-filled date already has its error)."""
+
+    field_flags = {"required": True}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field) -> None:
+        if field.data is None and not field.process_errors:
+            raise StopValidation(self.message)
+
+
+class MaxLength:
+    """GOV.UK wording for a too-long answer: "Address must be 1000 characters or fewer"."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.field_flags = {"maxlength": limit}
+
+    def __call__(self, form, field) -> None:
+        if field.data and len(field.data) > self.limit:
+            name = field.label.text.removesuffix(" (optional)")
+            raise ValidationError(f"{name} must be {self.limit} characters or fewer")

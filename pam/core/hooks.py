@@ -1,0 +1,75 @@
+"""Per-request work: a request id for logs and the audit trail, and security headers."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, g, request
+from flask_login import current_user
+
+log = logging.getLogger("pam.requests")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+# No inline script or style anywhere: every script and stylesheet is a file PAM serves.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Attach the before/after request hooks."""
+
+    @app.before_request
+    def assign_request_id() -> None:
+        offered = request.headers.get("X-Request-ID", "")
+        g.request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        hsts = app.config.get("PAM_HSTS_SECONDS", 0 if app.debug else 31536000)
+        if app.config["PAM_ENV"] == "production" and hsts:
+            headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+        if current_user.is_authenticated and request.endpoint != "static":
+            # Pages behind sign-in must not linger in shared or back-button caches.
+            headers["Cache-Control"] = "no-store"
+        headers["X-Request-ID"] = getattr(g, "request_id", "")
+        return response
+
+    @app.after_request
+    def log_request(response):
+        started = getattr(g, "request_started", None)
+        elapsed_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        log.info(
+            "request",
+            extra={
+                "request_id": getattr(g, "request_id", None),
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed_ms, 1),
+                "user_id": current_user.get_id() if current_user.is_authenticated else None,
+            },
+        )
+        return response

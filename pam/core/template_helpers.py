@@ -1,0 +1,79 @@
+"""Jinja globals and filters: navigation, permissions, money and dates in UK style."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+
+from pam.auth import permissions
+
+UK = ZoneInfo("Europe/London")
+
+
+def today_in_uk() -> date:
+    """Today's date in the UK (the server may run in UTC)."""
+    return datetime.now(UK).date()
+
+
+def format_date(value: date | datetime | None) -> str:
+    """'23 November 2026' (GOV.UK style)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = uk_time(value)
+    return f"{value.day} {value:%B %Y}"
+
+
+def uk_time(value: datetime) -> datetime:
+    """A stored UTC moment in UK local time (SQLite returns it without a zone)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UK)
+
+
+def format_datetime(value: datetime | None) -> str:
+    """'23 November 2026, 2:05pm' in UK local time."""
+    if value is None:
+        return ""
+    local = uk_time(value)
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%B %Y}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def format_money(value: Decimal | int | None) -> str:
+    """'£12,345.67' (exact: Decimal, never float)."""
+    if value is None:
+        return ""
+    return f"£{Decimal(value):,.2f}"
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments changed (for filters and pagination)."""
+    args = request.args.to_dict(flat=True)
+    args.update({key: value for key, value in changes.items() if value is not None})
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def register(app: Flask) -> None:
+    """Make the helpers available in every template."""
+    app.jinja_env.filters.update(date=format_date, datetime=format_datetime, money=format_money)
+    app.jinja_env.globals.update(
+        can=permissions.can,
+        Permission=permissions.Permission,
+        navigation_for=permissions.navigation_for,
+        url_with=url_with,
+        today=today_in_uk,
+    )
+
+    @app.context_processor
+    def service_names():
+        return {
+            "organisation_name": app.config["PAM_ORGANISATION_NAME"],
+            "service_name": app.config["PAM_SERVICE_NAME"],
+        }

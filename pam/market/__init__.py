@@ -1,0 +1,1 @@
+"""Market: market assessments, tenders and bids, and funding decisions (commissioning issue)."""

@@ -1,0 +1,5 @@
+"""Every model, imported in one place so that Alembic and the tests see the whole schema."""
+
+from pam.audit.models import AuditChainHead, AuditEvent  # noqa: F401
+from pam.auth.models import LoginFailure, PasswordLink, User  # noqa: F401
+from pam.providers.models import Area, Contact, Organisation, ServiceCategory  # noqa: F401

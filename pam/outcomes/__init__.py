@@ -1,0 +1,1 @@
+"""Outcomes: outcome frameworks, measures and providers' quarterly returns (issue 3)."""

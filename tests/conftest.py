@@ -1,0 +1,192 @@
+"""Fixtures: the app, a clean database per test, factories and signed-in clients.
+
+The suite runs on SQLite (a temporary file) by default and on PostgreSQL when
+PAM_TEST_DATABASE_URL is set (CI sets it, so every run proves both databases).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from pam import create_app
+from pam.audit import services as audit
+from pam.audit.models import SystemActor
+from pam.auth.models import Role, User
+from pam.auth.passwords import hash_password
+from pam.extensions import db
+from pam.providers.models import Organisation, OrganisationKind
+
+TEST_PASSWORD = "correct horse battery staple"
+FACTORY = SystemActor("test factory")
+_counter = itertools.count(1)
+
+
+class RequestIsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Tests hold an app context so they can use db.session; without this, requests would
+    share it, and with it flask.g (Flask-Login's cached user) and the test's own session.
+    Around each request the test's session is committed, so the request sees what the test
+    set up and the test then reads fresh rows (and not a stale SQLite snapshot).
+    """
+
+    def open(self, *args, **kwargs):
+        outer = has_app_context()
+        if outer:
+            db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if outer:
+            db.session.commit()
+        return response
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("PAM_TEST_DATABASE_URL")
+    if url:
+        from pam.config import normalise_database_url
+
+        return normalise_database_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'pam-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    """One app for the session, with the schema created from the models."""
+    app = create_app(
+        {
+            "PAM_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "pam.test",
+        }
+    )
+    app.test_client_class = RequestIsolatedClient
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_database(app: Flask) -> Iterator[None]:
+    """Each test starts with empty tables and an app context."""
+    with app.app_context():
+        yield
+        db.session.remove()
+        tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - names from metadata
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+# --- factories ------------------------------------------------------------------------
+
+_PASSWORD_HASH: str | None = None
+
+
+def _test_password_hash() -> str:
+    """Hash the shared test password once: Argon2 at OWASP cost is deliberately slow."""
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = hash_password(TEST_PASSWORD)
+    return _PASSWORD_HASH
+
+
+@pytest.fixture
+def make_organisation() -> Callable[..., Organisation]:
+    def make(
+        name: str | None = None, kind: OrganisationKind = OrganisationKind.VCSE_CHARITY, **fields
+    ) -> Organisation:
+        organisation = Organisation(
+            name=name or f"Provider {next(_counter)}",
+            kind=kind,
+            address=fields.pop("address", ""),
+            **fields,
+        )
+        db.session.add(organisation)
+        audit.record_create(FACTORY, organisation)
+        db.session.commit()
+        return organisation
+
+    return make
+
+
+@pytest.fixture
+def make_user(make_organisation) -> Callable[..., User]:
+    """make_user(role=Role.OFFICER, organisation=None, **fields): a user with TEST_PASSWORD."""
+
+    def make(
+        role: Role | str = Role.OFFICER, organisation: Organisation | None = None, **fields
+    ) -> User:
+        role = Role(role)
+        if role == Role.PROVIDER and organisation is None:
+            organisation = make_organisation()
+        number = next(_counter)
+        user = User(
+            email=fields.pop("email", f"user{number}@example.org"),
+            full_name=fields.pop("full_name", f"Test User {number}"),
+            role=role,
+            organisation_id=organisation.id if organisation else None,
+            password_hash=_test_password_hash(),
+            is_active_account=fields.pop("is_active_account", True),
+            session_version=1,
+            **fields,
+        )
+        db.session.add(user)
+        audit.record_create(FACTORY, user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def login(client: FlaskClient, user: User) -> FlaskClient:
+    """Sign the client in as the user without the form (the form is tested on its own)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    return client
+
+
+@pytest.fixture
+def login_as(app: Flask) -> Callable[[User], FlaskClient]:
+    """login_as(user) -> a new test client signed in as that user."""
+    return lambda user: login(app.test_client(), user)
+
+
+@pytest.fixture
+def client_as(make_user, login_as) -> Callable[..., FlaskClient]:
+    """client_as("officer") -> a client signed in as a new user of that role."""
+    return lambda role, **kwargs: login_as(make_user(role=role, **kwargs))

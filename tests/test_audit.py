@@ -1,0 +1,162 @@
+"""The audit trail: complete, hash-chained, tamper-evident, and never forked."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from pam.audit import services as audit
+from pam.audit.guard import UnauditedChangeError
+from pam.audit.models import AuditChainHead, AuditEvent
+from pam.auth.models import Role
+from pam.extensions import db
+from pam.providers.models import Organisation, OrganisationKind
+from tests.conftest import FACTORY
+
+
+def test_verify_is_ok_after_demo_load_and_edits(runner, client_as):
+    assert runner.invoke(args=["pam", "demo"]).exit_code == 0
+    officer = client_as(Role.OFFICER)
+    organisation = db.session.scalar(
+        select(Organisation).where(Organisation.kind != OrganisationKind.OPCC)
+    )
+    officer.post(f"/organisations/{organisation.id}/contacts/new", data={"name": "New Contact"})
+    result = runner.invoke(args=["pam", "audit", "verify"])
+    assert result.exit_code == 0, result.output
+    count = db.session.scalar(select(func.count(AuditEvent.id)))
+    assert f"OK: the audit chain of {count} events is intact." in result.output
+
+
+def _events(n: int) -> list[AuditEvent]:
+    for number in range(n):
+        organisation = Organisation(name=f"Org {number}", kind=OrganisationKind.CIC, address="")
+        db.session.add(organisation)
+        audit.record_create(FACTORY, organisation)
+    db.session.commit()
+    return db.session.scalars(select(AuditEvent).order_by(AuditEvent.sequence)).all()
+
+
+def test_altering_an_event_by_hand_is_found_and_named(runner):
+    events = _events(5)
+    target = events[2]
+    # A direct SQL edit, as someone with database access might make.
+    db.session.execute(
+        text("UPDATE audit_events SET summary = 'nothing to see' WHERE id = :id"), {"id": target.id}
+    )
+    db.session.commit()
+    result = runner.invoke(args=["pam", "audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at sequence {target.sequence} (event id {target.id})" in result.output
+    assert "altered" in result.output
+
+
+def test_changing_a_recorded_value_and_rehashing_one_event_breaks_the_next_link():
+    events = _events(4)
+    forged = events[1]
+    forged.changes = {"name": {"before": None, "after": "Forged"}}
+    forged.hash = audit.event_hash(audit.hashed_fields(forged))
+    db.session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.id == forged.id)
+        .values(changes=forged.changes, hash=forged.hash)
+    )
+    db.session.commit()
+    report = audit.verify_chain()
+    assert not report.ok and report.broken_sequence == events[2].sequence
+    assert "does not link" in report.problem
+
+
+def test_deleting_an_event_in_the_middle_or_at_the_end_is_found():
+    events = _events(4)
+    db.session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": events[1].id})
+    db.session.commit()
+    report = audit.verify_chain()
+    assert not report.ok and "event 2 is missing" in report.problem
+
+    db.session.execute(text("DELETE FROM audit_events"))
+    db.session.commit()
+    report = audit.verify_chain()
+    assert not report.ok and "deleted" in report.problem
+
+
+def test_a_business_change_without_an_event_cannot_be_committed(make_organisation):
+    organisation = make_organisation("Quiet Org")
+    organisation.name = "Renamed Quietly"
+    with pytest.raises(UnauditedChangeError, match="organisations"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(Organisation, organisation.id).name == "Quiet Org"
+
+
+def test_update_event_records_field_level_before_and_after(make_organisation):
+    organisation = make_organisation("Before Name")
+    before = audit.snapshot(organisation)
+    organisation.name = "After Name"
+    event = audit.record_update(FACTORY, organisation, before)
+    db.session.commit()
+    assert event.changes == {"name": {"before": "Before Name", "after": "After Name"}}
+    assert event.record_type == "organisations" and event.record_id == str(organisation.id)
+
+
+def test_password_hashes_never_appear_in_the_trail(make_user):
+    user = make_user()
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.record_type == "users")).all()
+    assert events and all(user.password_hash not in str(event.changes) for event in events)
+    assert events[0].changes["password_hash"]["after"] == "[redacted]"
+
+
+def test_concurrent_writers_do_not_fork_the_chain(app):
+    """Several threads (each its own connection, as several server processes would be)
+    append at once; the chain stays one line."""
+    writers, per_writer = 4, 5
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(writers)
+
+    def write(worker: int) -> None:
+        try:
+            with app.app_context():
+                barrier.wait()
+                for number in range(per_writer):
+                    organisation = Organisation(
+                        name=f"W{worker}-{number}", kind=OrganisationKind.CIC, address=""
+                    )
+                    db.session.add(organisation)
+                    audit.record_create(FACTORY, organisation)
+                    db.session.commit()
+                db.session.remove()
+        except BaseException as error:  # reported below, with the worker that failed
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    report = audit.verify_chain()
+    assert report.ok, report
+    assert report.checked == writers * per_writer
+    head = db.session.get(AuditChainHead, 1)
+    assert head.last_sequence == writers * per_writer
+
+
+def test_audit_pages_filter_and_show_a_record_timeline(client_as, make_organisation):
+    organisation = make_organisation("Timeline Org")
+    officer = client_as(Role.OFFICER)
+    officer.post(
+        f"/organisations/{organisation.id}/edit",
+        data={"name": "Timeline Org Renamed", "kind": "cic", "version": organisation.version},
+    )
+    listing = officer.get("/audit?record_type=organisations&action=update").data.decode()
+    assert "Timeline Org Renamed" in listing
+    timeline = officer.get(f"/audit/records/organisations/{organisation.id}").data.decode()
+    assert (
+        "moj-timeline" in timeline
+        and "Timeline Org" in timeline
+        and "Timeline Org Renamed" in timeline
+    )
+    bad_date = officer.get("/audit?from=31/12/2025").data.decode()
+    assert "Enter the &#39;from&#39; date as YYYY-MM-DD" in bad_date
+    assert officer.get("/audit/records/organisations/999999").status_code == 404

@@ -1,0 +1,151 @@
+"""The role-by-route matrix: every route, every kind of user, the expected answer.
+
+A route added without a row here fails test_every_route_is_in_the_matrix, so nobody
+can add a page without deciding who may reach it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from pam.audit.models import AuditEvent
+from pam.auth.models import Role
+from pam.extensions import db
+from pam.providers import services as provider_services
+from pam.providers.models import Area, Contact
+from tests.conftest import FACTORY
+
+ANON = "anonymous"
+STAFF = {Role.ADMINISTRATOR, Role.OFFICER, Role.DECISION_MAKER, Role.BOARD_MEMBER}
+EVERYONE = {*STAFF, Role.PROVIDER}
+MANAGERS = {Role.ADMINISTRATOR, Role.OFFICER}
+ADMIN = {Role.ADMINISTRATOR}
+PUBLIC = "public"
+
+# (method, endpoint, url, who may, status when allowed)
+# Provider URLs with {own_org} are the provider user's own organisation; {other_org} is another's.
+MATRIX = [
+    ("GET", "core.index", "/", PUBLIC, 302),
+    ("GET", "core.home", "/home", EVERYONE, 200),
+    ("GET", "core.cookies", "/cookies", PUBLIC, 200),
+    ("GET", "core.privacy", "/privacy", PUBLIC, 200),
+    ("GET", "core.accessibility", "/accessibility", PUBLIC, 200),
+    ("GET", "auth.login", "/sign-in", {ANON}, 200),
+    ("GET", "auth.account", "/account", EVERYONE, 200),
+    ("GET", "auth.change_password", "/account/password", EVERYONE, 200),
+    ("GET", "auth.set_password", "/set-password/not-a-real-token", PUBLIC, 404),
+    ("GET", "auth.users", "/admin/users", ADMIN, 200),
+    ("GET", "auth.new_user", "/admin/users/new", ADMIN, 200),
+    ("GET", "auth.user_detail", "/admin/users/{target_user}", ADMIN, 200),
+    ("GET", "auth.edit_user", "/admin/users/{target_user}/edit", ADMIN, 200),
+    ("GET", "providers.index", "/organisations", STAFF, 200),
+    ("GET", "providers.mine", "/organisations/mine", EVERYONE, 302),
+    ("GET", "providers.detail", "/organisations/{own_org}", EVERYONE, 200),
+    ("GET", "providers.detail", "/organisations/{other_org}", STAFF, 200),
+    ("GET", "providers.new", "/organisations/new", MANAGERS, 200),
+    ("GET", "providers.edit", "/organisations/{own_org}/edit", {*MANAGERS, Role.PROVIDER}, 200),
+    ("GET", "providers.edit", "/organisations/{other_org}/edit", MANAGERS, 200),
+    (
+        "GET",
+        "providers.contact_form",
+        "/organisations/{own_org}/contacts/new",
+        {*MANAGERS, Role.PROVIDER},
+        200,
+    ),
+    (
+        "GET",
+        "providers.contact_form",
+        "/organisations/{other_org}/contacts/{other_contact}/edit",
+        MANAGERS,
+        200,
+    ),
+    ("GET", "providers.reference_data", "/admin/reference-data", ADMIN, 200),
+    ("GET", "providers.reference_item", "/admin/areas/new", ADMIN, 200),
+    ("GET", "providers.reference_item", "/admin/areas/{area}/edit", ADMIN, 200),
+    ("GET", "audit.index", "/audit", MANAGERS, 200),
+    ("GET", "audit.record_history", "/audit/records/organisations/{other_org}", MANAGERS, 200),
+    ("GET", "audit.event_detail", "/audit/events/{event}", MANAGERS, 200),
+    # State-changing routes last: each test has its own fresh records.
+    (
+        "POST",
+        "providers.delete_contact",
+        "/organisations/{other_org}/contacts/{other_contact}/delete",
+        MANAGERS,
+        302,
+    ),
+    ("POST", "providers.archive", "/organisations/{other_org}/archive", MANAGERS, 302),
+    ("POST", "providers.restore", "/organisations/{other_org}/restore", MANAGERS, 302),
+    ("POST", "auth.reset_password", "/admin/users/{target_user}/reset-password", ADMIN, 200),
+    ("POST", "auth.deactivate_user", "/admin/users/{target_user}/deactivate", ADMIN, 302),
+    ("POST", "auth.reactivate_user", "/admin/users/{target_user}/reactivate", ADMIN, 302),
+    ("POST", "auth.logout", "/sign-out", EVERYONE, 302),
+]
+
+
+def expected_status(who, allowed, ok_status: int) -> int:
+    if allowed == PUBLIC or who in allowed:
+        return ok_status
+    if who == ANON:
+        return 302  # to the sign-in page
+    if ANON in allowed:
+        return 302  # signed-in users are sent home from the sign-in page
+    if who == Role.PROVIDER:
+        return 404  # a provider cannot tell forbidden from missing
+    return 403
+
+
+@pytest.fixture
+def records(make_organisation, make_user):
+    own, other = make_organisation("Own Provider"), make_organisation("Other Provider")
+    contact = provider_services.add_contact(FACTORY, other, {"name": "Other Contact"})
+    area = provider_services.save_reference_item(
+        FACTORY, Area, None, {"code": "AREA1", "name": "Area One"}
+    )
+    db.session.commit()
+    target = make_user(role=Role.OFFICER)
+    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id))
+    return {
+        "own_org": own.id,
+        "other_org": other.id,
+        "other_contact": contact.id,
+        "area": area.id,
+        "target_user": target.id,
+        "event": event.id,
+        "_own": own,
+    }
+
+
+@pytest.mark.parametrize("who", [ANON, *Role], ids=lambda who: str(who))
+def test_role_route_matrix(who, records, client, make_user, login_as):
+    if who != ANON:
+        user = make_user(role=who, organisation=records["_own"] if who == Role.PROVIDER else None)
+        client = login_as(user)
+    failures = []
+    for method, endpoint, url, allowed, ok_status in MATRIX:
+        path = url.format(**records)
+        response = client.open(path, method=method)
+        expected = expected_status(who, allowed, ok_status)
+        if response.status_code != expected:
+            failures.append(
+                f"{method} {path} ({endpoint}): expected {expected}, got {response.status_code}"
+            )
+        if who == ANON and expected == 302 and allowed != PUBLIC:
+            assert "/sign-in" in response.headers["Location"], path
+    assert not failures, "\n".join(failures)
+
+
+def test_every_route_is_in_the_matrix(app):
+    covered = {endpoint for _, endpoint, *_ in MATRIX}
+    routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    missing = routes - covered
+    assert not missing, f"routes with no row in the permission matrix: {sorted(missing)}"
+
+
+def test_other_providers_contact_is_404_even_through_own_organisation_url(
+    records, make_user, login_as
+):
+    client = login_as(make_user(role=Role.PROVIDER, organisation=records["_own"]))
+    url = f"/organisations/{records['own_org']}/contacts/{records['other_contact']}/edit"
+    assert client.get(url).status_code == 404
+    assert db.session.get(Contact, records["other_contact"]) is not None

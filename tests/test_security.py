@@ -1,0 +1,116 @@
+"""Security properties a user relies on without seeing: CSRF, headers, safe defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from pam import create_app
+from pam.auth.models import Role
+from pam.config import build_config, normalise_database_url
+from tests.conftest import login
+from tests.test_permissions import MATRIX
+
+
+@pytest.fixture
+def csrf_app(database_url):
+    """The real configuration: CSRF on (the shared test app turns it off for brevity)."""
+    return create_app(
+        {
+            "PAM_ENV": "testing",
+            "SECRET_KEY": "csrf-test",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SERVER_NAME": "pam.test",
+        }
+    )
+
+
+def _post_endpoints() -> set[str]:
+    app = create_app({"PAM_ENV": "testing", "SECRET_KEY": "x"})
+    return {rule.endpoint for rule in app.url_map.iter_rules() if "POST" in rule.methods}
+
+
+POST_ENDPOINTS = _post_endpoints()
+# Every route that accepts a POST, at the URL the permission matrix uses for it (and the
+# matrix test already fails when a route is missing from it).
+POST_ROUTES = sorted(
+    {(url, endpoint) for _, endpoint, url, *_ in MATRIX if endpoint in POST_ENDPOINTS}
+)
+
+
+@pytest.mark.parametrize(("url", "endpoint"), POST_ROUTES, ids=[e for _, e in POST_ROUTES])
+def test_every_post_refuses_a_request_without_the_csrf_token(
+    csrf_app, url, endpoint, make_user, make_organisation
+):
+    organisation = make_organisation()
+    user = make_user(role=Role.ADMINISTRATOR)
+    client = login(csrf_app.test_client(), user)
+    path = url.format(
+        own_org=organisation.id,
+        other_org=organisation.id,
+        other_contact=1,
+        area=1,
+        target_user=user.id,
+        event=1,
+    )
+    response = client.post(path, data={"name": "x"})
+    assert response.status_code == 400
+    assert "The form had expired" in response.data.decode()
+
+
+def test_sign_in_refuses_a_forged_form(csrf_app, make_user):
+    user = make_user()
+    response = csrf_app.test_client().post(
+        "/sign-in", data={"email": user.email, "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 400
+
+
+def test_pages_carry_security_headers(client, make_user):
+    response = client.get("/sign-in")
+    headers = response.headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert len(headers["X-Request-ID"]) >= 8
+    signed_in = login(client, make_user()).get("/home")
+    assert signed_in.headers["Cache-Control"] == "no-store"
+
+
+def test_production_is_the_default_and_is_strict(tmp_path, monkeypatch):
+    for name in ("PAM_ENV", "PAM_SECRET_KEY", "PAM_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    config = build_config(tmp_path)
+    assert config["PAM_ENV"] == "production"
+    assert config["SESSION_COOKIE_SECURE"] and config["SESSION_COOKIE_HTTPONLY"]
+    assert not config["PAM_ALLOW_DEMO_LOGINS"]
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'pam.db'}"
+
+
+def test_the_secret_key_is_generated_once_and_kept_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("PAM_SECRET_KEY", raising=False)
+    first = build_config(tmp_path)["SECRET_KEY"]
+    second = build_config(tmp_path)["SECRET_KEY"]
+    assert first == second and len(first) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    monkeypatch.setenv("PAM_SECRET_KEY", "from-the-environment")
+    assert build_config(tmp_path)["SECRET_KEY"] == "from-the-environment"
+
+
+def test_an_unknown_environment_name_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PAM_ENV", "prod")
+    with pytest.raises(RuntimeError, match="PAM_ENV must be one of"):
+        build_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_use_the_installed_driver(given, expected):
+    assert normalise_database_url(given) == expected
