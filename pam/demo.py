@@ -163,6 +163,35 @@ PROVIDERS = [
     },
 ]
 
+# Each provider's main contact for contract matters (a second for the larger ones).
+CONTACTS = {
+    "Purbeck Community Mediation": [
+        ("Amy Turner", "Service manager", "amy.turner@purbeck-mediation.example.org", True),
+        ("Joe Hardy", "Finance officer", "finance@purbeck-mediation.example.org", False),
+    ],
+    "Shoreline Victim Care CIC": [
+        ("Ben Okafor", "Director", "ben.okafor@shoreline-victimcare.example.org", True),
+    ],
+    "Dorset Combined Youth Justice Service": [
+        ("Claire Dunn", "Restorative justice lead", "claire.dunn@dorsetyjs.example.org", True),
+    ],
+    "Probation Service, Dorset Delivery Unit": [
+        ("Martin Gale", "Head of delivery unit", "martin.gale@probation.example.org", True),
+    ],
+    "Harbour Light Advocacy": [
+        ("Nadia Rahman", "Chief executive", "nadia@harbourlight.example.org", True),
+    ],
+    "Restore Wessex Ltd": [
+        ("Owen Pryce", "Managing director", "owen.pryce@restorewessex.example.org", True),
+    ],
+    "Jurassic Coast Neighbourhood Justice Network": [
+        ("Grace Lowe", "Panel coordinator", "grace@jcnjn.example.org", True),
+    ],
+    "Stour Valley Women's Centre": [
+        ("Helen Marsh", "Centre manager", "helen.marsh@stourvalleywc.example.org", True),
+    ],
+}
+
 DEMO_USERS = [
     {
         "email": "admin@opcc.example.org",
@@ -267,12 +296,19 @@ def load() -> int:
         if _by(Organisation, Organisation.name, spec["name"]) is not None:
             continue
         fields = {k: v for k, v in spec.items() if k not in ("areas", "services")}
-        provider_services.create_organisation(
+        organisation = provider_services.create_organisation(
             LOADER,
             fields,
             [areas[code].id for code in spec["areas"]],
             [categories[code].id for code in spec["services"]],
         )
+        db.session.flush()
+        for name, job_title, email, is_primary in CONTACTS.get(spec["name"], []):
+            provider_services.add_contact(
+                LOADER,
+                organisation,
+                {"name": name, "job_title": job_title, "email": email, "is_primary": is_primary},
+            )
         created += 1
     for spec in DEMO_USERS:
         if _by(User, User.email, spec["email"]) is not None:

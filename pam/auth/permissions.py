@@ -112,7 +112,7 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         return []
     items = [("Home", "core.home")]
     if can(user, Permission.VIEW_ALL_ORGANISATIONS):
-        items.append(("Organisations", "providers.index"))
+        items.append(("Providers", "providers.index"))
     elif can(user, Permission.EDIT_OWN_ORGANISATION):
         items.append(("My organisation", "providers.mine"))
     if can(user, Permission.VIEW_AUDIT):
