@@ -66,8 +66,9 @@ def _configure_templates(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from pam.audit.views import bp as audit_bp
     from pam.auth.views import bp as auth_bp
+    from pam.contracts.views import bp as contracts_bp
     from pam.core.views import bp as core_bp
     from pam.providers.views import bp as providers_bp
 
-    for blueprint in (core_bp, auth_bp, providers_bp, audit_bp):
+    for blueprint in (core_bp, auth_bp, providers_bp, contracts_bp, audit_bp):
         app.register_blueprint(blueprint)

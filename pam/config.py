@@ -48,6 +48,7 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     if env not in ENVIRONMENTS:
         raise RuntimeError(f"PAM_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
     default_db = f"sqlite:///{instance_path / 'pam.db'}"
+    max_upload = int(os.environ.get("PAM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     database_url = normalise_database_url(os.environ.get("PAM_DATABASE_URL", default_db))
     production = env == "production"
     config = {
@@ -62,7 +63,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
-        "MAX_CONTENT_LENGTH": int(os.environ.get("PAM_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+        # One uploaded file may be PAM_MAX_UPLOAD_BYTES; a request, that plus the form around it.
+        "PAM_MAX_UPLOAD_BYTES": max_upload,
+        "MAX_CONTENT_LENGTH": max_upload + 1024 * 1024,
         # The organisation running this PAM (shown in the header and page titles).
         "PAM_ORGANISATION_NAME": os.environ.get(
             "PAM_ORGANISATION_NAME", "Office of the Police and Crime Commissioner"

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from pam.audit.models import SystemActor
 from pam.auth import services as auth_services
 from pam.auth.models import Role, User
+from pam.contracts.demo import load_contracts
+from pam.core.template_helpers import today_in_uk
 from pam.extensions import db
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, ServiceCategory
@@ -325,4 +327,6 @@ def load() -> int:
             is_demo=True,
         )
         created += 1
+    db.session.flush()
+    created += load_contracts(LOADER, today_in_uk())
     return created

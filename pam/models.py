@@ -2,4 +2,12 @@
 
 from pam.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from pam.auth.models import LoginFailure, PasswordLink, User  # noqa: F401
+from pam.contracts.models import (  # noqa: F401
+    ComplianceItem,
+    Contract,
+    ContractDocument,
+    PaymentScheduleEntry,
+    Variation,
+)
+from pam.files.models import StoredFile  # noqa: F401
 from pam.providers.models import Area, Contact, Organisation, ServiceCategory  # noqa: F401

@@ -9,19 +9,25 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from pam import create_app
 from pam.audit import services as audit
-from pam.audit.models import SystemActor
+from pam.audit.models import AuditEvent, SystemActor
 from pam.auth.models import Role, User
 from pam.auth.passwords import hash_password
+from pam.contracts import services as contract_services
+from pam.contracts.models import Contract
 from pam.extensions import db
-from pam.providers.models import Organisation, OrganisationKind
+from pam.providers import services as provider_services
+from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
 
 TEST_PASSWORD = "correct horse battery staple"
 FACTORY = SystemActor("test factory")
@@ -190,3 +196,103 @@ def login_as(app: Flask) -> Callable[[User], FlaskClient]:
 def client_as(make_user, login_as) -> Callable[..., FlaskClient]:
     """client_as("officer") -> a client signed in as a new user of that role."""
     return lambda role, **kwargs: login_as(make_user(role=role, **kwargs))
+
+
+def _reference_factory(model, prefix: str, label: str) -> Callable[..., Any]:
+    def make(name: str | None = None):
+        number = next(_counter)
+        item = model(code=f"{prefix}{number}", name=name or f"{label} {number}")
+        db.session.add(item)
+        audit.record_create(FACTORY, item)
+        db.session.commit()
+        return item
+
+    return make
+
+
+@pytest.fixture
+def make_area() -> Callable[..., Area]:
+    return _reference_factory(Area, "AREA", "Area")
+
+
+@pytest.fixture
+def make_service() -> Callable[..., ServiceCategory]:
+    return _reference_factory(ServiceCategory, "SVC", "Service")
+
+
+@pytest.fixture
+def make_contract(make_organisation, make_area, make_service) -> Callable[..., Contract]:
+    """make_contract(provider=None, **fields): a live contract through the real service."""
+
+    def make(provider: Organisation | None = None, **fields) -> Contract:
+        from pam.contracts import services as contract_services
+
+        number = next(_counter)
+        areas = fields.pop("areas", None) or [make_area()]
+        values = {
+            "reference": f"TEST-{number:04d}",
+            "title": f"Test service {number}",
+            "provider_id": (provider or make_organisation()).id,
+            "service_category_id": fields.pop("service", None) or make_service().id,
+            "start_on": date(2025, 4, 1),
+            "end_on": date(2027, 3, 31),
+            "total_value": Decimal("100000.00"),
+            "annual_value": Decimal("50000.00"),
+            "status": "live",
+            **fields,
+        }
+        if hasattr(values["service_category_id"], "id"):
+            values["service_category_id"] = values["service_category_id"].id
+        contract = contract_services.create_contract(FACTORY, values, [a.id for a in areas])
+        db.session.commit()
+        return contract
+
+    return make
+
+
+# --- one of every record, for the route matrix and the CSRF check -------------------
+
+PDF = b"%PDF-1.4 test document"
+
+
+def _contract_records(own, other, make_contract) -> dict:
+    own_contract, other_contract = make_contract(own), make_contract(other)
+    payment = contract_services.add_payment(
+        FACTORY, other_contract, {"due_on": date(2025, 7, 1), "amount": Decimal("1000")}
+    )
+    ids = {"own_contract": own_contract.id, "other_contract": other_contract.id}
+    for prefix, contract in (("own_", own_contract), ("", other_contract)):
+        item = contract_services.save_compliance_item(
+            FACTORY, contract, None, {"kind": "insurance"}, ("policy.pdf", PDF)
+        )
+        document = contract_services.add_document(
+            FACTORY, contract, {"kind": "contract", "title": "Signed"}, ("signed.pdf", PDF)
+        )
+        db.session.flush()
+        ids[f"{prefix}compliance"], ids[f"{prefix}document"] = item.id, document.id
+    db.session.commit()
+    return {**ids, "payment": payment.id}
+
+
+@pytest.fixture
+def records(make_organisation, make_user, make_contract) -> dict:
+    """One record of each kind: ids by name, with {own_*} the provider user's organisation's
+    and {other_*} another provider's."""
+    own, other = make_organisation("Own Provider"), make_organisation("Other Provider")
+    contact = provider_services.add_contact(FACTORY, other, {"name": "Other Contact"})
+    area = provider_services.save_reference_item(
+        FACTORY, Area, None, {"code": "AREA1", "name": "Area One"}
+    )
+    db.session.commit()
+    target = make_user(role=Role.OFFICER)
+    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id))
+    return {
+        "own_org": own.id,
+        "other_org": other.id,
+        "other_contact": contact.id,
+        "area": area.id,
+        "target_user": target.id,
+        "event": event.id,
+        "_own": own,
+        **_contract_records(own, other, make_contract),
+    }

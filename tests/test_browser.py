@@ -67,7 +67,8 @@ def sign_in(page, live_server, email, password=TEST_PASSWORD):
     page.goto(f"{live_server}/sign-in")
     page.fill("#email", email)
     page.fill("#password", password)
-    page.click("main button[type=submit]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
 
 
 def test_officer_signs_in_and_the_styled_portal_works(page, live_server, make_user):

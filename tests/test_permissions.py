@@ -7,20 +7,17 @@ can add a page without deciding who may reach it.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from pam.audit.models import AuditEvent
 from pam.auth.models import Role
 from pam.extensions import db
-from pam.providers import services as provider_services
-from pam.providers.models import Area, Contact
-from tests.conftest import FACTORY
+from pam.providers.models import Contact
 
 ANON = "anonymous"
 STAFF = {Role.ADMINISTRATOR, Role.OFFICER, Role.DECISION_MAKER, Role.BOARD_MEMBER}
 EVERYONE = {*STAFF, Role.PROVIDER}
 MANAGERS = {Role.ADMINISTRATOR, Role.OFFICER}
 ADMIN = {Role.ADMINISTRATOR}
+OFFICER = {Role.OFFICER}
 PUBLIC = "public"
 
 # (method, endpoint, url, who may, status when allowed)
@@ -66,7 +63,67 @@ MATRIX = [
     ("GET", "audit.index", "/audit", MANAGERS, 200),
     ("GET", "audit.record_history", "/audit/records/organisations/{other_org}", MANAGERS, 200),
     ("GET", "audit.event_detail", "/audit/events/{event}", MANAGERS, 200),
+    ("GET", "contracts.index", "/contracts", EVERYONE, 200),
+    ("GET", "contracts.detail", "/contracts/{own_contract}", EVERYONE, 200),
+    ("GET", "contracts.detail", "/contracts/{other_contract}", STAFF, 200),
+    ("GET", "contracts.new", "/contracts/new", OFFICER, 200),
+    ("GET", "contracts.edit", "/contracts/{own_contract}/edit", OFFICER, 200),
+    ("GET", "contracts.change_status", "/contracts/{other_contract}/status", OFFICER, 200),
+    ("GET", "contracts.new_variation", "/contracts/{own_contract}/variations/new", OFFICER, 200),
+    ("GET", "contracts.new_payment", "/contracts/{other_contract}/payments/new", OFFICER, 200),
+    (
+        "GET",
+        "contracts.mark_paid",
+        "/contracts/{other_contract}/payments/{payment}/paid",
+        OFFICER,
+        200,
+    ),
+    ("GET", "contracts.compliance_form", "/contracts/{own_contract}/compliance/new", OFFICER, 200),
+    (
+        "GET",
+        "contracts.compliance_form",
+        "/contracts/{other_contract}/compliance/{compliance}/edit",
+        OFFICER,
+        200,
+    ),
+    (
+        "GET",
+        "contracts.compliance_evidence",
+        "/contracts/{own_contract}/compliance/{own_compliance}/evidence",
+        EVERYONE,
+        200,
+    ),
+    (
+        "GET",
+        "contracts.compliance_evidence",
+        "/contracts/{other_contract}/compliance/{compliance}/evidence",
+        STAFF,
+        200,
+    ),
+    ("GET", "contracts.new_document", "/contracts/{other_contract}/documents/new", OFFICER, 200),
+    (
+        "GET",
+        "contracts.document",
+        "/contracts/{own_contract}/documents/{own_document}",
+        EVERYONE,
+        200,
+    ),
+    ("GET", "contracts.document", "/contracts/{other_contract}/documents/{document}", STAFF, 200),
     # State-changing routes last: each test has its own fresh records.
+    (
+        "POST",
+        "contracts.delete_payment",
+        "/contracts/{other_contract}/payments/{payment}/delete",
+        OFFICER,
+        302,
+    ),
+    (
+        "POST",
+        "contracts.delete_document",
+        "/contracts/{other_contract}/documents/{document}/delete",
+        OFFICER,
+        302,
+    ),
     (
         "POST",
         "providers.delete_contact",
@@ -93,27 +150,6 @@ def expected_status(who, allowed, ok_status: int) -> int:
     if who == Role.PROVIDER:
         return 404  # a provider cannot tell forbidden from missing
     return 403
-
-
-@pytest.fixture
-def records(make_organisation, make_user):
-    own, other = make_organisation("Own Provider"), make_organisation("Other Provider")
-    contact = provider_services.add_contact(FACTORY, other, {"name": "Other Contact"})
-    area = provider_services.save_reference_item(
-        FACTORY, Area, None, {"code": "AREA1", "name": "Area One"}
-    )
-    db.session.commit()
-    target = make_user(role=Role.OFFICER)
-    event = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id))
-    return {
-        "own_org": own.id,
-        "other_org": other.id,
-        "other_contact": contact.id,
-        "area": area.id,
-        "target_user": target.id,
-        "event": event.id,
-        "_own": own,
-    }
 
 
 @pytest.mark.parametrize("who", [ANON, *Role], ids=lambda who: str(who))

@@ -39,19 +39,11 @@ POST_ROUTES = sorted(
 
 @pytest.mark.parametrize(("url", "endpoint"), POST_ROUTES, ids=[e for _, e in POST_ROUTES])
 def test_every_post_refuses_a_request_without_the_csrf_token(
-    csrf_app, url, endpoint, make_user, make_organisation
+    csrf_app, url, endpoint, make_user, records
 ):
-    organisation = make_organisation()
-    user = make_user(role=Role.ADMINISTRATOR)
+    user = make_user(role=Role.OFFICER)
     client = login(csrf_app.test_client(), user)
-    path = url.format(
-        own_org=organisation.id,
-        other_org=organisation.id,
-        other_contact=1,
-        area=1,
-        target_user=user.id,
-        event=1,
-    )
+    path = url.format(**records)
     response = client.post(path, data={"name": "x"})
     assert response.status_code == 400
     assert "The form had expired" in response.data.decode()

@@ -30,9 +30,12 @@ class Permission(enum.StrEnum):
     MANAGE_ORGANISATIONS = "manage_organisations"
     EDIT_OWN_ORGANISATION = "edit_own_organisation"
     VIEW_AUDIT = "view_audit"
+    VIEW_ALL_CONTRACTS = "view_all_contracts"
+    MANAGE_CONTRACTS = "manage_contracts"
+    VIEW_OWN_CONTRACTS = "view_own_contracts"
 
 
-_STAFF_READ = {Permission.VIEW_ALL_ORGANISATIONS}
+_STAFF_READ = {Permission.VIEW_ALL_ORGANISATIONS, Permission.VIEW_ALL_CONTRACTS}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(
@@ -44,10 +47,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             *_STAFF_READ,
         }
     ),
-    Role.OFFICER: frozenset({Permission.MANAGE_ORGANISATIONS, Permission.VIEW_AUDIT, *_STAFF_READ}),
+    Role.OFFICER: frozenset(
+        {
+            Permission.MANAGE_ORGANISATIONS,
+            Permission.MANAGE_CONTRACTS,
+            Permission.VIEW_AUDIT,
+            *_STAFF_READ,
+        }
+    ),
     Role.DECISION_MAKER: frozenset(_STAFF_READ),
     Role.BOARD_MEMBER: frozenset(_STAFF_READ),
-    Role.PROVIDER: frozenset({Permission.EDIT_OWN_ORGANISATION}),
+    Role.PROVIDER: frozenset({Permission.EDIT_OWN_ORGANISATION, Permission.VIEW_OWN_CONTRACTS}),
 }
 
 
@@ -101,6 +111,30 @@ def can_edit_organisation(user: User, organisation_id: int) -> bool:
     )
 
 
+def can_view_contract(user: User, contract: Any) -> bool:
+    """Staff see every contract; a provider user, their own organisation's (read-only)."""
+    if can(user, Permission.VIEW_ALL_CONTRACTS):
+        return True
+    return (
+        can(user, Permission.VIEW_OWN_CONTRACTS)
+        and user.is_provider
+        and user.organisation_id == contract.provider_id
+    )
+
+
+def scope_contracts(user: User, query: Any) -> Any:
+    """Narrow a select() of contracts to those the user may see."""
+    from sqlalchemy import false
+
+    from pam.contracts.models import Contract
+
+    if can(user, Permission.VIEW_ALL_CONTRACTS):
+        return query
+    if can(user, Permission.VIEW_OWN_CONTRACTS) and user.is_provider:
+        return query.where(Contract.provider_id == user.organisation_id)
+    return query.where(false())
+
+
 def can_change_user(actor: User, target: User) -> bool:
     """Administrators manage users, but not their own role or active state (no self lock-out)."""
     return can(actor, Permission.MANAGE_USERS) and actor.id != target.id
@@ -115,6 +149,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("Providers", "providers.index"))
     elif can(user, Permission.EDIT_OWN_ORGANISATION):
         items.append(("My organisation", "providers.mine"))
+    if can(user, Permission.VIEW_ALL_CONTRACTS) or can(user, Permission.VIEW_OWN_CONTRACTS):
+        items.append(("Contracts", "contracts.index"))
     if can(user, Permission.VIEW_AUDIT):
         items.append(("Audit trail", "audit.index"))
     if can(user, Permission.MANAGE_USERS):

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
+from typing import TypeVar
 
 from flask import request
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovDateInput
-from wtforms import DateField
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
+from wtforms import DateField, StringField
 from wtforms.validators import StopValidation, ValidationError
 
 from pam.core.exceptions import BusinessRuleError
+from pam.extensions import db
+
+T = TypeVar("T")
 
 
 def show_rule_error(form: FlaskForm, error: BusinessRuleError) -> None:
@@ -23,6 +30,27 @@ def show_rule_error(form: FlaskForm, error: BusinessRuleError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def save_change(form: FlaskForm, change: Callable[[], T]) -> T | None:
+    """Run a service call and commit it; on a business-rule refusal, roll back and put the
+    message on the form (which keeps what the user typed) and return None."""
+    try:
+        result = change()
+    except BusinessRuleError as error:
+        db.session.rollback()
+        show_rule_error(form, error)
+        return None
+    db.session.commit()
+    return result
+
+
+def uploaded(field) -> tuple[str, bytes] | None:
+    """(filename, bytes) of a FileField's upload, or None when no file was chosen."""
+    storage = field.data
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    return storage.filename, storage.read()
 
 
 def page_number() -> int:
@@ -96,3 +124,39 @@ class MaxLength:
         if field.data and len(field.data) > self.limit:
             name = field.label.text.removesuffix(" (optional)")
             raise ValidationError(f"{name} must be {self.limit} characters or fewer")
+
+
+class MoneyField(StringField):
+    """An amount in pounds, kept exact as a Decimal: '£12,500', '12500.5' -> 12500.50.
+
+    Typed as text (GOV.UK advises against type=number for money) and parsed here, so a
+    mistake gets a message in words and what was typed comes back unchanged.
+    """
+
+    widget = GovTextInput()
+
+    def __init__(self, label=None, validators=None, allow_negative: bool = False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.allow_negative = allow_negative
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not (valuelist[0] or "").strip():
+            return
+        name = self.label.text.removesuffix(" (optional)")
+        text = valuelist[0].strip().replace(",", "").replace(" ", "")
+        negative = text.startswith("-")
+        text = text.lstrip("-").removeprefix("£")
+        if not re.fullmatch(r"\d+(\.\d{1,2})?", text):
+            raise ValueError(f"{name} must be an amount in pounds, like 12500 or 12500.50")
+        amount = Decimal(text).quantize(Decimal("0.01"))
+        if negative and not self.allow_negative:
+            raise ValueError(f"{name} must be £0 or more")
+        if amount >= Decimal("1000000000000"):
+            raise ValueError(f"{name} must be less than £1 trillion")
+        self.data = -amount if negative else amount
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return f"{self.data:.2f}" if self.data is not None else ""

@@ -1,0 +1,1 @@
+"""Uploaded files (evidence, documents, returns), kept in the database with their checksum."""
