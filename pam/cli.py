@@ -59,6 +59,17 @@ def load_demo() -> None:
     )
 
 
+@pam_cli.command("seed-dictionary")
+def seed_dictionary_command() -> None:
+    """Add the standard restorative justice and victims' measures to the dictionary."""
+    from pam.audit.models import SystemActor
+    from pam.outcomes.dictionary import seed_dictionary
+
+    added = seed_dictionary(SystemActor("command line: seed-dictionary"))
+    db.session.commit()
+    click.echo(f"{added} measures added to the dictionary." if added else "Dictionary up to date.")
+
+
 @pam_cli.command("demo-logins")
 def demo_logins() -> None:
     """Print the demo accounts and their password."""

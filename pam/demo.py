@@ -17,6 +17,7 @@ from pam.auth.models import Role, User
 from pam.contracts.demo import load_contracts
 from pam.core.template_helpers import today_in_uk
 from pam.extensions import db
+from pam.outcomes.demo import load_frameworks
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, ServiceCategory
 
@@ -329,4 +330,6 @@ def load() -> int:
         created += 1
     db.session.flush()
     created += load_contracts(LOADER, today_in_uk())
+    db.session.flush()
+    created += load_frameworks(LOADER)
     return created

@@ -10,4 +10,11 @@ from pam.contracts.models import (  # noqa: F401
     Variation,
 )
 from pam.files.models import StoredFile  # noqa: F401
+from pam.outcomes.models import (  # noqa: F401
+    FrameworkMeasure,
+    Metric,
+    MetricVersion,
+    OutcomeFramework,
+    Target,
+)
 from pam.providers.models import Area, Contact, Organisation, ServiceCategory  # noqa: F401

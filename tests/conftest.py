@@ -25,7 +25,9 @@ from pam.auth.models import Role, User
 from pam.auth.passwords import hash_password
 from pam.contracts import services as contract_services
 from pam.contracts.models import Contract
+from pam.core.periods import Period
 from pam.extensions import db
+from pam.outcomes import services as outcome_services
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
 
@@ -255,6 +257,17 @@ def make_contract(make_organisation, make_area, make_service) -> Callable[..., C
 PDF = b"%PDF-1.4 test document"
 
 
+METRIC_FIELDS = {
+    "name": "Referrals received",
+    "definition": "Referrals received in the period.",
+    "counting_rule": "Count each referral once, on the date received.",
+    "unit": "count",
+    "direction": "higher",
+    "aggregation": "sum",
+    "valid_from": date(2023, 4, 1),
+}
+
+
 def _contract_records(own, other, make_contract) -> dict:
     own_contract, other_contract = make_contract(own), make_contract(other)
     payment = contract_services.add_payment(
@@ -270,8 +283,13 @@ def _contract_records(own, other, make_contract) -> dict:
         )
         db.session.flush()
         ids[f"{prefix}compliance"], ids[f"{prefix}document"] = item.id, document.id
+    metric = outcome_services.create_metric(FACTORY, "T01", METRIC_FIELDS)
+    framework = outcome_services.framework_for(FACTORY, other_contract)
+    measure = outcome_services.add_measure(
+        FACTORY, framework, metric, Decimal("10"), Period.parse("2025/26-Q1")
+    )
     db.session.commit()
-    return {**ids, "payment": payment.id}
+    return {**ids, "payment": payment.id, "metric": metric.id, "measure": measure.id}
 
 
 @pytest.fixture

@@ -109,7 +109,33 @@ MATRIX = [
         200,
     ),
     ("GET", "contracts.document", "/contracts/{other_contract}/documents/{document}", STAFF, 200),
+    ("GET", "outcomes.metrics", "/measures", EVERYONE, 200),
+    ("GET", "outcomes.metric_detail", "/measures/{metric}", EVERYONE, 200),
+    ("GET", "outcomes.metric_form", "/measures/new", OFFICER, 200),
+    ("GET", "outcomes.metric_form", "/measures/{metric}/revise", OFFICER, 200),
+    ("GET", "outcomes.framework_settings", "/contracts/{own_contract}/framework", OFFICER, 200),
+    (
+        "GET",
+        "outcomes.new_measure",
+        "/contracts/{other_contract}/framework/measures/new",
+        OFFICER,
+        200,
+    ),
+    (
+        "GET",
+        "outcomes.change_target",
+        "/contracts/{other_contract}/framework/measures/{measure}/target",
+        OFFICER,
+        200,
+    ),
     # State-changing routes last: each test has its own fresh records.
+    (
+        "POST",
+        "outcomes.remove_measure",
+        "/contracts/{other_contract}/framework/measures/{measure}/remove",
+        OFFICER,
+        302,
+    ),
     (
         "POST",
         "contracts.delete_payment",

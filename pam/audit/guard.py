@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ONETOMANY
 
 from pam.audit.models import Audited
 
@@ -37,18 +38,19 @@ def _note_changed_records(session: Session, _flush_context) -> None:
 
 
 def _own_data_changed(session: Session, obj: Audited) -> bool:
-    """Its columns or its many-to-many links changed.
+    """Its columns, its many-to-one links or its many-to-many links changed.
 
-    A one-to-many collection (an organisation's contacts) changing is a change to the
-    child rows, which carry their own events, not to the parent.
+    A one-to-many collection or a one-to-one child (an organisation's contacts, a
+    contract's framework) changing is a change to the child rows, which carry their own
+    events, not to the parent.
     """
-    if session.is_modified(obj, include_collections=False):
-        return True
     state = inspect(obj)
+    if any(state.attrs[attr.key].history.has_changes() for attr in state.mapper.column_attrs):
+        return True
     return any(
         state.attrs[rel.key].history.has_changes()
         for rel in state.mapper.relationships
-        if rel.secondary is not None
+        if rel.direction is not ONETOMANY
     )
 
 

@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     VIEW_ALL_CONTRACTS = "view_all_contracts"
     MANAGE_CONTRACTS = "manage_contracts"
     VIEW_OWN_CONTRACTS = "view_own_contracts"
+    MANAGE_DICTIONARY = "manage_dictionary"
 
 
 _STAFF_READ = {Permission.VIEW_ALL_ORGANISATIONS, Permission.VIEW_ALL_CONTRACTS}
@@ -51,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.MANAGE_ORGANISATIONS,
             Permission.MANAGE_CONTRACTS,
+            Permission.MANAGE_DICTIONARY,
             Permission.VIEW_AUDIT,
             *_STAFF_READ,
         }
@@ -151,6 +153,7 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("My organisation", "providers.mine"))
     if can(user, Permission.VIEW_ALL_CONTRACTS) or can(user, Permission.VIEW_OWN_CONTRACTS):
         items.append(("Contracts", "contracts.index"))
+    items.append(("Measures", "outcomes.metrics"))
     if can(user, Permission.VIEW_AUDIT):
         items.append(("Audit trail", "audit.index"))
     if can(user, Permission.MANAGE_USERS):

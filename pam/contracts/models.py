@@ -33,6 +33,7 @@ from pam.providers.models import Area, Organisation, ServiceCategory
 if TYPE_CHECKING:
     from pam.auth.models import User
     from pam.files.models import StoredFile
+    from pam.outcomes.models import OutcomeFramework
 
 MONEY = Numeric(14, 2)
 EXPIRY_WARNING_DAYS = 60
@@ -160,6 +161,7 @@ class Contract(Audited, db.Model):
     documents: Mapped[list[ContractDocument]] = relationship(
         back_populates="contract", order_by="ContractDocument.uploaded_at.desc()"
     )
+    framework: Mapped[OutcomeFramework | None] = relationship(back_populates="contract")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -29,6 +29,7 @@ from pam.contracts.models import (
     PaymentScheduleEntry,
 )
 from pam.core.forms import page_number, save_change, uploaded
+from pam.core.periods import Period
 from pam.core.template_helpers import format_date, format_money, today_in_uk
 from pam.extensions import db
 from pam.files.services import download_response
@@ -153,6 +154,7 @@ def detail(contract_id: int):
         status_changes=STATUS_CHANGES[contract.status],
         confirm_form=ConfirmForm(),
         today=today_in_uk(),
+        current_period=Period.quarter_containing(today_in_uk()),
     )
 
 

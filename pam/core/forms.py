@@ -160,3 +160,24 @@ class MoneyField(StringField):
         if self.raw_data:
             return self.raw_data[0]
         return f"{self.data:.2f}" if self.data is not None else ""
+
+
+class DecimalText(StringField):
+    """A number typed as text, kept exact: '12', '87.5' -> Decimal. Words get a message."""
+
+    widget = GovTextInput()
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not (valuelist[0] or "").strip():
+            return
+        text = valuelist[0].strip().replace(",", "").removesuffix("%").strip()
+        if not re.fullmatch(r"-?\d+(\.\d+)?", text):
+            name = self.label.text.removesuffix(" (optional)")
+            raise ValueError(f"{name} must be a number, like 12 or 87.5")
+        self.data = Decimal(text)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data.normalize():f}"

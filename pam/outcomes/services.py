@@ -1,0 +1,257 @@
+"""Changing the metric dictionary and outcome frameworks (each change audited)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pam.audit import services as audit
+from pam.contracts.models import Contract
+from pam.core.exceptions import BusinessRuleError, StaleRecordError
+from pam.core.periods import Period
+from pam.extensions import db
+from pam.outcomes.models import (
+    BREAKDOWNS,
+    Aggregation,
+    Direction,
+    FrameworkMeasure,
+    Frequency,
+    Metric,
+    MetricVersion,
+    OutcomeFramework,
+    Target,
+    Unit,
+)
+
+# What makes two versions different: a change to any of these is a new version.
+DEFINING_FIELDS = (
+    "name",
+    "definition",
+    "counting_rule",
+    "numerator",
+    "denominator",
+    "unit",
+    "direction",
+    "aggregation",
+    "breakdowns",
+    "funder_mappings",
+)
+
+
+def _clean_version_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {
+        "name": (fields.get("name") or "").strip(),
+        "definition": (fields.get("definition") or "").strip(),
+        "counting_rule": (fields.get("counting_rule") or "").strip(),
+        "numerator": (fields.get("numerator") or "").strip(),
+        "denominator": (fields.get("denominator") or "").strip(),
+        "unit": Unit(fields["unit"]),
+        "direction": Direction(fields["direction"]),
+        "aggregation": Aggregation(fields["aggregation"]),
+        "breakdowns": sorted(fields.get("breakdowns") or []),
+        "funder_mappings": [
+            line.strip() for line in (fields.get("funder_mappings") or []) if line.strip()
+        ],
+    }
+    for key, label in (
+        ("name", "the name"),
+        ("definition", "the definition"),
+        ("counting_rule", "the counting rule"),
+    ):
+        if not cleaned[key]:
+            raise BusinessRuleError(f"Enter {label}", field=key)
+    unknown = set(cleaned["breakdowns"]) - set(BREAKDOWNS)
+    if unknown:
+        raise BusinessRuleError("Select breakdowns from the list", field="breakdowns")
+    if cleaned["unit"] == Unit.PERCENTAGE and not (cleaned["numerator"] and cleaned["denominator"]):
+        raise BusinessRuleError(
+            "A percentage needs its numerator and denominator defined", field="numerator"
+        )
+    if cleaned["unit"] == Unit.PERCENTAGE and cleaned["aggregation"] == Aggregation.SUM:
+        raise BusinessRuleError(
+            "Percentages cannot be added up over the year: choose average or latest",
+            field="aggregation",
+        )
+    return cleaned
+
+
+def create_metric(actor: Any, code: str, fields: dict[str, Any]) -> Metric:
+    """Add a metric to the dictionary with its first version."""
+    code = (code or "").strip().upper()
+    if not code:
+        raise BusinessRuleError("Enter a code", field="code")
+    clash = db.session.scalar(select(Metric.id).where(func.upper(Metric.code) == code))
+    if clash is not None:
+        raise BusinessRuleError("That code is already used", field="code")
+    cleaned = _clean_version_fields(fields)
+    metric = Metric(code=code)
+    db.session.add(metric)
+    version = MetricVersion(
+        metric=metric,
+        number=1,
+        valid_from=fields.get("valid_from") or date.today(),
+        change_note=(fields.get("change_note") or "First version").strip(),
+        created_by_id=getattr(actor, "id", None),
+        **cleaned,
+    )
+    db.session.add(version)
+    audit.record_create(actor, metric)
+    audit.record_create(actor, version)
+    return metric
+
+
+def revise_metric(actor: Any, metric: Metric, fields: dict[str, Any]) -> MetricVersion:
+    """Make a new version of a metric's definition. The old one stays, unchanged."""
+    cleaned = _clean_version_fields(fields)
+    current = metric.current
+    if all(getattr(current, key) == cleaned[key] for key in DEFINING_FIELDS):
+        raise BusinessRuleError("Nothing has changed: a new version must change something")
+    note = (fields.get("change_note") or "").strip()
+    if not note:
+        raise BusinessRuleError("Say what changed and why", field="change_note")
+    valid_from = fields.get("valid_from")
+    if valid_from is None:
+        raise BusinessRuleError("Enter the date the new version applies from", field="valid_from")
+    if valid_from <= current.valid_from:
+        raise BusinessRuleError(
+            f"The new version must apply from after {current.valid_from:%d/%m/%Y}, "
+            "when the current one began",
+            field="valid_from",
+        )
+    version = MetricVersion(
+        metric=metric,
+        number=current.number + 1,
+        valid_from=valid_from,
+        change_note=note,
+        created_by_id=getattr(actor, "id", None),
+        **cleaned,
+    )
+    db.session.add(version)
+    audit.record_create(actor, version, summary=f"New version of {metric.code}: {note}")
+    return version
+
+
+# --- outcome frameworks -----------------------------------------------------------------
+
+
+def framework_for(actor: Any, contract: Contract) -> OutcomeFramework:
+    """The contract's framework, created (quarterly, 10% tolerance) the first time it is needed."""
+    framework = db.session.scalar(
+        select(OutcomeFramework).where(OutcomeFramework.contract_id == contract.id)
+    )
+    if framework is None:
+        framework = OutcomeFramework(contract=contract)
+        db.session.add(framework)
+        audit.record_create(actor, framework)
+    return framework
+
+
+def update_framework(
+    actor: Any,
+    framework: OutcomeFramework,
+    fields: dict[str, Any],
+    expected_version: int | None = None,
+) -> OutcomeFramework:
+    """Change the reporting schedule, due date rule, tolerance or proportionate reporting."""
+    if expected_version is not None and expected_version != framework.version:
+        raise StaleRecordError("outcome framework")
+    tolerance = Decimal(fields["rag_tolerance_percent"])
+    if not 0 <= tolerance <= 50:
+        raise BusinessRuleError(
+            "The tolerance must be between 0% and 50%", field="rag_tolerance_percent"
+        )
+    due_days = int(fields["due_days"])
+    if not 1 <= due_days <= 90:
+        raise BusinessRuleError("Returns must be due 1 to 90 days after the period", "due_days")
+    before = audit.snapshot(framework)
+    framework.frequency = Frequency(fields["frequency"])
+    framework.rag_tolerance_percent = tolerance
+    framework.due_days = due_days
+    framework.due_in_working_days = bool(fields.get("due_in_working_days"))
+    framework.is_proportionate = bool(fields.get("is_proportionate"))
+    audit.record_update(actor, framework, before)
+    return framework
+
+
+def check_figure(value: Decimal | None, unit: Unit, label: str, field: str) -> Decimal:
+    """A target or actual that makes sense for the unit, or a message saying why not."""
+    if value is None:
+        raise BusinessRuleError(f"Enter {label}", field=field)
+    if value < 0:
+        raise BusinessRuleError(f"{label.capitalize()} must be 0 or more", field=field)
+    if unit == Unit.PERCENTAGE and value > 100:
+        raise BusinessRuleError(f"{label.capitalize()} must be a percentage from 0 to 100", field)
+    if unit == Unit.COUNT and value != value.to_integral_value():
+        raise BusinessRuleError(f"{label.capitalize()} must be a whole number", field=field)
+    return value
+
+
+def add_measure(
+    actor: Any,
+    framework: OutcomeFramework,
+    metric: Metric,
+    period_target: Decimal | None,
+    starting: Period,
+    tolerance_percent: Decimal | None = None,
+) -> FrameworkMeasure:
+    """Add a dictionary metric to a contract's framework, with its first target."""
+    if not metric.is_active:
+        raise BusinessRuleError("That metric has been retired from the dictionary", "metric_id")
+    existing = next((m for m in framework.measures if m.metric_id == metric.id), None)
+    if existing is not None and existing.is_active:
+        raise BusinessRuleError(f"{metric.code} is already in this framework", field="metric_id")
+    check_figure(period_target, metric.current.unit, "the target", "period_target")
+    if existing is not None:  # brought back after being removed: its history continues
+        before = audit.snapshot(existing)
+        existing.is_active = True
+        audit.record_update(actor, existing, before, action="restore")
+        measure = existing
+    else:
+        measure = FrameworkMeasure(
+            framework=framework,
+            metric=metric,
+            position=len(framework.measures) + 1,
+            tolerance_percent=tolerance_percent,
+        )
+        db.session.add(measure)
+        audit.record_create(actor, measure)
+    set_target(actor, measure, starting, period_target, reason="Target set when added")
+    return measure
+
+
+def set_target(
+    actor: Any,
+    measure: FrameworkMeasure,
+    starting: Period,
+    period_target: Decimal | None,
+    reason: str = "",
+    annual_target: Decimal | None = None,
+) -> Target:
+    """A new target from a period onwards. Earlier periods keep the target they had."""
+    unit = measure.metric.current.unit
+    check_figure(period_target, unit, "the target", "period_target")
+    if measure.targets and not (reason or "").strip():
+        raise BusinessRuleError("Say why the target is changing", field="reason")
+    target = Target(
+        measure=measure,
+        effective_from=starting.starts_on,
+        period_target=period_target,
+        annual_target=annual_target,
+        reason=(reason or "").strip(),
+        set_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(target)
+    audit.record_create(
+        actor, target, summary=f"{measure.metric.code} target {period_target} from {starting}"
+    )
+    return target
+
+
+def remove_measure(actor: Any, measure: FrameworkMeasure) -> None:
+    """Stop asking for a measure. Its targets and any reported figures are kept."""
+    before = audit.snapshot(measure)
+    measure.is_active = False
+    audit.record_update(actor, measure, before, action="remove")
