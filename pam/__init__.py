@@ -70,7 +70,8 @@ def _register_blueprints(app: Flask) -> None:
     from pam.core.views import bp as core_bp
     from pam.outcomes.views import bp as outcomes_bp
     from pam.providers.views import bp as providers_bp
+    from pam.returns.views import bp as returns_bp
 
-    blueprints = (core_bp, auth_bp, providers_bp, contracts_bp, outcomes_bp, audit_bp)
+    blueprints = (core_bp, auth_bp, providers_bp, contracts_bp, outcomes_bp, returns_bp, audit_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

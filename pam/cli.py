@@ -106,3 +106,122 @@ def create_admin(email: str, full_name: str, password: str) -> None:
         sys.exit(2)
     db.session.commit()
     click.echo(f"Administrator {email} created.")
+
+
+# --- returns -------------------------------------------------------------------------------
+
+
+def _contract_and_period(reference: str | None, period_label: str | None):
+    from sqlalchemy import func, select
+
+    from pam.contracts.models import Contract
+    from pam.core.periods import Period
+
+    if not reference or not period_label:
+        raise click.ClickException(
+            "The file does not say which contract and period it is for: use the template"
+        )
+    contract = db.session.scalar(
+        select(Contract).where(func.upper(Contract.reference) == reference.strip().upper())
+    )
+    if contract is None:
+        raise click.ClickException(f"No contract has the reference {reference}")
+    try:
+        period = Period.parse(period_label)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    return contract, period
+
+
+@pam_cli.command("return-template")
+@click.option("--contract", "reference", required=True, help="Contract reference")
+@click.option("--period", "period_label", required=True, help="For example 2025/26-Q2")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def return_template(reference: str, period_label: str, output: str) -> None:
+    """Write the return template a provider would download."""
+    from pam.audit import services as audit
+    from pam.audit.models import SystemActor
+    from pam.returns import services
+    from pam.returns.spreadsheet import write_template
+
+    contract, period = _contract_and_period(reference, period_label)
+    layout = services.layout_for(contract, period)
+    if not layout.section("measures"):
+        raise click.ClickException(f"{contract.reference} has no measures to report yet")
+    with open(output, "wb") as handle:
+        handle.write(write_template(layout))
+    audit.record(
+        "export",
+        actor=SystemActor("command line: return-template"),
+        record_type="contracts",
+        record_id=contract.id,
+        record_label=f"{contract.reference} {period.label}",
+        summary="Wrote the return template (xlsx)",
+    )
+    db.session.commit()
+    click.echo(f"Template for {contract.reference} {period.label} written to {output}")
+
+
+@pam_cli.command("import-return")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "email", required=True, help="The provider user submitting it")
+@click.option("--signed-off-by", default=None, help="Name and role (default: the user's)")
+@click.option("--correction-reason", default="", help="Needed when correcting an accepted one")
+def import_return(path: str, email: str, signed_off_by: str | None, correction_reason: str):
+    """Validate and submit a filled return exactly as that user's upload would."""
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from pam.auth.models import User
+    from pam.auth.permissions import can_submit_return
+    from pam.core.exceptions import BusinessRuleError
+    from pam.returns import services
+    from pam.returns.imports import FileRefused, identify, read_upload
+    from pam.returns.models import ReturnSource
+    from pam.returns.workflow import attempt_submission
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None or not user.is_active_account:
+        raise click.ClickException(f"No active user has the email address {email}")
+    name, content = Path(path).name, Path(path).read_bytes()
+    try:
+        reference, period_label = identify(name, content)
+        contract, period = _contract_and_period(reference, period_label)
+        if not can_submit_return(user, contract):
+            raise click.ClickException(f"{email} cannot submit returns for {contract.reference}")
+        if period not in services.reporting_periods(contract, _today()):
+            raise click.ClickException(f"{period.label} is not a reporting period of this contract")
+        layout = services.layout_for(contract, period)
+        entries = read_upload(name, content, layout, current_app.config["PAM_MAX_UPLOAD_BYTES"])
+    except FileRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    source = ReturnSource.CSV if name.lower().endswith(".csv") else ReturnSource.SPREADSHEET
+    sign_off = signed_off_by or ", ".join(filter(None, [user.full_name, user.job_title]))
+    try:
+        version, problems = attempt_submission(
+            user,
+            contract,
+            period,
+            entries,
+            signed_off_by=sign_off,
+            source=source,
+            upload=(name, content),
+            correction_reason=correction_reason,
+        )
+    except BusinessRuleError as error:
+        raise click.ClickException(error.message) from None
+    if version is None:
+        click.echo(
+            f"Refused: the return has {len(problems)} problem(s), kept as a draft:", err=True
+        )
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"Submitted {contract.reference} {period.label} as version {version.number}.")
+
+
+def _today():
+    from pam.core.periods import today_in_uk
+
+    return today_in_uk()

@@ -78,6 +78,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Demo accounts are refused a login in production, whatever their password.
         "PAM_ALLOW_DEMO_LOGINS": not production,
         "PAM_PAGE_SIZE": 25,
+        # A measure that moves more than this % against the previous period needs a
+        # one-line explanation before the return can be submitted.
+        "PAM_SWING_PERCENT": int(os.environ.get("PAM_SWING_PERCENT", 50)),
     }
     config.update(overrides)
     if not config["SECRET_KEY"]:

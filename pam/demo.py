@@ -15,7 +15,7 @@ from pam.audit.models import SystemActor
 from pam.auth import services as auth_services
 from pam.auth.models import Role, User
 from pam.contracts.demo import load_contracts
-from pam.core.template_helpers import today_in_uk
+from pam.core.periods import today_in_uk
 from pam.extensions import db
 from pam.outcomes.demo import load_frameworks
 from pam.providers import services as provider_services

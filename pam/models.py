@@ -18,3 +18,9 @@ from pam.outcomes.models import (  # noqa: F401
     Target,
 )
 from pam.providers.models import Area, Contact, Organisation, ServiceCategory  # noqa: F401
+from pam.returns.models import (  # noqa: F401
+    ProviderReturn,
+    ReturnFigure,
+    ReturnReview,
+    ReturnVersion,
+)

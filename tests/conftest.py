@@ -30,6 +30,9 @@ from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
+from pam.returns import services as returns_services
+from pam.returns.imports import Entries
+from pam.returns.models import ReturnSource
 
 TEST_PASSWORD = "correct horse battery staple"
 FACTORY = SystemActor("test factory")
@@ -284,12 +287,49 @@ def _contract_records(own, other, make_contract) -> dict:
         db.session.flush()
         ids[f"{prefix}compliance"], ids[f"{prefix}document"] = item.id, document.id
     metric = outcome_services.create_metric(FACTORY, "T01", METRIC_FIELDS)
-    framework = outcome_services.framework_for(FACTORY, other_contract)
-    measure = outcome_services.add_measure(
-        FACTORY, framework, metric, Decimal("10"), Period.parse("2025/26-Q1")
+    measures = {}
+    for contract in (own_contract, other_contract):
+        framework = outcome_services.framework_for(FACTORY, contract)
+        measures[contract.id] = outcome_services.add_measure(
+            FACTORY, framework, metric, Decimal("10"), Period.parse("2025/26-Q1")
+        )
+    db.session.flush()
+    period = Period.parse("2025/26-Q1")
+    provider_return = returns_services.return_for(FACTORY, own_contract, period)
+    layout = returns_services.layout_for(own_contract, period)
+    returns_services.submit_return(
+        FACTORY,
+        provider_return,
+        Entries(raw=valid_answers(layout)),
+        signed_off_by="Test Signer",
+        source=ReturnSource.CSV,
+        upload=("return.csv", b"contract,x"),
     )
     db.session.commit()
-    return {**ids, "payment": payment.id, "metric": metric.id, "measure": measure.id}
+    return {
+        **ids,
+        "payment": payment.id,
+        "metric": metric.id,
+        "measure": measures[other_contract.id].id,
+        "period": period.slug,
+    }
+
+
+def valid_answers(layout) -> dict[str, str]:
+    """A complete, valid set of answers for a layout: what a careful provider would send."""
+    answers = {}
+    for item in layout.items:
+        if item.is_text:
+            answers[item.key] = f"{item.label}: all went to plan."
+        elif item.key == "S:spend":
+            answers[item.key] = "12500.00"
+        elif item.key == "Q:responses":
+            answers[item.key] = "20"
+        elif item.key == "Q:satisfied":
+            answers[item.key] = "17"
+        elif not item.total_key and item.section == "measures":
+            answers[item.key] = "50" if item.unit.value == "percentage" else "10"
+    return answers
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pam.auth.models import Role
 from pam.contracts import services
 from pam.contracts.models import ComplianceItem, Contract, ContractStatus, Variation
 from pam.core.exceptions import BusinessRuleError
-from pam.core.template_helpers import today_in_uk
+from pam.core.periods import today_in_uk
 from pam.extensions import db
 from tests.conftest import FACTORY
 

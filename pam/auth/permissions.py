@@ -34,6 +34,8 @@ class Permission(enum.StrEnum):
     MANAGE_CONTRACTS = "manage_contracts"
     VIEW_OWN_CONTRACTS = "view_own_contracts"
     MANAGE_DICTIONARY = "manage_dictionary"
+    SUBMIT_RETURNS = "submit_returns"
+    REVIEW_RETURNS = "review_returns"
 
 
 _STAFF_READ = {Permission.VIEW_ALL_ORGANISATIONS, Permission.VIEW_ALL_CONTRACTS}
@@ -53,13 +55,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_ORGANISATIONS,
             Permission.MANAGE_CONTRACTS,
             Permission.MANAGE_DICTIONARY,
+            Permission.REVIEW_RETURNS,
             Permission.VIEW_AUDIT,
             *_STAFF_READ,
         }
     ),
     Role.DECISION_MAKER: frozenset(_STAFF_READ),
     Role.BOARD_MEMBER: frozenset(_STAFF_READ),
-    Role.PROVIDER: frozenset({Permission.EDIT_OWN_ORGANISATION, Permission.VIEW_OWN_CONTRACTS}),
+    Role.PROVIDER: frozenset(
+        {
+            Permission.EDIT_OWN_ORGANISATION,
+            Permission.VIEW_OWN_CONTRACTS,
+            Permission.SUBMIT_RETURNS,
+        }
+    ),
 }
 
 
@@ -124,6 +133,15 @@ def can_view_contract(user: User, contract: Any) -> bool:
     )
 
 
+def can_submit_return(user: User, contract: Any) -> bool:
+    """A provider user submits returns for their own organisation's contracts only."""
+    return (
+        can(user, Permission.SUBMIT_RETURNS)
+        and user.is_provider
+        and user.organisation_id == contract.provider_id
+    )
+
+
 def scope_contracts(user: User, query: Any) -> Any:
     """Narrow a select() of contracts to those the user may see."""
     from sqlalchemy import false
@@ -153,6 +171,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("My organisation", "providers.mine"))
     if can(user, Permission.VIEW_ALL_CONTRACTS) or can(user, Permission.VIEW_OWN_CONTRACTS):
         items.append(("Contracts", "contracts.index"))
+    if can(user, Permission.SUBMIT_RETURNS) or can(user, Permission.REVIEW_RETURNS):
+        items.append(("Returns", "returns.index"))
     items.append(("Measures", "outcomes.metrics"))
     if can(user, Permission.VIEW_AUDIT):
         items.append(("Audit trail", "audit.index"))

@@ -34,6 +34,7 @@ from pam.core.template_helpers import format_date, format_money, today_in_uk
 from pam.extensions import db
 from pam.files.services import download_response
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
+from pam.returns import services as returns_services
 
 bp = Blueprint("contracts", __name__)
 
@@ -155,6 +156,7 @@ def detail(contract_id: int):
         confirm_form=ConfirmForm(),
         today=today_in_uk(),
         current_period=Period.quarter_containing(today_in_uk()),
+        returns=returns_services.schedule(contract, today_in_uk()),
     )
 
 

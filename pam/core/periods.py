@@ -11,7 +11,16 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+UK = ZoneInfo("Europe/London")
+
+
+def today_in_uk() -> date:
+    """Today's date in the UK (the server may run in UTC)."""
+    return datetime.now(UK).date()
+
 
 _FY_LABEL = re.compile(r"^(\d{4})/(\d{2})$")
 _PERIOD_LABEL = re.compile(r"^(\d{4}/\d{2})-(Q[1-4]|M(0[1-9]|1[0-2])|FY)$")
@@ -89,6 +98,15 @@ class Period:
         return f"{self.year.label}-{self.part}"
 
     @property
+    def slug(self) -> str:
+        """For URLs: '2025-26-Q2'."""
+        return self.label.replace("/", "-")
+
+    @classmethod
+    def from_slug(cls, slug: str) -> Period:
+        return cls.parse(slug.replace("-", "/", 1))
+
+    @property
     def kind(self) -> str:
         return {"Q": "quarter", "M": "month", "F": "year"}[self.part[0]]
 
@@ -142,6 +160,11 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+def due_date(period_end: date, days: int, working_days: bool) -> date:
+    """When a return for a period ending on period_end is due."""
+    return add_working_days(period_end, days) if working_days else period_end + timedelta(days)
 
 
 def _add_months(day: date, months: int) -> date:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
 
 from pam.auth import permissions
-
-UK = ZoneInfo("Europe/London")
-
-
-def today_in_uk() -> date:
-    """Today's date in the UK (the server may run in UTC)."""
-    return datetime.now(UK).date()
+from pam.core.periods import UK, today_in_uk
 
 
 def format_date(value: date | datetime | None) -> str:

@@ -11,8 +11,7 @@ from pam.auth.forms import ConfirmForm
 from pam.auth.permissions import Permission, can_view_contract, refuse, require
 from pam.contracts.models import Contract
 from pam.core.forms import save_change
-from pam.core.periods import FinancialYear, Period
-from pam.core.template_helpers import today_in_uk
+from pam.core.periods import FinancialYear, Period, today_in_uk
 from pam.extensions import db
 from pam.outcomes import services
 from pam.outcomes.forms import FrameworkSettingsForm, MeasureForm, MetricForm, TargetForm

@@ -1,0 +1,1 @@
+"""Providers' quarterly returns: templates, uploads, validation, submission and review."""
