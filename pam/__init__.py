@@ -68,10 +68,20 @@ def _register_blueprints(app: Flask) -> None:
     from pam.auth.views import bp as auth_bp
     from pam.contracts.views import bp as contracts_bp
     from pam.core.views import bp as core_bp
+    from pam.outcomes.performance_views import bp as performance_bp
     from pam.outcomes.views import bp as outcomes_bp
     from pam.providers.views import bp as providers_bp
     from pam.returns.views import bp as returns_bp
 
-    blueprints = (core_bp, auth_bp, providers_bp, contracts_bp, outcomes_bp, returns_bp, audit_bp)
+    blueprints = (
+        core_bp,
+        auth_bp,
+        providers_bp,
+        contracts_bp,
+        outcomes_bp,
+        performance_bp,
+        returns_bp,
+        audit_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -11,6 +11,9 @@ from pam.contracts.models import (  # noqa: F401
 )
 from pam.files.models import StoredFile  # noqa: F401
 from pam.outcomes.models import (  # noqa: F401
+    ContractRating,
+    Escalation,
+    EscalationAction,
     FrameworkMeasure,
     Metric,
     MetricVersion,

@@ -305,10 +305,16 @@ def _contract_records(own, other, make_contract) -> dict:
         source=ReturnSource.CSV,
         upload=("return.csv", b"contract,x"),
     )
+    escalation = outcome_services.open_escalation(FACTORY, other_contract, "Referrals falling")
+    action = outcome_services.add_action(
+        FACTORY, escalation, "Meet the police", "A Person", date(2026, 1, 31)
+    )
     db.session.commit()
     return {
         **ids,
         "payment": payment.id,
+        "escalation": escalation.id,
+        "action": action.id,
         "metric": metric.id,
         "measure": measures[other_contract.id].id,
         "period": period.slug,

@@ -166,7 +166,36 @@ MATRIX = [
         EVERYONE,
         200,
     ),
+    ("GET", "performance.rate", "/contracts/{other_contract}/ratings/2025-26", OFFICER, 200),
+    (
+        "GET",
+        "performance.open_escalation",
+        "/contracts/{own_contract}/escalations/new",
+        OFFICER,
+        200,
+    ),
+    (
+        "GET",
+        "performance.add_action",
+        "/contracts/{other_contract}/escalations/{escalation}/actions/new",
+        OFFICER,
+        200,
+    ),
+    (
+        "GET",
+        "performance.close_escalation",
+        "/contracts/{other_contract}/escalations/{escalation}/close",
+        OFFICER,
+        200,
+    ),
     # State-changing routes last: each test has its own fresh records.
+    (
+        "POST",
+        "performance.action_status",
+        "/contracts/{other_contract}/escalations/{escalation}/actions/{action}",
+        OFFICER,
+        302,
+    ),
     (
         "POST",
         "returns.review",

@@ -33,6 +33,7 @@ from pam.core.periods import Period
 from pam.core.template_helpers import format_date, format_money, today_in_uk
 from pam.extensions import db
 from pam.files.services import download_response
+from pam.outcomes import performance
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
 from pam.returns import services as returns_services
 
@@ -157,6 +158,7 @@ def detail(contract_id: int):
         today=today_in_uk(),
         current_period=Period.quarter_containing(today_in_uk()),
         returns=returns_services.schedule(contract, today_in_uk()),
+        **performance.page_context(contract, request.args.get("year"), today_in_uk()),
     )
 
 

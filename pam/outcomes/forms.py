@@ -150,3 +150,53 @@ class TargetForm(FlaskForm):
         validators=[Optional(), MaxLength(1000)],
     )
     submit = SubmitField("Set target", widget=GovSubmitInput())
+
+
+class RatingForm(FlaskForm):
+    rating = SelectField(
+        "Rating",
+        widget=GovRadioInput(),
+        choices=[
+            SelectChoice(r, r)
+            for r in ("Good", "Approaching target", "Requires improvement", "Inadequate", "Other")
+        ],
+        validators=[InputRequired("Choose a rating")],
+    )
+    reason = TextAreaField(
+        "Reason (needed if you differ from the proposal)",
+        widget=GovTextArea(),
+        validators=[MaxLength(2000)],
+    )
+    submit = SubmitField("Confirm rating", widget=GovSubmitInput())
+
+
+class EscalationForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is the contract being escalated?",
+        widget=GovTextArea(),
+        validators=[InputRequired("Say why the contract is being escalated"), MaxLength(2000)],
+    )
+    submit = SubmitField("Open escalation", widget=GovSubmitInput())
+
+
+class ActionForm(FlaskForm):
+    description = TextAreaField(
+        "Action", widget=GovTextArea(), validators=[InputRequired("Describe the action")]
+    )
+    owner = StringField(
+        "Owner",
+        widget=GovTextInput(),
+        description="Who will do it, for example Amy Turner (Purbeck Community Mediation)",
+        validators=[InputRequired("Enter who owns the action"), MaxLength(200)],
+    )
+    due_on = GovDateField("Due date", validators=[DateRequired("Enter the date it is due")])
+    submit = SubmitField("Add action", widget=GovSubmitInput())
+
+
+class CloseEscalationForm(FlaskForm):
+    closing_note = TextAreaField(
+        "Why can the escalation close?",
+        widget=GovTextArea(),
+        validators=[InputRequired("Say why the escalation can close"), MaxLength(2000)],
+    )
+    submit = SubmitField("Close escalation", widget=GovSubmitInput())

@@ -264,3 +264,85 @@ class Target(Audited, db.Model):
 
     def audit_label(self) -> str:
         return f"Target for {self.measure.audit_label()}" if self.measure else "Target"
+
+
+class ContractRating(Audited, db.Model):
+    """A contract's performance rating for a financial year (Procurement Act 2023 scale):
+    proposed from the RAG history, confirmed or overridden (with a reason) by an officer."""
+
+    __tablename__ = "contract_ratings"
+    __table_args__ = (UniqueConstraint("contract_id", "year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    year: Mapped[str] = mapped_column(String(7))
+    proposed: Mapped[str] = mapped_column(String(30))
+    rating: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    confirmed_by: Mapped[User | None] = relationship()
+
+    def audit_label(self) -> str:
+        return f"Rating {self.year} for contract {self.contract_id}"
+
+
+class EscalationStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ActionStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+class Escalation(Audited, db.Model):
+    """An improvement plan opened on a contract that is under-performing."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[EscalationStatus] = mapped_column(
+        enum_column(EscalationStatus), default=EscalationStatus.OPEN
+    )
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closing_note: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    opened_by: Mapped[User | None] = relationship()
+    actions: Mapped[list[EscalationAction]] = relationship(
+        back_populates="escalation", order_by="(EscalationAction.due_on, EscalationAction.id)"
+    )
+
+    def audit_label(self) -> str:
+        return f"Escalation {self.id} on contract {self.contract_id}"
+
+
+class EscalationAction(Audited, db.Model):
+    """One action of an improvement plan: what, who, by when, and how it is going."""
+
+    __tablename__ = "escalation_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[ActionStatus] = mapped_column(
+        enum_column(ActionStatus), default=ActionStatus.NOT_STARTED
+    )
+
+    escalation: Mapped[Escalation] = relationship(back_populates="actions")
+
+    def audit_label(self) -> str:
+        return f"Action on escalation {self.escalation_id}: {self.description[:60]}"

@@ -9,14 +9,20 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pam.audit import services as audit
+from pam.audit.models import utcnow
 from pam.contracts.models import Contract
 from pam.core.exceptions import BusinessRuleError, StaleRecordError
 from pam.core.periods import Period
 from pam.extensions import db
 from pam.outcomes.models import (
     BREAKDOWNS,
+    ActionStatus,
     Aggregation,
+    ContractRating,
     Direction,
+    Escalation,
+    EscalationAction,
+    EscalationStatus,
     FrameworkMeasure,
     Frequency,
     Metric,
@@ -255,3 +261,93 @@ def remove_measure(actor: Any, measure: FrameworkMeasure) -> None:
     before = audit.snapshot(measure)
     measure.is_active = False
     audit.record_update(actor, measure, before, action="remove")
+
+
+# --- ratings and escalations -----------------------------------------------------------
+
+
+RATINGS = ("Good", "Approaching target", "Requires improvement", "Inadequate", "Other")
+
+
+def confirm_rating(
+    actor: Any, contract: Contract, year: str, proposed: str, rating: str, reason: str
+) -> ContractRating:
+    """Record the year's rating. Departing from the proposal needs a reason."""
+    if rating not in RATINGS:
+        raise BusinessRuleError("Choose a rating from the list", field="rating")
+    if rating != proposed and not (reason or "").strip():
+        raise BusinessRuleError(
+            f"Say why the rating differs from the proposed '{proposed}'", field="reason"
+        )
+    existing = db.session.scalar(
+        select(ContractRating).where(
+            ContractRating.contract_id == contract.id, ContractRating.year == year
+        )
+    )
+    before = audit.snapshot(existing) if existing else {}
+    record = existing or ContractRating(contract_id=contract.id, year=year)
+    record.proposed, record.rating, record.reason = proposed, rating, (reason or "").strip()
+    record.confirmed_by_id = getattr(actor, "id", None)
+    if existing is None:
+        db.session.add(record)
+        audit.record_create(actor, record, summary=f"{year} rated {rating}")
+    else:
+        audit.record_update(actor, record, before, summary=f"{year} re-rated {rating}")
+    return record
+
+
+def open_escalation(actor: Any, contract: Contract, reason: str) -> Escalation:
+    if not (reason or "").strip():
+        raise BusinessRuleError("Say why the contract is being escalated", field="reason")
+    open_already = db.session.scalar(
+        select(Escalation.id).where(
+            Escalation.contract_id == contract.id, Escalation.status == EscalationStatus.OPEN
+        )
+    )
+    if open_already is not None:
+        raise BusinessRuleError("This contract already has an open escalation")
+    escalation = Escalation(
+        contract_id=contract.id, reason=reason.strip(), opened_by_id=getattr(actor, "id", None)
+    )
+    db.session.add(escalation)
+    audit.record_create(actor, escalation)
+    return escalation
+
+
+def add_action(
+    actor: Any, escalation: Escalation, description: str, owner: str, due_on: date | None
+) -> EscalationAction:
+    if escalation.status != EscalationStatus.OPEN:
+        raise BusinessRuleError("This escalation is closed")
+    for value, field, message in (
+        (description, "description", "Describe the action"),
+        (owner, "owner", "Enter who owns the action"),
+    ):
+        if not (value or "").strip():
+            raise BusinessRuleError(message, field=field)
+    if due_on is None:
+        raise BusinessRuleError("Enter the date it is due", field="due_on")
+    action = EscalationAction(
+        escalation=escalation, description=description.strip(), owner=owner.strip(), due_on=due_on
+    )
+    db.session.add(action)
+    audit.record_create(actor, action)
+    return action
+
+
+def set_action_status(actor: Any, action: EscalationAction, status: str) -> None:
+    before = audit.snapshot(action)
+    action.status = ActionStatus(status)
+    audit.record_update(actor, action, before)
+
+
+def close_escalation(actor: Any, escalation: Escalation, note: str) -> None:
+    if escalation.status != EscalationStatus.OPEN:
+        raise BusinessRuleError("This escalation is already closed")
+    if not (note or "").strip():
+        raise BusinessRuleError("Say why the escalation can close", field="closing_note")
+    before = audit.snapshot(escalation)
+    escalation.status = EscalationStatus.CLOSED
+    escalation.closing_note = note.strip()
+    escalation.closed_at = utcnow()
+    audit.record_update(actor, escalation, before, action="close")

@@ -1,0 +1,1 @@
+"""Figures for dashboards and contract pages: pure functions from figures to Plotly JSON."""
