@@ -20,6 +20,7 @@ from pam.extensions import db
 from pam.outcomes.demo import load_frameworks
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, ServiceCategory
+from pam.returns.demo import load_returns
 
 LOADER = SystemActor("demo data loader")
 DEMO_PASSWORD = "dorset-demo-2026"  # noqa: S105 - published demo password, refused in production
@@ -332,4 +333,6 @@ def load() -> int:
     created += load_contracts(LOADER, today_in_uk())
     db.session.flush()
     created += load_frameworks(LOADER)
+    db.session.flush()
+    created += load_returns(LOADER, today_in_uk())
     return created

@@ -52,3 +52,29 @@ def test_demo_logins_lists_every_account(runner):
     output = runner.invoke(args=["pam", "demo-logins"]).output
     assert DEMO_PASSWORD in output
     assert all(spec["email"] in output for spec in DEMO_USERS)
+
+
+def test_demo_portfolio_has_two_years_of_returns_with_believable_variation(runner):
+    from pam.contracts.models import Contract
+    from pam.core.periods import FinancialYear
+    from pam.outcomes.performance import contract_performance
+    from pam.returns.models import ProviderReturn, ReturnStatus
+
+    runner.invoke(args=["pam", "demo"])
+    contracts = db.session.scalars(select(Contract)).all()
+    assert 18 <= len(contracts) <= 25
+    returns = db.session.scalars(select(ProviderReturn)).all()
+    by_key = {(r.contract.reference, r.period): r for r in returns}
+    full_years = [f"{year}-Q{q}" for year in ("2024/25", "2025/26") for q in range(1, 5)]
+    hub = [by_key[("OPCC-VS-2024-01", period)] for period in full_years]
+    assert all(r.status == ReturnStatus.ACCEPTED for r in hub)
+    assert ("OPCC-VS-2024-03", "2024/25-Q3") not in by_key  # the one never sent
+    queried = by_key[("OPCC-RJ-2024-01", "2025/26-Q2")]
+    assert len(queried.versions) == 2 and queried.status == ReturnStatus.ACCEPTED
+    assert any(r.submitted_late for r in returns)
+    statuses = {r.status for r in returns}
+    assert {ReturnStatus.ACCEPTED, ReturnStatus.SUBMITTED} <= statuses
+    struggling = next(c for c in contracts if c.reference == "OPCC-RJ-2024-02")
+    rags = contract_performance(struggling, FinancialYear(2025)).rag_counts()
+    assert rags.get("red", 0) > 0
+    assert audit.verify_chain().ok

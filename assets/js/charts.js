@@ -4,5 +4,5 @@ document.querySelectorAll("script[type='application/json'][data-chart]").forEach
   var target = document.getElementById(block.dataset.chart);
   if (!target || !window.Plotly) { return; }
   var figure = JSON.parse(block.textContent);
-  window.Plotly.newPlot(target, figure.data, figure.layout, { displaylogo: false, responsive: true });
+  window.Plotly.newPlot(target, figure.data, figure.layout, { displayModeBar: false, responsive: true });
 });

@@ -36,9 +36,11 @@ def trend_figure(rows_by_year: list[list[MeasureRow]]) -> str:
             name = f"{row.measure.metric.code} {row.version.name}"
             labels, values = series.setdefault(name, ([], []))
             for cell in row.cells:
-                labels.append(f"{cell.period.part} {cell.period.year.label}")
+                labels.append(f"{cell.period.part} {cell.period.year.label[2:]}")
                 values.append(percent_of_target(cell.actual, cell.target, row.version.direction))
     for index, (name, (labels, values)) in enumerate(series.items()):
+        while values and values[-1] is None:  # periods still to come are left off
+            labels, values = labels[:-1], values[:-1]
         figure.add_trace(
             go.Scatter(x=labels, y=values, name=name, mode="lines+markers", connectgaps=False,
                        line={"color": GOVUK_COLOURS[index % len(GOVUK_COLOURS)]})
@@ -49,6 +51,7 @@ def trend_figure(rows_by_year: list[list[MeasureRow]]) -> str:
         margin={"l": 50, "r": 20, "t": 20, "b": 40},
         height=380,
         yaxis={"title": "% of target", "rangemode": "tozero"},
+        xaxis={"tickangle": 0, "type": "category"},
         legend={"orientation": "h", "y": -0.2},
         plot_bgcolor="#ffffff",
     )

@@ -6,7 +6,7 @@ checks, the messages and the audit trail are the same whichever the provider use
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -202,8 +202,13 @@ def submit_return(
     source: ReturnSource,
     upload: tuple[str, bytes] | None = None,
     correction_reason: str = "",
+    submitted_at: datetime | None = None,
 ) -> ReturnVersion:
-    """Check everything and, only if all is well, store a new submitted version."""
+    """Check everything and, only if all is well, store a new submitted version.
+
+    `submitted_at` is for loading history (the demo, a migration from another system);
+    every other caller lets it default to now.
+    """
     _check_can_submit(actor, provider_return, correction_reason)
     if not (signed_off_by or "").strip():
         raise BusinessRuleError(
@@ -225,15 +230,17 @@ def submit_return(
     ]
     if unexplained:
         raise ExplanationsNeeded(unexplained)
-    return _store_version(
+    version = _store_version(
         actor, provider_return, layout, checked.values, entries, signed_off_by, source, upload,
-        correction_reason,
+        correction_reason, submitted_at or utcnow(),
     )  # fmt: skip
+    return version
 
 
 def _store_version(
-    actor, provider_return, layout, values, entries, signed_off_by, source, upload, correction
-) -> ReturnVersion:
+    actor, provider_return, layout, values, entries, signed_off_by, source, upload, correction,
+    submitted_at,
+) -> ReturnVersion:  # fmt: skip
     stored_file = (
         files.store_file(actor, upload[0], upload[1], allowed=("xlsx", "csv")) if upload else None
     )
@@ -244,6 +251,7 @@ def _store_version(
         source=source,
         file=stored_file,
         submitted_by_id=getattr(actor, "id", None),
+        submitted_at=submitted_at,
         signed_off_by=signed_off_by.strip(),
         correction_reason=correction.strip(),
         sections={key: str(value) for key, value in values.items() if not key.startswith("K:")},
@@ -285,7 +293,11 @@ def _store_version(
 
 
 def review_return(
-    actor: Any, provider_return: ProviderReturn, decision: str, comment: str
+    actor: Any,
+    provider_return: ProviderReturn,
+    decision: str,
+    comment: str,
+    reviewed_at: datetime | None = None,
 ) -> ReturnReview:
     """Accept the submitted version (locking it) or query it with comments for the provider."""
     if provider_return.status != ReturnStatus.SUBMITTED or provider_return.latest is None:
@@ -305,6 +317,7 @@ def review_return(
         decision=decision,
         comment=(comment or "").strip(),
         reviewer_id=getattr(actor, "id", None),
+        reviewed_at=reviewed_at or utcnow(),
     )
     db.session.add(review)
     before = audit.snapshot(provider_return)
