@@ -103,3 +103,82 @@ def test_the_password_show_button_works(page, live_server):
     page.fill("#password", "secret words")
     page.click("text=Show")
     assert page.get_attribute("#password", "type") == "text"
+
+
+def test_the_full_return_cycle_in_a_browser(
+    browser, live_server, make_user, make_contract, tmp_path
+):
+    """Provider downloads the template, fills it (openpyxl, then saved by LibreOffice Calc
+    where installed), uploads it; the officer queries; the provider resubmits online; the
+    officer accepts; the contract page shows the figures and their RAG."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from pam.core.periods import Period
+    from pam.extensions import db
+    from pam.outcomes import services as outcome_services
+    from pam.outcomes.dictionary import seed_dictionary
+    from pam.outcomes.models import Metric
+    from tests.conftest import FACTORY
+    from tests.test_returns import SOFFICE, answers_for, fill, save_with_libreoffice
+
+    seed_dictionary(FACTORY)
+    contract = make_contract(reference="RJ-LIVE")
+    framework = outcome_services.framework_for(FACTORY, contract)
+    for code, target in (("RJ01", "30"), ("RJ08", "85")):
+        metric = db.session.scalar(select(Metric).where(Metric.code == code))
+        outcome_services.add_measure(
+            FACTORY, framework, metric, Decimal(target), Period.parse("2025/26-Q1")
+        )
+    db.session.commit()
+    provider_user = make_user(role=Role.PROVIDER, organisation=contract.provider)
+    officer_user = make_user(role=Role.OFFICER)
+    return_url = f"{live_server}/contracts/{contract.id}/returns/2025-26-Q2"
+
+    provider = browser.new_context().new_page()
+    sign_in(provider, live_server, provider_user.email)
+    provider.goto(return_url)
+    with provider.expect_download() as download_info:
+        provider.click("text=return template (.xlsx)")
+    downloaded = download_info.value.path().read_bytes()
+    setup = {"contract": contract}
+    filled = fill(downloaded, answers_for(setup, **{"K:RJ01": 31, "K:RJ08": 80}))
+    if SOFFICE:
+        filled = save_with_libreoffice(filled, tmp_path)
+    (tmp_path / "return.xlsx").write_bytes(filled)
+    provider.click("text=Upload it")
+    provider.set_input_files("#file", str(tmp_path / "return.xlsx"))
+    provider.fill("#signed_off_by", "Amy Turner, Service manager")
+    provider.check("#confirm")
+    with provider.expect_navigation():
+        provider.click("main button[type=submit]")
+    assert "has been submitted" in provider.inner_text("main")
+
+    officer = browser.new_context().new_page()
+    sign_in(officer, live_server, officer_user.email)
+    officer.goto(return_url)
+    officer.check("input[value=queried]")
+    officer.fill("#comment", "Satisfaction fell: what happened?")
+    with officer.expect_navigation():
+        officer.click("text=Record decision")
+    assert "has been queried" in officer.inner_text("main")
+
+    provider.goto(return_url)
+    assert "Satisfaction fell: what happened?" in provider.inner_text("main")
+    provider.click("text=fill the return in online")
+    provider.fill("[name='K:RJ08']", "86")
+    provider.fill("#signed_off_by", "Amy Turner, Service manager")
+    provider.check("#confirm")
+    with provider.expect_navigation():
+        provider.click("text=Submit return")
+    assert "has been submitted" in provider.inner_text("main")
+
+    officer.goto(return_url)
+    officer.check("input[value=accepted]")
+    with officer.expect_navigation():
+        officer.click("text=Record decision")
+    officer.goto(f"{live_server}/contracts/{contract.id}?year=2025-26")
+    table = officer.inner_text("table.pam-performance")
+    assert "31 / 30" in table and "86% / 85%" in table and "Green" in table
+    assert officer.locator("#trend-chart .main-svg").count() > 0  # the chart was drawn

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import html
 import io
+import os
+import shutil
+import subprocess
 import threading
 import zipfile
 from decimal import Decimal
@@ -470,3 +473,30 @@ def test_command_line_template_and_import(setup, runner, tmp_path):
     assert version.signed_off_by == "Amy Turner" and version.submitted_by_id == setup["user"].id
     stranger = runner.invoke(args=["pam", "import-return", str(good), "--as", "nobody@example.org"])
     assert stranger.exit_code != 0 and "No active user" in stranger.output
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def save_with_libreoffice(content: bytes, folder) -> bytes:
+    """Open and save a workbook with LibreOffice Calc, as a provider using Calc would."""
+    source = folder / "filled.xlsx"
+    source.write_bytes(content)
+    subprocess.run(
+        [SOFFICE, "--headless", "--calc", "--convert-to", "xlsx:Calc Office Open XML",
+         "--outdir", str(folder / "calc"), str(source)],
+        check=True, timeout=180, capture_output=True,
+        env={**os.environ, "HOME": str(folder)},  # its own profile: no lock with others
+    )  # fmt: skip
+    return (folder / "calc" / "filled.xlsx").read_bytes()
+
+
+@pytest.mark.skipif(not SOFFICE, reason="LibreOffice is not installed")
+def test_a_template_saved_by_libreoffice_calc_imports(setup, tmp_path):
+    filled = fill(template(setup), answers_for(setup, **{"K:RJ01": 27, "K:RJ08": 91.5}))
+    calc_saved = save_with_libreoffice(filled, tmp_path)
+    assert calc_saved != filled
+    response = upload(setup, calc_saved, name="Q2 return (Calc).xlsx")
+    assert response.status_code == 302, response.text
+    version = db.session.scalar(select(ReturnVersion))
+    assert version.figure("K:RJ01") == 27 and version.figure("K:RJ08") == Decimal("91.5")
