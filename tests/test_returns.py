@@ -430,6 +430,8 @@ def test_overdue_returns_are_flagged_to_provider_and_officer(setup):
     assert "Overdue" in listing and "RJ-1" in listing
     contract_page = setup["officer"].get(f"/contracts/{setup['contract'].id}").text
     assert "Overdue" in contract_page
+    home = setup["provider"].get("/home").text
+    assert "returns overdue" in home  # 2025/26-Q1 onwards, none sent
 
 
 def test_officers_cannot_submit_and_providers_cannot_review(setup):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from pam.audit.models import AuditEvent
 from pam.auth.models import User
-from pam.auth.permissions import Permission, can
+from pam.auth.permissions import Permission, can, scope_contracts
 from pam.extensions import db
 from pam.providers.models import Organisation, OrganisationKind
 
@@ -38,12 +38,33 @@ def home():
         figures["users"] = db.session.scalar(
             select(func.count(User.id)).where(User.is_active_account.is_(True))
         )
+    return_counts = _return_counts()
     recent_events = []
     if can(current_user, Permission.VIEW_AUDIT):
         recent_events = db.session.scalars(
             select(AuditEvent).order_by(AuditEvent.sequence.desc()).limit(5)
         ).all()
-    return render_template("core/home.html", figures=figures, recent_events=recent_events)
+    return render_template(
+        "core/home.html", figures=figures, recent_events=recent_events, returns=return_counts
+    )
+
+
+def _return_counts() -> dict[str, int] | None:
+    """Returns needing the user's attention: a provider's own, or an officer's contracts."""
+    from pam.contracts.models import Contract, ContractStatus
+    from pam.core.periods import today_in_uk
+    from pam.returns.services import needing_attention
+
+    if can(current_user, Permission.SUBMIT_RETURNS):
+        query = scope_contracts(current_user, select(Contract))
+    elif can(current_user, Permission.REVIEW_RETURNS):
+        query = select(Contract).where(Contract.contract_manager_id == current_user.id)
+    else:
+        return None
+    contracts = db.session.scalars(
+        query.where(Contract.status.in_([ContractStatus.LIVE, ContractStatus.ENDED]))
+    ).all()
+    return needing_attention(contracts, today_in_uk())
 
 
 @bp.get("/cookies")

@@ -328,3 +328,18 @@ def review_return(
     audit.record_create(actor, review, summary=f"Return {decision}: {review.comment}".strip(": "))
     audit.record_update(actor, provider_return, before, action=decision)
     return review
+
+
+def needing_attention(contracts: list[Contract], today: date) -> dict[str, int]:
+    """Counts for a home page: returns overdue, queried and awaiting review."""
+    counts = {"overdue": 0, "queried": 0, "awaiting_review": 0}
+    for contract in contracts:
+        for row in schedule(contract, today):
+            provider_return = row["return"]
+            if provider_return is None or not provider_return.versions:
+                counts["overdue"] += today > row["due_on"]
+            elif provider_return.status == ReturnStatus.QUERIED:
+                counts["queried"] += 1
+            elif provider_return.status == ReturnStatus.SUBMITTED:
+                counts["awaiting_review"] += 1
+    return counts
