@@ -92,6 +92,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch operations rebuild a table (copy, drop, rename); with foreign keys
+            # enforced, dropping a table others refer to would fail halfway. PAM turns
+            # them on for every connection (pam/database.py), so turn them off here, for
+            # the migration's own connection only. It must run outside a transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -231,3 +231,40 @@ def test_provider_reads_their_framework_but_cannot_change_it(
     page = provider.get(f"/contracts/{contract.id}").data.decode()
     assert "Referrals received" in page and "Change target" not in page
     assert provider.get(f"/contracts/{contract.id}/framework").status_code == 404
+
+
+def test_a_milestone_schedule_sets_the_reporting_periods(client_as, make_contract, referrals):
+    from pam.outcomes.schedule import all_periods
+    from pam.returns.services import reporting_periods
+
+    contract = make_contract(start_on=date(2025, 4, 1), end_on=date(2026, 3, 31))
+    framework = services.framework_for(FACTORY, contract)
+    services.add_measure(FACTORY, framework, referrals, Decimal("12"), Period.parse("2025/26-Q1"))
+    db.session.commit()
+    officer = client_as(Role.OFFICER)
+    url = f"/contracts/{contract.id}/framework"
+    form = {
+        "version": str(framework.version),
+        "frequency": "milestone",
+        "due_days": "10",
+        "rag_tolerance_percent": "10",
+    }
+    assert "Enter at least one milestone date" in officer.post(url, data=form).text
+    bad = officer.post(url, data={**form, "milestones": "30/9/2025\nnext spring"}).text
+    assert "&#39;next spring&#39; is not a date like 30/9/2025" in bad
+    outside = officer.post(url, data={**form, "milestones": "30/9/2027"}).text
+    assert "is outside the contract" in outside
+    ok = officer.post(url, data={**form, "milestones": "31/3/2026\n30/9/2025"})
+    assert ok.status_code == 302
+    db.session.expire_all()
+    contract = db.session.get(type(contract), contract.id)
+    periods = all_periods(contract)
+    assert [(p.starts_on, p.ends_on) for p in periods] == [
+        (date(2025, 4, 1), date(2025, 9, 30)),
+        (date(2025, 10, 1), date(2026, 3, 31)),
+    ]
+    assert periods[0].name == "Milestone 30 September 2025 (1 April 2025 to 30 September 2025)"
+    assert Period.parse(periods[1].label) == periods[1]
+    assert reporting_periods(contract, date(2025, 12, 1)) == periods[:1]
+    page = officer.get(f"/contracts/{contract.id}/returns/{periods[0].slug}")
+    assert page.status_code == 200 and "Milestone 30 September 2025" in page.text

@@ -54,3 +54,13 @@ def test_working_days_skip_weekends():
     # Tuesday 30 September 2025 + 15 working days = Tuesday 21 October 2025
     assert add_working_days(date(2025, 9, 30), 15) == date(2025, 10, 21)
     assert add_working_days(date(2025, 10, 3), 1) == date(2025, 10, 6)  # Friday -> Monday
+
+
+def test_milestone_periods_carry_their_dates():
+    period = Period.parse("2025/26-D20250401-20250930")
+    assert (period.starts_on, period.ends_on) == (date(2025, 4, 1), date(2025, 9, 30))
+    assert period.kind == "milestone" and period.short_name == "30 Sep"
+    assert Period.from_slug(period.slug) == period
+    for bad in ("2025/26-D20250931-20251030", "2024/25-D20250401-20250930"):
+        with pytest.raises(ValueError):
+            Period.parse(bad)

@@ -23,7 +23,7 @@ def today_in_uk() -> date:
 
 
 _FY_LABEL = re.compile(r"^(\d{4})/(\d{2})$")
-_PERIOD_LABEL = re.compile(r"^(\d{4}/\d{2})-(Q[1-4]|M(0[1-9]|1[0-2])|FY)$")
+_PERIOD_LABEL = re.compile(r"^(\d{4}/\d{2})-(Q[1-4]|M(0[1-9]|1[0-2])|FY|D\d{8}-\d{8})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -74,7 +74,9 @@ class FinancialYear:
 
 @dataclass(frozen=True, order=True)
 class Period:
-    """A reporting period within a financial year: 'Q1'..'Q4', 'M01'..'M12' or 'FY'."""
+    """A reporting period within a financial year: 'Q1'..'Q4', 'M01'..'M12', 'FY', or a
+    milestone period between two dates, 'D20250701-20250930' (it belongs to the financial
+    year its last day falls in)."""
 
     year: FinancialYear
     part: str
@@ -85,7 +87,21 @@ class Period:
         match = _PERIOD_LABEL.match(label.strip().upper())
         if not match:
             raise ValueError(f"'{label}' is not a reporting period like 2025/26-Q2")
-        return cls(FinancialYear.parse(match[1]), match[2])
+        period = cls(FinancialYear.parse(match[1]), match[2])
+        if period.kind == "milestone":
+            try:
+                start, end = period.starts_on, period.ends_on
+            except ValueError:
+                raise ValueError(f"'{label}' has a date that does not exist") from None
+            if end < start or FinancialYear.containing(end) != period.year:
+                raise ValueError(f"'{label}' is not a milestone period of {period.year.label}")
+        return period
+
+    @classmethod
+    def milestone(cls, starts_on: date, ends_on: date) -> Period:
+        """The period from one milestone (or the contract's start) to the next."""
+        part = f"D{starts_on:%Y%m%d}-{ends_on:%Y%m%d}"
+        return cls(FinancialYear.containing(ends_on), part)
 
     @classmethod
     def quarter_containing(cls, day: date) -> Period:
@@ -108,12 +124,14 @@ class Period:
 
     @property
     def kind(self) -> str:
-        return {"Q": "quarter", "M": "month", "F": "year"}[self.part[0]]
+        return {"Q": "quarter", "M": "month", "F": "year", "D": "milestone"}[self.part[0]]
 
     @property
     def starts_on(self) -> date:
         if self.kind == "year":
             return self.year.starts_on
+        if self.kind == "milestone":
+            return datetime.strptime(self.part[1:9], "%Y%m%d").date()
         first_month = self._month_offset()
         return _add_months(self.year.starts_on, first_month)
 
@@ -121,6 +139,8 @@ class Period:
     def ends_on(self) -> date:
         if self.kind == "year":
             return self.year.ends_on
+        if self.kind == "milestone":
+            return datetime.strptime(self.part[10:], "%Y%m%d").date()
         length = 3 if self.kind == "quarter" else 1
         last = _add_months(self.starts_on, length - 1)
         return date(last.year, last.month, calendar.monthrange(last.year, last.month)[1])
@@ -133,6 +153,8 @@ class Period:
             return f"{self.year.label} (April {start.year} to March {end.year})"
         if self.kind == "month":
             return f"{start:%B %Y} ({self.year.label})"
+        if self.kind == "milestone":
+            return f"Milestone {_day(end)} ({_day(start)} to {_day(end)})"
         return f"{self.part} {self.year.label} ({start:%B} to {end:%B %Y})"
 
     def _month_offset(self) -> int:
@@ -140,7 +162,21 @@ class Period:
             return (int(self.part[1]) - 1) * 3
         return int(self.part[1:]) - 1
 
+    @property
+    def short_name(self) -> str:
+        """For table headings: 'Q2', 'Jul', 'Year', '30 Sep'."""
+        if self.kind == "quarter":
+            return self.part
+        if self.kind == "month":
+            return f"{self.starts_on:%b}"
+        if self.kind == "milestone":
+            return f"{self.ends_on.day} {self.ends_on:%b}"
+        return "Year"
+
     def next(self) -> Period:
+        """The period after, on the same calendar (milestones need the contract's schedule)."""
+        if self.kind == "milestone":
+            raise ValueError("a milestone's neighbours come from the contract's schedule")
         if self.kind == "year":
             return Period(self.year.next(), "FY")
         periods = self.year.quarters() if self.kind == "quarter" else self.year.months()
@@ -150,6 +186,8 @@ class Period:
         return Period(self.year.next(), periods[0].part)
 
     def previous(self) -> Period:
+        if self.kind == "milestone":
+            raise ValueError("a milestone's neighbours come from the contract's schedule")
         if self.kind == "year":
             return Period(self.year.previous(), "FY")
         periods = self.year.quarters() if self.kind == "quarter" else self.year.months()
@@ -160,6 +198,10 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
 
 
 def due_date(period_end: date, days: int, working_days: bool) -> date:

@@ -36,7 +36,7 @@ def trend_figure(rows_by_year: list[list[MeasureRow]]) -> str:
             name = f"{row.measure.metric.code} {row.version.name}"
             labels, values = series.setdefault(name, ([], []))
             for cell in row.cells:
-                labels.append(f"{cell.period.part} {cell.period.year.label[2:]}")
+                labels.append(f"{cell.period.short_name} {cell.period.year.label[2:]}")
                 values.append(percent_of_target(cell.actual, cell.target, row.version.direction))
     for index, (name, (labels, values)) in enumerate(series.items()):
         while values and values[-1] is None:  # periods still to come are left off

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
@@ -22,7 +24,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Optional, Regexp
+from wtforms.validators import InputRequired, Optional, Regexp, ValidationError
 
 from pam.core.forms import DateRequired, DecimalText, GovDateField, MaxLength
 from pam.outcomes.models import BREAKDOWNS, Aggregation, Direction, Frequency, Unit
@@ -103,6 +105,12 @@ class FrameworkSettingsForm(FlaskForm):
     frequency = SelectField(
         "Reporting schedule", widget=GovRadioInput(), choices=_enum_choices(Frequency)
     )
+    milestones = TextAreaField(
+        "Milestone dates (for a milestone schedule)",
+        widget=GovTextArea(),
+        description="One date per line, like 30/9/2025. Each return covers the time since the "
+        "one before (the first, since the contract started).",
+    )
     due_days = StringField(
         "Returns are due this many days after each period ends",
         widget=GovTextInput(),
@@ -122,6 +130,19 @@ class FrameworkSettingsForm(FlaskForm):
         widget=GovCheckboxInput(),
     )
     submit = SubmitField("Save", widget=GovSubmitInput())
+
+    def validate_milestones(self, field) -> None:
+        field.dates = []
+        for line in (field.data or "").splitlines():
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                field.dates.append(datetime.strptime(text, "%d/%m/%Y").date())
+            except ValueError:
+                raise ValidationError(
+                    f"'{text}' is not a date like 30/9/2025: enter one date per line"
+                ) from None
 
 
 class MeasureForm(FlaskForm):

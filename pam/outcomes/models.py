@@ -79,10 +79,11 @@ class Frequency(enum.StrEnum):
     QUARTERLY = "quarterly"
     MONTHLY = "monthly"
     ANNUAL = "annual"
+    MILESTONE = "milestone"
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return "Milestone dates" if self == Frequency.MILESTONE else self.value.capitalize()
 
 
 # Breakdowns a metric may ask for: the categories are fixed here (changing them is a code
@@ -191,6 +192,8 @@ class OutcomeFramework(Audited, db.Model):
     due_days: Mapped[int] = mapped_column(Integer, default=15)
     due_in_working_days: Mapped[bool] = mapped_column(Boolean, default=True)
     is_proportionate: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a milestone schedule: the dates (ISO) each return runs to.
+    milestones: Mapped[list[str]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     contract: Mapped[Contract] = relationship(back_populates="framework")
@@ -202,6 +205,10 @@ class OutcomeFramework(Audited, db.Model):
 
     def audit_label(self) -> str:
         return f"Outcome framework for {self.contract.reference}" if self.contract else "Framework"
+
+    @property
+    def milestone_dates(self) -> list[date]:
+        return [date.fromisoformat(text) for text in self.milestones or []]
 
     @property
     def active_measures(self) -> list[FrameworkMeasure]:

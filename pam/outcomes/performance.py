@@ -17,8 +17,9 @@ from sqlalchemy import select
 from pam.contracts.models import Contract
 from pam.core.periods import FinancialYear, Period
 from pam.extensions import db
-from pam.outcomes.models import Aggregation, FrameworkMeasure, Frequency, MetricVersion
+from pam.outcomes.models import Aggregation, FrameworkMeasure, MetricVersion
 from pam.outcomes.rag import Rag, aggregate, rag_status
+from pam.outcomes.schedule import all_periods
 from pam.outcomes.services import RATINGS  # noqa: F401 - the scale, in one place
 from pam.returns.models import ProviderReturn
 
@@ -66,14 +67,8 @@ class Performance:
 
 
 def year_periods(contract: Contract, year: FinancialYear) -> list[Period]:
-    frequency = contract.framework.frequency if contract.framework else Frequency.QUARTERLY
-    if frequency == Frequency.ANNUAL:
-        periods = [Period(year, "FY")]
-    elif frequency == Frequency.MONTHLY:
-        periods = year.months()
-    else:
-        periods = year.quarters()
-    return [p for p in periods if p.ends_on >= contract.start_on and p.starts_on <= contract.end_on]
+    """The contract's periods that end in the financial year."""
+    return [period for period in all_periods(contract) if period.year == year]
 
 
 def accepted_figures(contract: Contract) -> dict[str, dict[str, Decimal]]:

@@ -172,14 +172,36 @@ def update_framework(
     due_days = int(fields["due_days"])
     if not 1 <= due_days <= 90:
         raise BusinessRuleError("Returns must be due 1 to 90 days after the period", "due_days")
+    frequency = Frequency(fields["frequency"])
+    milestones = _milestones(framework, frequency, fields.get("milestones") or [])
     before = audit.snapshot(framework)
-    framework.frequency = Frequency(fields["frequency"])
+    framework.frequency = frequency
+    framework.milestones = [day.isoformat() for day in milestones]
     framework.rag_tolerance_percent = tolerance
     framework.due_days = due_days
     framework.due_in_working_days = bool(fields.get("due_in_working_days"))
     framework.is_proportionate = bool(fields.get("is_proportionate"))
     audit.record_update(actor, framework, before)
     return framework
+
+
+def _milestones(framework: OutcomeFramework, frequency: Frequency, days: list[date]) -> list:
+    """Milestone dates: needed for a milestone schedule, within the contract, no repeats."""
+    if frequency != Frequency.MILESTONE:
+        return []
+    if not days:
+        raise BusinessRuleError("Enter at least one milestone date", field="milestones")
+    contract = framework.contract
+    for day in days:
+        if not contract.start_on <= day <= contract.end_on:
+            raise BusinessRuleError(
+                f"{day:%d/%m/%Y} is outside the contract ({contract.start_on:%d/%m/%Y} to "
+                f"{contract.end_on:%d/%m/%Y})",
+                field="milestones",
+            )
+    if len(set(days)) != len(days):
+        raise BusinessRuleError("Each milestone date must be different", field="milestones")
+    return sorted(days)
 
 
 def check_figure(value: Decimal | None, unit: Unit, label: str, field: str) -> Decimal:

@@ -11,11 +11,12 @@ from pam.auth.forms import ConfirmForm
 from pam.auth.permissions import Permission, can_view_contract, refuse, require
 from pam.contracts.models import Contract
 from pam.core.forms import save_change
-from pam.core.periods import FinancialYear, Period, today_in_uk
+from pam.core.periods import Period, today_in_uk
 from pam.extensions import db
 from pam.outcomes import services
 from pam.outcomes.forms import FrameworkSettingsForm, MeasureForm, MetricForm, TargetForm
-from pam.outcomes.models import BREAKDOWNS, FrameworkMeasure, Frequency, Metric, MetricVersion
+from pam.outcomes.models import BREAKDOWNS, FrameworkMeasure, Metric, MetricVersion
+from pam.outcomes.schedule import all_periods
 
 bp = Blueprint("outcomes", __name__)
 
@@ -103,28 +104,19 @@ def _contract(contract_id: int) -> Contract:
     return contract
 
 
-def period_choices(contract: Contract, frequency: Frequency) -> list[SelectChoice]:
-    """The contract's reporting periods, from its start to its end, for target dates."""
-    year = FinancialYear.containing(contract.start_on)
-    choices = []
-    while year.starts_on <= contract.end_on:
-        if frequency == Frequency.ANNUAL:
-            periods = [Period(year, "FY")]
-        elif frequency == Frequency.MONTHLY:
-            periods = year.months()
-        else:
-            periods = year.quarters()
-        for period in periods:
-            if period.ends_on >= contract.start_on and period.starts_on <= contract.end_on:
-                choices.append(SelectChoice(period.label, period.name))
-        year = year.next()
-    return choices
+def period_choices(contract: Contract) -> list[SelectChoice]:
+    """The contract's reporting periods over its term, for the date a target starts."""
+    return [SelectChoice(period.label, period.name) for period in all_periods(contract)]
 
 
 def _default_period(choices: list[SelectChoice]) -> str | None:
-    current = Period.quarter_containing(today_in_uk()).label
-    values = [choice.value for choice in choices]
-    return current if current in values else (values[0] if values else None)
+    """The period running today, else the first."""
+    today = today_in_uk()
+    for choice in choices:
+        period = Period.parse(choice.value)
+        if period.starts_on <= today <= period.ends_on:
+            return choice.value
+    return choices[0].value if choices else None
 
 
 def _back(contract: Contract) -> str:
@@ -142,9 +134,13 @@ def framework_settings(contract_id: int):
         form.frequency.data = framework.frequency.value
         form.version.data = str(framework.version)
         form.due_days.data = str(framework.due_days)
+        form.milestones.data = "\n".join(
+            f"{d.day}/{d.month}/{d.year}" for d in framework.milestone_dates
+        )
     if form.validate_on_submit():
         version = int(form.version.data) if (form.version.data or "").isdigit() else None
         fields = {name: field.data for name, field in form._fields.items()}
+        fields["milestones"] = getattr(form.milestones, "dates", [])
         saved = save_change(
             form, lambda: services.update_framework(current_user, framework, fields, version)
         )
@@ -179,7 +175,7 @@ def new_measure(contract_id: int):
         for m in metrics
         if m.id not in in_use
     ]
-    form.starting.choices = period_choices(contract, framework.frequency)
+    form.starting.choices = period_choices(contract)
     if request.method == "GET":
         form.starting.data = _default_period(form.starting.choices)
     if form.validate_on_submit():
@@ -225,7 +221,7 @@ def change_target(contract_id: int, measure_id: int):
     contract = _contract(contract_id)
     measure = _measure(contract, measure_id)
     form = TargetForm()
-    form.starting.choices = period_choices(contract, measure.framework.frequency)
+    form.starting.choices = period_choices(contract)
     if request.method == "GET":
         form.starting.data = _default_period(form.starting.choices)
     if form.validate_on_submit():

@@ -17,10 +17,10 @@ from pam.audit import services as audit
 from pam.audit.models import utcnow
 from pam.contracts.models import Contract
 from pam.core.exceptions import BusinessRuleError
-from pam.core.periods import FinancialYear, Period, due_date
+from pam.core.periods import Period, due_date
 from pam.extensions import db
 from pam.files import services as files
-from pam.outcomes.models import Frequency
+from pam.outcomes.schedule import ended_periods, previous_period
 from pam.returns.imports import Entries
 from pam.returns.layout import Item, Layout, Problem, build_layout, check_entries, swings
 from pam.returns.models import (
@@ -50,28 +50,6 @@ class ExplanationsNeeded(BusinessRuleError):
 
 
 # --- the schedule -------------------------------------------------------------------------
-
-
-def periods_for(contract: Contract, frequency: Frequency, up_to: date) -> list[Period]:
-    """The contract's reporting periods that have ended by `up_to`, oldest first."""
-    periods = []
-    year = FinancialYear.containing(contract.start_on)
-    while year.starts_on <= min(contract.end_on, up_to):
-        if frequency == Frequency.ANNUAL:
-            candidates = [Period(year, "FY")]
-        elif frequency == Frequency.MONTHLY:
-            candidates = year.months()
-        else:
-            candidates = year.quarters()
-        periods.extend(
-            period
-            for period in candidates
-            if period.ends_on >= contract.start_on
-            and period.starts_on <= contract.end_on
-            and period.ends_on < up_to
-        )
-        year = year.next()
-    return periods
 
 
 def due_on(contract: Contract, period: Period) -> date:
@@ -106,8 +84,8 @@ def schedule(contract: Contract, today: date) -> list[dict[str, Any]]:
 
 
 def reporting_periods(contract: Contract, today: date) -> list[Period]:
-    frequency = contract.framework.frequency if contract.framework else Frequency.QUARTERLY
-    return periods_for(contract, frequency, today)
+    """The periods a return can be made for: those that have ended."""
+    return ended_periods(contract, today)
 
 
 def find_return(contract: Contract, period: Period) -> ProviderReturn | None:
@@ -137,7 +115,8 @@ def return_for(actor: Any, contract: Contract, period: Period) -> ProviderReturn
 
 def previous_figures(contract: Contract, period: Period) -> dict[str, Decimal | str]:
     """The accepted figures of the period before, for reference and for swing checks."""
-    earlier = find_return(contract, period.previous())
+    before = previous_period(contract, period)
+    earlier = find_return(contract, before) if before else None
     version = earlier.accepted_version if earlier else None
     if version is None:
         return {}

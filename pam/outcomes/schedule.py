@@ -1,0 +1,58 @@
+"""A contract's reporting periods over its whole term, from its framework's schedule.
+
+Quarterly (the default), monthly or annual periods follow the financial year; a milestone
+schedule runs from the contract's start to each milestone date in turn. Every page that
+lists periods (returns, targets, performance) asks here, so they always agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pam.contracts.models import Contract
+from pam.core.periods import FinancialYear, Period
+from pam.outcomes.models import Frequency
+
+
+def all_periods(contract: Contract) -> list[Period]:
+    framework = contract.framework
+    frequency = framework.frequency if framework else Frequency.QUARTERLY
+    if frequency == Frequency.MILESTONE:
+        return milestone_periods(contract.start_on, framework.milestone_dates)
+    periods = []
+    year = FinancialYear.containing(contract.start_on)
+    while year.starts_on <= contract.end_on:
+        if frequency == Frequency.ANNUAL:
+            candidates = [Period(year, "FY")]
+        elif frequency == Frequency.MONTHLY:
+            candidates = year.months()
+        else:
+            candidates = year.quarters()
+        periods.extend(
+            period
+            for period in candidates
+            if period.ends_on >= contract.start_on and period.starts_on <= contract.end_on
+        )
+        year = year.next()
+    return periods
+
+
+def milestone_periods(start: date, milestones: list[date]) -> list[Period]:
+    periods = []
+    for milestone in sorted(milestones):
+        periods.append(Period.milestone(start, milestone))
+        start = milestone + timedelta(days=1)
+    return periods
+
+
+def ended_periods(contract: Contract, today: date) -> list[Period]:
+    """The periods that have ended before today: those a return can be made for."""
+    return [period for period in all_periods(contract) if period.ends_on < today]
+
+
+def previous_period(contract: Contract, period: Period) -> Period | None:
+    periods = all_periods(contract)
+    if period in periods:
+        index = periods.index(period)
+        return periods[index - 1] if index > 0 else None
+    return None if period.kind == "milestone" else period.previous()
