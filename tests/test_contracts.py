@@ -311,6 +311,8 @@ def test_documents_upload_download_and_remove(client_as, make_contract):
     assert document.title == "spec v2.pdf"
     download = officer.get(f"/contracts/{contract.id}/documents/{document.id}")
     assert download.data == PDF and "spec v2.pdf" in download.headers["Content-Disposition"]
+    downloaded = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "download"))
+    assert downloaded.record_label == "spec v2.pdf"  # every download is an audited export
     officer.post(f"/contracts/{contract.id}/documents/{document.id}/delete")
     db.session.refresh(contract)
     assert contract.documents == []

@@ -375,7 +375,9 @@ def compliance_evidence(contract_id: int, item_id: int):
     item = _load_child(ComplianceItem, item_id, contract)
     if item.evidence is None:
         abort(404)
-    return download_response(item.evidence)
+    return download_response(
+        current_user, item.evidence, f"{item.kind.label} evidence, {contract.reference}"
+    )
 
 
 @bp.route("/contracts/<int:contract_id>/documents/new", methods=["GET", "POST"])
@@ -406,7 +408,8 @@ def new_document(contract_id: int):
 @login_required
 def document(contract_id: int, document_id: int):
     contract = _load_contract(contract_id)
-    return download_response(_load_child(ContractDocument, document_id, contract).file)
+    document = _load_child(ContractDocument, document_id, contract)
+    return download_response(current_user, document.file, f"document of {contract.reference}")
 
 
 @bp.post("/contracts/<int:contract_id>/documents/<int:document_id>/delete")

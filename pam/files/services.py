@@ -94,8 +94,21 @@ def store_file(
     return stored
 
 
-def download_response(stored: StoredFile) -> Response:
-    """The file as an attachment (never rendered inline: uploads are untrusted)."""
+def download_response(actor: Any, stored: StoredFile, context: str) -> Response:
+    """The file as an attachment (never rendered inline: uploads are untrusted).
+
+    Every download is an export of data from PAM, so it is recorded in the audit trail
+    (and committed here: a GET changes nothing else).
+    """
+    audit.record(
+        "download",
+        actor=actor,
+        record_type="stored_files",
+        record_id=stored.id,
+        record_label=stored.filename,
+        summary=f"Downloaded {stored.filename} ({context})",
+    )
+    db.session.commit()
     response = Response(stored.content, mimetype=stored.content_type)
     response.headers.set("Content-Disposition", "attachment", filename=stored.filename)
     response.headers["Cache-Control"] = "private, no-store"

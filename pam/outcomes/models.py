@@ -106,6 +106,14 @@ BREAKDOWNS: dict[str, tuple[str, tuple[str, ...]]] = {
             "Other",
         ),
     ),
+    "age_group": (
+        "Age group (protected characteristic)",
+        ("Under 18", "18 to 24", "25 to 34", "35 to 49", "50 to 64", "65 and over", "Not known"),
+    ),
+    "disability": (
+        "Disability (protected characteristic)",
+        ("Disabled", "Not disabled", "Not known"),
+    ),
     "process_type": (
         "Restorative process",
         ("Direct (face-to-face)", "Indirect (shuttle or letter)", "Reparation"),

@@ -309,4 +309,6 @@ def version_file(contract_id: int, period_slug: str, number: int):
     version = next((v for v in provider_return.versions if v.number == number), None)
     if version is None or version.file is None:
         abort(404)
-    return download_response(version.file)
+    return download_response(
+        current_user, version.file, f"{contract.reference} return {period.label} v{number}"
+    )
