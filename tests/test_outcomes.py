@@ -37,12 +37,16 @@ def metric_form(**overrides):
     return data
 
 
-def test_the_seed_dictionary_holds_the_domain_measures_once(app):
+def test_the_seed_dictionary_holds_the_domain_measures_once(app, client_as):
+    client = client_as(Role.PROVIDER)
     assert seed_dictionary(FACTORY) == len(SEED)
     db.session.commit()
     assert seed_dictionary(FACTORY) == 0
     codes = set(db.session.scalars(select(Metric.code)))
     assert {"RJ01", "RJ08", "RJ09", "RJ10", "YJ01", "VS02"} <= codes
+    vs01 = db.session.scalar(select(Metric).where(Metric.code == "VS01"))
+    page = client.get(f"/measures/{vs01.id}")  # a measure with breakdowns shows them
+    assert page.status_code == 200 and "Crime type, Referral source" in page.text
     for version in db.session.scalars(select(MetricVersion)):
         if version.unit == Unit.PERCENTAGE:
             assert version.numerator and version.denominator, version.name

@@ -46,7 +46,11 @@ def metrics():
 @login_required
 def metric_detail(metric_id: int):
     metric = db.session.get(Metric, metric_id) or abort(404)
-    return render_template("outcomes/metric_detail.html", metric=metric, breakdowns=BREAKDOWNS)
+    return render_template(
+        "outcomes/metric_detail.html",
+        metric=metric,
+        breakdown_names=lambda codes: ", ".join(BREAKDOWNS[code][0] for code in codes),
+    )
 
 
 @bp.route("/measures/new", methods=["GET", "POST"])

@@ -80,7 +80,8 @@ class ProviderReturn(Audited, db.Model):
     # What was last typed or uploaded but not submitted: {key: text as typed}.
     draft_values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     draft_explanations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    draft_problems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The problems found with it: [{"key": "K:RJ01" or None, "message": "..."}].
+    draft_problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     draft_saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

@@ -141,7 +141,9 @@ def save_draft(
     before = audit.snapshot(provider_return)
     provider_return.draft_values = {k: _storable(v) for k, v in entries.raw.items()}
     provider_return.draft_explanations = dict(entries.explanations)
-    provider_return.draft_problems = [str(problem) for problem in problems]
+    provider_return.draft_problems = [
+        {"key": problem.key, "message": problem.message} for problem in problems
+    ]
     provider_return.draft_saved_at = utcnow()
     audit.record_update(
         actor,

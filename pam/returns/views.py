@@ -248,15 +248,23 @@ def web_form(contract_id: int, period_slug: str):
         values, explanations = entries.raw, entries.explanations
     elif provider_return is not None and provider_return.has_draft:
         values, explanations = provider_return.draft_values, provider_return.draft_explanations
-        problems = [Problem(None, text) for text in provider_return.draft_problems]
+        problems = [Problem(p.get("key"), p["message"]) for p in provider_return.draft_problems]
     elif provider_return is not None and provider_return.latest is not None:
         latest = provider_return.latest
         values = {f.key: f.value for f in latest.figures} | dict(latest.sections)
         explanations = dict(latest.explanations)
     else:
         values, explanations = {}, {}
+    problem_keys = {problem.key for problem in problems}
+    open_groups = {
+        (item.total_key or "") + item.breakdown_label
+        for item in layout.items
+        if item.breakdown_label
+        and (values.get(item.key) not in (None, "") or item.key in problem_keys)
+    }
     return render_template(
         "returns/form.html",
+        open_groups=open_groups,
         form=form,
         contract=contract,
         period=period,
