@@ -35,10 +35,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-# Plotly's browser library comes from the Python package, so the two always match.
-pam/static/dist/.built: node_modules/.installed $(VENV)/.installed assets/build.mjs $(wildcard assets/scss/*.scss assets/js/* assets/images/*)
+pam/static/dist/.built: node_modules/.installed assets/build.mjs $(wildcard assets/scss/*.scss assets/js/* assets/images/*)
 	npm run --silent build
-	cp "$$($(BIN)/python -c 'import plotly, pathlib; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" pam/static/dist/js/plotly.min.js
 	@touch $@
 
 ## db: apply migrations to the configured database (PAM_DATABASE_URL; default SQLite in instance/)

@@ -34,5 +34,12 @@ const copies = [
 ];
 for (const [from, to] of copies) copyFileSync(join(root, from), join(out, to));
 cpSync(join(root, "assets", "js"), join(out, "js"), { recursive: true });
+
+// Plotly's basic bundle (scatter, bar, pie: what PAM draws). Its one CDN address is the
+// default for map outlines, which PAM never draws; it is pointed at our own static folder
+// so nothing served can reach for the internet.
+const plotly = readFileSync(join(root, "node_modules/plotly.js-basic-dist-min/plotly-basic.min.js"), "utf8")
+  .replaceAll("https://cdn.plot.ly/un/", "/static/dist/topojson/");
+writeFileSync(join(out, "js", "plotly.min.js"), plotly);
 cpSync(join(root, "assets", "images"), join(out, "images"), { recursive: true });
 console.log(`assets built in ${out}`);
