@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.auth.views import bp as auth_bp
     from pam.contracts.views import bp as contracts_bp
     from pam.core.views import bp as core_bp
+    from pam.decisions.views import bp as decisions_bp
     from pam.outcomes.performance_views import bp as performance_bp
     from pam.outcomes.views import bp as outcomes_bp
     from pam.providers.views import bp as providers_bp
@@ -81,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
         outcomes_bp,
         performance_bp,
         returns_bp,
+        decisions_bp,
         audit_bp,
     )
     for blueprint in blueprints:

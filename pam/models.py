@@ -9,6 +9,13 @@ from pam.contracts.models import (  # noqa: F401
     PaymentScheduleEntry,
     Variation,
 )
+from pam.decisions.models import (  # noqa: F401
+    BudgetLine,
+    ClosedYear,
+    DecisionAmount,
+    DecisionNote,
+    FundingDecision,
+)
 from pam.files.models import StoredFile  # noqa: F401
 from pam.outcomes.models import (  # noqa: F401
     ContractRating,

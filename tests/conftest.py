@@ -26,6 +26,7 @@ from pam.auth.passwords import hash_password
 from pam.contracts import services as contract_services
 from pam.contracts.models import Contract
 from pam.core.periods import Period
+from pam.decisions import services as decision_services
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.providers import services as provider_services
@@ -309,9 +310,28 @@ def _contract_records(own, other, make_contract) -> dict:
     action = outcome_services.add_action(
         FACTORY, escalation, "Meet the police", "A Person", date(2026, 1, 31)
     )
+    line = decision_services.save_budget_line(
+        FACTORY,
+        None,
+        {"year": "2025/26", "code": "CORE", "name": "Core", "funder": "PCC", "allocation": 9e4},
+    )
+    db.session.flush()
+    fields = {"title": "Award", "decision_type": "grant", "rationale": "Need",
+              "options_considered": "Two", "provider_id": other.id}  # fmt: skip
+    draft = decision_services.create_decision(FACTORY, fields, [(line.id, 100)], date(2025, 5, 1))
+    submitted = decision_services.create_decision(
+        FACTORY,
+        {**fields, "decision_type": "budget_allocation"},
+        [(line.id, 100)],
+        date(2025, 5, 1),
+    )
+    decision_services.submit_decision(FACTORY, submitted)
     db.session.commit()
     return {
         **ids,
+        "budget_line": line.id,
+        "draft_decision": draft.id,
+        "decision": submitted.id,
         "payment": payment.id,
         "escalation": escalation.id,
         "action": action.id,

@@ -18,6 +18,8 @@ EVERYONE = {*STAFF, Role.PROVIDER}
 MANAGERS = {Role.ADMINISTRATOR, Role.OFFICER}
 ADMIN = {Role.ADMINISTRATOR}
 OFFICER = {Role.OFFICER}
+DECIDER = {Role.DECISION_MAKER}
+AUDITORS = {*MANAGERS, Role.DECISION_MAKER}
 PUBLIC = "public"
 
 # (method, endpoint, url, who may, status when allowed)
@@ -60,9 +62,9 @@ MATRIX = [
     ("GET", "providers.reference_data", "/admin/reference-data", ADMIN, 200),
     ("GET", "providers.reference_item", "/admin/areas/new", ADMIN, 200),
     ("GET", "providers.reference_item", "/admin/areas/{area}/edit", ADMIN, 200),
-    ("GET", "audit.index", "/audit", MANAGERS, 200),
-    ("GET", "audit.record_history", "/audit/records/organisations/{other_org}", MANAGERS, 200),
-    ("GET", "audit.event_detail", "/audit/events/{event}", MANAGERS, 200),
+    ("GET", "audit.index", "/audit", AUDITORS, 200),
+    ("GET", "audit.record_history", "/audit/records/organisations/{other_org}", AUDITORS, 200),
+    ("GET", "audit.event_detail", "/audit/events/{event}", AUDITORS, 200),
     ("GET", "contracts.index", "/contracts", EVERYONE, 200),
     ("GET", "contracts.detail", "/contracts/{own_contract}", EVERYONE, 200),
     ("GET", "contracts.detail", "/contracts/{other_contract}", STAFF, 200),
@@ -188,7 +190,18 @@ MATRIX = [
         OFFICER,
         200,
     ),
+    ("GET", "decisions.index", "/decisions", STAFF, 200),
+    ("GET", "decisions.export", "/decisions/export.csv", STAFF, 200),
+    ("GET", "decisions.detail", "/decisions/{decision}", STAFF, 200),
+    ("GET", "decisions.form", "/decisions/new", OFFICER, 200),
+    ("GET", "decisions.form", "/decisions/{draft_decision}/edit", OFFICER, 200),
+    ("GET", "decisions.decide", "/decisions/{decision}/decide", DECIDER, 200),
+    ("GET", "decisions.budgets", "/budgets", STAFF, 200),
+    ("GET", "decisions.budget_line", "/budgets/new", {*OFFICER, *DECIDER}, 200),
+    ("GET", "decisions.budget_line", "/budgets/{budget_line}/edit", {*OFFICER, *DECIDER}, 200),
     # State-changing routes last: each test has its own fresh records.
+    ("POST", "decisions.submit", "/decisions/{draft_decision}/submit", OFFICER, 302),
+    ("POST", "decisions.close_year", "/budgets/years/2019-20/close", DECIDER, 302),
     (
         "POST",
         "performance.action_status",

@@ -35,10 +35,19 @@ class Permission(enum.StrEnum):
     VIEW_OWN_CONTRACTS = "view_own_contracts"
     MANAGE_DICTIONARY = "manage_dictionary"
     SUBMIT_RETURNS = "submit_returns"
+    VIEW_DECISIONS = "view_decisions"
+    DRAFT_DECISIONS = "draft_decisions"
+    DECIDE_FUNDING = "decide_funding"
+    MANAGE_BUDGETS = "manage_budgets"
+    CLOSE_YEARS = "close_years"
     REVIEW_RETURNS = "review_returns"
 
 
-_STAFF_READ = {Permission.VIEW_ALL_ORGANISATIONS, Permission.VIEW_ALL_CONTRACTS}
+_STAFF_READ = {
+    Permission.VIEW_ALL_ORGANISATIONS,
+    Permission.VIEW_ALL_CONTRACTS,
+    Permission.VIEW_DECISIONS,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(
@@ -56,11 +65,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_CONTRACTS,
             Permission.MANAGE_DICTIONARY,
             Permission.REVIEW_RETURNS,
+            Permission.DRAFT_DECISIONS,
+            Permission.MANAGE_BUDGETS,
             Permission.VIEW_AUDIT,
             *_STAFF_READ,
         }
     ),
-    Role.DECISION_MAKER: frozenset(_STAFF_READ),
+    Role.DECISION_MAKER: frozenset(
+        {
+            Permission.DECIDE_FUNDING,
+            Permission.MANAGE_BUDGETS,
+            Permission.CLOSE_YEARS,
+            Permission.VIEW_AUDIT,
+            *_STAFF_READ,
+        }
+    ),
     Role.BOARD_MEMBER: frozenset(_STAFF_READ),
     Role.PROVIDER: frozenset(
         {
@@ -142,6 +161,15 @@ def can_submit_return(user: User, contract: Any) -> bool:
     )
 
 
+def can_decide(user: User, decision: Any) -> bool:
+    """Separation of duties: a decision maker decides, but never a decision they drafted
+    or submitted themselves."""
+    return can(user, Permission.DECIDE_FUNDING) and user.id not in (
+        decision.drafted_by_id,
+        decision.submitted_by_id,
+    )
+
+
 def scope_contracts(user: User, query: Any) -> Any:
     """Narrow a select() of contracts to those the user may see."""
     from sqlalchemy import false
@@ -173,6 +201,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("Contracts", "contracts.index"))
     if can(user, Permission.SUBMIT_RETURNS) or can(user, Permission.REVIEW_RETURNS):
         items.append(("Returns", "returns.index"))
+    if can(user, Permission.VIEW_DECISIONS):
+        items.append(("Decisions", "decisions.index"))
     items.append(("Measures", "outcomes.metrics"))
     if can(user, Permission.VIEW_AUDIT):
         items.append(("Audit trail", "audit.index"))

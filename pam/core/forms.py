@@ -77,9 +77,11 @@ class GovDateField(DateField):
 
     def process_formdata(self, valuelist):
         if not valuelist:
+            self.raw_data = None  # not in the form at all: the widget shows .data instead
             return
         parts = [(value or "").strip() for value in valuelist]
         parts += [""] * (3 - len(parts))
+        self.raw_data = parts[:3]  # the widget redisplays exactly three boxes
         day, month, year = parts[:3]
         self.data = None
         if not any(parts):

@@ -1,0 +1,1 @@
+"""Funding decisions, budget lines and closed financial years."""
