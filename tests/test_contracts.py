@@ -382,3 +382,48 @@ def test_provider_sees_only_their_own_contracts_read_only(
     assert client.get(f"/contracts/{theirs.id}").status_code == 404
     assert client.get(f"/contracts?provider={other.id}").data.decode().count(theirs.reference) == 0
     assert client.post(f"/contracts/{mine.id}/variations/new", data=variation()).status_code == 404
+
+
+def test_a_child_record_of_another_contract_is_404_even_to_officers(
+    client_as, make_contract, make_user, login_as
+):
+    mine, theirs = make_contract(), make_contract()
+    document = services.add_document(
+        FACTORY, theirs, {"kind": "contract", "title": "Theirs"}, ("t.pdf", PDF)
+    )
+    item = services.save_compliance_item(
+        FACTORY, theirs, None, {"kind": "insurance"}, ("i.pdf", PDF)
+    )
+    payment = services.add_payment(FACTORY, theirs, {"due_on": date(2025, 7, 1), "amount": 5})
+    db.session.commit()
+    provider = login_as(make_user(role=Role.PROVIDER, organisation=mine.provider))
+    for client in (client_as(Role.OFFICER), provider):
+        for url in (
+            f"/contracts/{mine.id}/documents/{document.id}",
+            f"/contracts/{mine.id}/compliance/{item.id}/evidence",
+        ):
+            assert client.get(url).status_code == 404, url
+    officer = client_as(Role.OFFICER)
+    assert officer.get(f"/contracts/{mine.id}/payments/{payment.id}/paid").status_code == 404
+    officer.post(f"/contracts/{mine.id}/payments/{payment.id}/delete")
+    assert db.session.get(type(payment), payment.id) is not None
+
+
+def test_an_archived_provider_cannot_be_given_a_contract(
+    make_organisation, make_area, make_service
+):
+    archived = make_organisation("Closed Charity", is_active=False)
+    with pytest.raises(BusinessRuleError, match="is archived: restore it"):
+        services.create_contract(
+            FACTORY,
+            {"reference": "X-1", "title": "x", "provider_id": archived.id,
+             "service_category_id": make_service().id, "start_on": date(2025, 4, 1),
+             "end_on": date(2026, 3, 31), "total_value": 1, "annual_value": 1},
+            [make_area().id],
+        )  # fmt: skip
+
+
+def test_nonsense_in_the_register_query_is_ignored(client_as):
+    officer = client_as(Role.OFFICER)
+    for query in ("provider=²", "provider=99999999999999999999", "area=-1", "sort=';drop"):
+        assert officer.get(f"/contracts?{query}").status_code == 200, query

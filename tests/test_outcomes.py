@@ -272,3 +272,20 @@ def test_a_milestone_schedule_sets_the_reporting_periods(client_as, make_contrac
     assert reporting_periods(contract, date(2025, 12, 1)) == periods[:1]
     page = officer.get(f"/contracts/{contract.id}/returns/{periods[0].slug}")
     assert page.status_code == 200 and "Milestone 30 September 2025" in page.text
+    # A return for a milestone period is stored (its long label fits on every database).
+    from pam.returns import services as returns_services
+    from pam.returns.imports import Entries
+    from pam.returns.models import ReturnSource
+    from tests.conftest import valid_answers
+
+    provider_return = returns_services.return_for(FACTORY, contract, periods[0])
+    layout = returns_services.layout_for(contract, periods[0])
+    returns_services.submit_return(
+        FACTORY, provider_return, Entries(raw=valid_answers(layout)), signed_off_by="A Signer",
+        source=ReturnSource.WEB,
+    )  # fmt: skip
+    db.session.commit()
+    assert provider_return.latest.figure("K:RJ01") == 10
+    changed = officer.post(url, data={**form, "version": str(contract.framework.version),
+                                      "frequency": "quarterly"})  # fmt: skip
+    assert "returns already made for" in changed.text  # the schedule cannot orphan them

@@ -140,3 +140,13 @@ def test_escalation_plan_opens_tracks_actions_and_closes(contract, client_as, lo
     page = provider.get(f"/contracts/{contract.id}").text
     assert "Back to Green" in page and "Open an escalation" not in page
     assert provider.get(f"{base}/new").status_code == 404
+
+
+def test_a_removed_measure_keeps_its_history_in_past_years(contract):
+    report(contract, "2025/26-Q1", RJ01="30", RJ08="85")
+    referrals = contract.framework.measures[0]
+    outcome_services.remove_measure(FACTORY, referrals)
+    db.session.commit()
+    rows = contract_performance(contract, YEAR).rows
+    assert [row.measure.metric.code for row in rows] == ["RJ01", "RJ08"]
+    assert contract_performance(contract, FinancialYear(2026)).rows[0].measure.metric.code == "RJ08"

@@ -28,6 +28,7 @@ from pam.outcomes.models import Metric
 from pam.returns import services
 from pam.returns.imports import Entries
 from pam.returns.models import ProviderReturn, ReturnSource, ReturnStatus, ReturnVersion
+from pam.returns.workflow import CONCURRENT
 from tests.conftest import FACTORY, valid_answers
 
 PERIOD = Period.parse("2025/26-Q2")
@@ -405,6 +406,7 @@ def test_the_same_return_uploaded_twice_at_once_is_stored_once(setup, app):
     filled = fill(template(setup), answers_for(setup))
     session_id = setup["user"].get_id()
     results: list[int] = []
+    bodies: list[str] = []
     barrier = threading.Barrier(2)
 
     def send():
@@ -412,7 +414,9 @@ def test_the_same_return_uploaded_twice_at_once_is_stored_once(setup, app):
         with client.session_transaction() as session:
             session["_user_id"] = session_id
         barrier.wait()
-        results.append(upload(setup, filled, client=client).status_code)
+        response = upload(setup, filled, client=client)
+        results.append(response.status_code)
+        bodies.append(response.text)
 
     threads = [threading.Thread(target=send) for _ in range(2)]
     for thread in threads:
@@ -420,6 +424,8 @@ def test_the_same_return_uploaded_twice_at_once_is_stored_once(setup, app):
     for thread in threads:
         thread.join(60)
     assert sorted(results) == [200, 302]  # one submitted; the other told why, and kept
+    loser = next(body for body, status in zip(bodies, results, strict=True) if status == 200)
+    assert CONCURRENT in loser or "awaiting review" in loser
     db.session.expire_all()
     assert versions() == 1
     assert db.session.scalar(select(func.count(ProviderReturn.id))) == 1
@@ -427,7 +433,7 @@ def test_the_same_return_uploaded_twice_at_once_is_stored_once(setup, app):
 
 def test_overdue_returns_are_flagged_to_provider_and_officer(setup):
     listing = setup["provider"].get("/returns?show=overdue").text
-    assert "Overdue" in listing and "RJ-1" in listing
+    assert "RJ-1" in listing and 'govuk-tag--red">Overdue' in listing
     contract_page = setup["officer"].get(f"/contracts/{setup['contract'].id}").text
     assert "Overdue" in contract_page
     home = setup["provider"].get("/home").text
@@ -502,3 +508,43 @@ def test_a_template_saved_by_libreoffice_calc_imports(setup, tmp_path):
     assert response.status_code == 302, response.text
     version = db.session.scalar(select(ReturnVersion))
     assert version.figure("K:RJ01") == 27 and version.figure("K:RJ08") == Decimal("91.5")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"S:spend": 1e30}, "Spend on the service this period: '1000"),
+        ({"K:RJ01": "1e30"}, "'1e30' is too large"),
+        ({"K:RJ08": "NaN"}, "'NaN' is not a number"),
+    ],
+)
+def test_absurd_numbers_get_a_message_not_an_error(setup, changes, message):
+    response = upload(setup, fill(template(setup), answers_for(setup, **changes)))
+    assert response.status_code == 200 and message in response.text
+    assert versions() == 0
+
+
+def test_a_draft_never_becomes_a_live_formula_or_breaks_the_template(setup):
+    setup["provider"].post(
+        f"{setup['base']}/form",
+        data={"K:RJ01": "NaN", "N:achievements": '=HYPERLINK("http://evil.example")',
+              "save_draft": "y"},
+    )  # fmt: skip
+    book = load_workbook(io.BytesIO(template(setup)))
+    rows = {row[0].value: row for row in book["Return"].iter_rows() if row[0].value}
+    assert rows["N:achievements"][5].data_type == "s"  # text, not a formula
+    assert rows["N:achievements"][5].value.startswith("=HYPERLINK")
+    assert rows["K:RJ01"][5].value == "NaN"
+
+
+def test_tampered_metadata_and_unreadable_csv_are_refused_plainly(setup):
+    def garble(book):
+        for row in book["_pam"].iter_rows():
+            if row[0].value in ("contract_id", "signature"):
+                row[1].value = "abc ü"
+
+    body = upload(setup, fill(template(setup), answers_for(setup), garble)).text
+    assert "hidden details in this file have been changed" in body
+    huge = b'contract,RJ-1\r\nperiod,2025/26-Q2\r\nN:achievements,"' + b"x" * 200_000 + b'"\r\n'
+    assert "could not be read as CSV" in upload(setup, huge, name="big.csv").text
+    assert versions() == 0

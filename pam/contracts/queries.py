@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, or_, select
 
 from pam.auth.permissions import scope_contracts
 from pam.contracts.models import EXPIRY_WARNING_DAYS, ComplianceItem, Contract, ContractStatus
+from pam.core.forms import whole_number
 from pam.providers.models import Area, Organisation
 
 # Sort keys offered in the register: (label, column).
@@ -24,7 +25,7 @@ ENDING_CHOICES = (3, 6, 12)
 
 
 def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return whole_number(value)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from pam.contracts.models import (
     ContractStatus,
     PaymentScheduleEntry,
 )
-from pam.core.forms import page_number, save_change, uploaded
+from pam.core.forms import page_number, save_change, uploaded, whole_number
 from pam.core.periods import Period
 from pam.core.template_helpers import format_date, format_money, today_in_uk
 from pam.extensions import db
@@ -191,7 +191,7 @@ def edit(contract_id: int):
     form.for_editing(contract)
     _prepare(form, contract)
     if form.validate_on_submit():
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        version = whole_number(form.version.data) or 0  # a form without one is stale
         saved = save_change(
             form,
             lambda: services.update_contract(

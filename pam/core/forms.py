@@ -53,12 +53,18 @@ def uploaded(field) -> tuple[str, bytes] | None:
     return storage.filename, storage.read()
 
 
+_WHOLE_NUMBER = re.compile(r"^[0-9]{1,9}$")
+
+
+def whole_number(text: str | None) -> int | None:
+    """'42' -> 42; anything else (blank, '²', '1e3', a huge number) -> None."""
+    text = (text or "").strip()
+    return int(text) if _WHOLE_NUMBER.match(text) else None
+
+
 def page_number() -> int:
     """The ?page= argument as a positive whole number (1 when missing or nonsense)."""
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return max(1, whole_number(request.args.get("page")) or 1)
 
 
 class GovDateField(DateField):

@@ -16,7 +16,7 @@ from pam.audit import services as audit
 from pam.auth.forms import ConfirmForm
 from pam.auth.permissions import Permission, can, can_decide, refuse, require
 from pam.contracts.models import Contract
-from pam.core.forms import save_change
+from pam.core.forms import save_change, whole_number
 from pam.core.periods import FinancialYear, today_in_uk
 from pam.decisions import services
 from pam.decisions.forms import (
@@ -259,7 +259,7 @@ def form(decision_id: int | None = None):
                 form, lambda: services.create_decision(current_user, fields, rows, today_in_uk())
             )
         else:
-            version = int(form.version.data) if (form.version.data or "").isdigit() else None
+            version = whole_number(form.version.data) or 0  # a form without one is stale
             saved = save_change(
                 form,
                 lambda: services.update_decision(current_user, decision, fields, rows, version),

@@ -133,7 +133,8 @@ class FrameworkSettingsForm(FlaskForm):
 
     def validate_milestones(self, field) -> None:
         field.dates = []
-        for line in (field.data or "").splitlines():
+        typed = field.data if isinstance(field.data, str) else ""  # not the stored list
+        for line in typed.splitlines():
             text = line.strip()
             if not text:
                 continue

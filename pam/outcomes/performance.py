@@ -89,7 +89,7 @@ def contract_performance(contract: Contract, year: FinancialYear) -> Performance
     figures = accepted_figures(contract)
     rows = []
     framework = contract.framework
-    for measure in framework.active_measures if framework else []:
+    for measure in _measures_for(framework, periods, figures):
         version = measure.metric.version_on(year.starts_on)
         row = MeasureRow(measure, version)
         key = f"K:{measure.metric.code}"
@@ -107,6 +107,20 @@ def contract_performance(contract: Contract, year: FinancialYear) -> Performance
         )
         rows.append(row)
     return Performance(contract, year, periods, rows)
+
+
+def _measures_for(framework, periods: list[Period], figures: dict) -> list[FrameworkMeasure]:
+    """The framework's measures, plus any since removed that have figures in these periods
+    (removing a measure must not rewrite the history it was reported under)."""
+    if framework is None:
+        return []
+    labels = {period.label for period in periods}
+    reported = {key for label, values in figures.items() if label in labels for key in values}
+    return [
+        measure
+        for measure in framework.measures
+        if measure.is_active or f"K:{measure.metric.code}" in reported
+    ]
 
 
 def _ytd_target(reported: list[Cell], aggregation: Aggregation) -> Decimal | None:

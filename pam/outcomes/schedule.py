@@ -16,9 +16,17 @@ from pam.outcomes.models import Frequency
 
 def all_periods(contract: Contract) -> list[Period]:
     framework = contract.framework
-    frequency = framework.frequency if framework else Frequency.QUARTERLY
+    if framework is None:
+        return periods_on_schedule(contract, Frequency.QUARTERLY, [])
+    return periods_on_schedule(contract, framework.frequency, framework.milestone_dates)
+
+
+def periods_on_schedule(
+    contract: Contract, frequency: Frequency, milestones: list[date]
+) -> list[Period]:
+    """The contract's periods under a given schedule (also to test a proposed change)."""
     if frequency == Frequency.MILESTONE:
-        return milestone_periods(contract.start_on, framework.milestone_dates)
+        return milestone_periods(contract.start_on, milestones)
     periods = []
     year = FinancialYear.containing(contract.start_on)
     while year.starts_on <= contract.end_on:

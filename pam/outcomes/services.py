@@ -174,6 +174,7 @@ def update_framework(
         raise BusinessRuleError("Returns must be due 1 to 90 days after the period", "due_days")
     frequency = Frequency(fields["frequency"])
     milestones = _milestones(framework, frequency, fields.get("milestones") or [])
+    _check_returns_keep_their_periods(framework, frequency, milestones)
     before = audit.snapshot(framework)
     framework.frequency = frequency
     framework.milestones = [day.isoformat() for day in milestones]
@@ -204,6 +205,27 @@ def _milestones(framework: OutcomeFramework, frequency: Frequency, days: list[da
     return sorted(days)
 
 
+def _check_returns_keep_their_periods(
+    framework: OutcomeFramework, frequency: Frequency, milestones: list[date]
+) -> None:
+    """A new schedule may not leave returns already made without their period."""
+    from pam.outcomes.schedule import periods_on_schedule
+    from pam.returns.models import ProviderReturn
+
+    labels = {p.label for p in periods_on_schedule(framework.contract, frequency, milestones)}
+    made = db.session.scalars(
+        select(ProviderReturn.period).where(ProviderReturn.contract_id == framework.contract_id)
+    ).all()
+    orphans = sorted(set(made) - labels)
+    if orphans:
+        raise BusinessRuleError(
+            f"There are returns already made for {', '.join(orphans[:3])}"
+            f"{' and more' if len(orphans) > 3 else ''}: a schedule that drops their periods "
+            "cannot be used. Keep those periods (or milestone dates) in the new schedule.",
+            field="frequency",
+        )
+
+
 def check_figure(value: Decimal | None, unit: Unit, label: str, field: str) -> Decimal:
     """A target or actual that makes sense for the unit, or a message saying why not."""
     if value is None:
@@ -212,6 +234,10 @@ def check_figure(value: Decimal | None, unit: Unit, label: str, field: str) -> D
         raise BusinessRuleError(f"{label.capitalize()} must be 0 or more", field=field)
     if unit == Unit.PERCENTAGE and value > 100:
         raise BusinessRuleError(f"{label.capitalize()} must be a percentage from 0 to 100", field)
+    if value >= Decimal("1000000000"):
+        raise BusinessRuleError(f"{label.capitalize()} is too large: check it", field=field)
+    if value != value.quantize(Decimal("0.01")):
+        raise BusinessRuleError(f"{label.capitalize()} can have at most 2 decimal places", field)
     if unit == Unit.COUNT and value != value.to_integral_value():
         raise BusinessRuleError(f"{label.capitalize()} must be a whole number", field=field)
     return value

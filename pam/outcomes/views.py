@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from pam.auth.forms import ConfirmForm
 from pam.auth.permissions import Permission, can_view_contract, refuse, require
 from pam.contracts.models import Contract
-from pam.core.forms import save_change
+from pam.core.forms import save_change, whole_number
 from pam.core.periods import Period, today_in_uk
 from pam.extensions import db
 from pam.outcomes import services
@@ -142,7 +142,7 @@ def framework_settings(contract_id: int):
             f"{d.day}/{d.month}/{d.year}" for d in framework.milestone_dates
         )
     if form.validate_on_submit():
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        version = whole_number(form.version.data) or 0  # a form without one is stale
         fields = {name: field.data for name, field in form._fields.items()}
         fields["milestones"] = getattr(form.milestones, "dates", [])
         saved = save_change(

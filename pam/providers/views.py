@@ -17,7 +17,7 @@ from pam.auth.permissions import (
     require,
 )
 from pam.core.exceptions import BusinessRuleError
-from pam.core.forms import page_number, show_rule_error
+from pam.core.forms import page_number, show_rule_error, whole_number
 from pam.extensions import db
 from pam.providers import services
 from pam.providers.forms import (
@@ -194,9 +194,7 @@ def edit(organisation_id: int):
                 current_user,
                 organisation,
                 _fields(form),
-                expected_version=int(form.version.data)
-                if (form.version.data or "").isdigit()
-                else None,
+                expected_version=whole_number(form.version.data) or 0,
                 area_ids=form.areas.data,
                 service_category_ids=form.service_categories.data,
                 by_provider=by_provider,

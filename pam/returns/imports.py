@@ -19,6 +19,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from pam.core.forms import whole_number
 from pam.returns.layout import Layout, Problem
 from pam.returns.spreadsheet import (
     EXPLANATION_COLUMN,
@@ -133,9 +134,13 @@ def _metadata(sheet) -> dict[str, str]:
 def check_metadata(meta: dict[str, str], layout: Layout) -> str | None:
     """Why the file is not for this return, or None when it is."""
     contract = layout.contract
-    expected = signature(int(meta.get("contract_id") or 0), meta.get("period", ""),
-                         int(meta.get("provider_id") or 0))  # fmt: skip
-    if not hmac.compare_digest(expected, meta.get("signature", "")):
+    expected = signature(
+        whole_number(meta.get("contract_id")) or 0,
+        meta.get("period", ""),
+        whole_number(meta.get("provider_id")) or 0,
+    )
+    given = meta.get("signature", "").encode("utf-8", "replace")
+    if not hmac.compare_digest(expected.encode(), given):
         return (
             "The hidden details in this file have been changed, so it cannot be trusted: "
             "download a fresh template for this return"
@@ -226,7 +231,11 @@ def read_csv(content: bytes, layout: Layout, name: str = "The file") -> Entries:
     entries = Entries()
     wanted = layout.by_key()
     meta: dict[str, str] = {}
-    for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error:
+        raise FileRefused(f"{name} could not be read as CSV: check it was saved as CSV") from None
+    for number, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
         if not cells or not any(cells):
             continue
@@ -287,7 +296,11 @@ def identify(filename: str, content: bytes) -> tuple[str | None, str | None]:
         first_line = text.splitlines()[0] if text.strip() else ""
         delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
         found: dict[str, str] = {}
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        except csv.Error:
+            raise FileRefused(f"{name} could not be read as CSV") from None
+        for row in rows:
             if len(row) > 1 and row[0].strip().lower() in ("contract", "period"):
                 found[row[0].strip().lower()] = row[1].strip()
         return found.get("contract"), found.get("period")

@@ -20,6 +20,7 @@ from pam.core.periods import Period
 from pam.outcomes.models import BREAKDOWNS, FrameworkMeasure, MetricVersion, Unit
 
 NARRATIVE_LIMIT = 4000
+TOO_LARGE = Decimal("1000000000")  # no figure in a return comes near a billion
 
 EQUALITY: dict[str, tuple[str, tuple[str, ...]]] = {
     "age": ("Age", ("Under 18", "18 to 24", "25 to 34", "35 to 49", "50 to 64", "65 and over",
@@ -168,6 +169,10 @@ def parse_number(raw: Any, unit: Unit, percent_format: bool = False) -> Decimal:
         raise ValueError("is not a number")
     if isinstance(raw, int | float):
         value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+        if not value.is_finite():
+            raise ValueError("is not a number")
+        if abs(value) >= TOO_LARGE:
+            raise ValueError("is too large: check it")
         if percent_format and unit == Unit.PERCENTAGE and value <= 1:
             value *= 100  # a cell formatted as a percentage holds 0.85 for 85%
         return value.quantize(Decimal("0.000001")).normalize()
@@ -182,6 +187,8 @@ def parse_number(raw: Any, unit: Unit, percent_format: bool = False) -> Decimal:
         raise ValueError("is not a number") from None
     if not value.is_finite():
         raise ValueError("is not a number")
+    if abs(value) >= TOO_LARGE:
+        raise ValueError("is too large: check it")
     return value
 
 
@@ -196,8 +203,6 @@ def check_value(item: Item, raw: Any, percent_format: bool = False) -> Decimal:
         raise ValueError("is more than 100%: enter a percentage from 0 to 100")
     if item.unit == Unit.MONEY and value != value.quantize(Decimal("0.01")):
         raise ValueError("has more than 2 decimal places: enter pounds and pence")
-    if value >= Decimal("1000000000"):
-        raise ValueError("is too large: check it")
     return value.quantize(Decimal("0.01"))
 
 

@@ -70,7 +70,7 @@ class ProviderReturn(Audited, db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
-    period: Mapped[str] = mapped_column(String(12))
+    period: Mapped[str] = mapped_column(String(40))  # milestone labels are long
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date, index=True)

@@ -78,7 +78,10 @@ def write_template(layout: Layout, entered: dict | None = None) -> bytes:
     """The template as .xlsx bytes; `entered` pre-fills answers (a saved draft)."""
     entered = entered or {}
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # Nothing typed by a provider may become a live formula in an officer's copy.
+    book = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     styles = _styles(book)
     sheet = book.add_worksheet(RETURN_SHEET)
     sheet.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
@@ -115,9 +118,13 @@ def write_template(layout: Layout, entered: dict | None = None) -> bytes:
         value = entered.get(item.key)
         if item.is_text:
             sheet.set_row(row, 90)
-            sheet.write(row, VALUE_COLUMN, value or "", styles["text_input"])
+            sheet.write_string(row, VALUE_COLUMN, str(value or ""), styles["text_input"])
         else:
-            sheet.write(row, VALUE_COLUMN, _prefill(value), styles["input"])
+            prefill = _prefill(value)
+            if isinstance(prefill, str):
+                sheet.write_string(row, VALUE_COLUMN, prefill, styles["input"])
+            else:
+                sheet.write(row, VALUE_COLUMN, prefill, styles["input"])
             sheet.data_validation(row, VALUE_COLUMN, row, VALUE_COLUMN, _validation(item.unit))
         if item.section == "measures" and not item.total_key:
             sheet.write(row, EXPLANATION_COLUMN, "", styles["text_input"])
@@ -135,13 +142,16 @@ def write_template(layout: Layout, entered: dict | None = None) -> bytes:
 
 
 def _prefill(value):
-    """A draft answer back in its cell: numbers as numbers, anything else as typed."""
+    """A draft answer back in its cell: finite numbers as numbers, anything else as typed."""
     if value in (None, ""):
         return None
     try:
-        return _number(Decimal(str(value)))
+        number = Decimal(str(value))
     except ArithmeticError:
         return str(value)
+    if not number.is_finite() or abs(number) >= Decimal("1e12"):
+        return str(value)
+    return _number(number)
 
 
 def _styles(book) -> dict:

@@ -84,8 +84,11 @@ def index():
         .where(Contract.status != ContractStatus.MOBILISING)
         .order_by(Contract.reference)
     ).all()
-    rows = [row for contract in contracts for row in services.schedule(contract, today)[:4]]
     show = request.args.get("show", "action")
+    # "All" is the last four periods of each contract; the other views miss nothing, so
+    # their counts match the home page's.
+    recent = 4 if show == "all" else None
+    rows = [row for contract in contracts for row in services.schedule(contract, today)[:recent]]
     rows = [row for row in rows if _matches(row, show, today)]
     rows.sort(key=lambda row: (row["due_on"], row["contract"].reference), reverse=True)
     return render_template("returns/index.html", rows=rows, show=show, today=today)
