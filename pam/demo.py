@@ -16,6 +16,7 @@ from pam.auth import services as auth_services
 from pam.auth.models import Role, User
 from pam.contracts.demo import load_contracts
 from pam.core.periods import today_in_uk
+from pam.decisions.demo import load_decisions
 from pam.extensions import db
 from pam.outcomes.demo import load_frameworks
 from pam.providers import services as provider_services
@@ -335,4 +336,6 @@ def load() -> int:
     created += load_frameworks(LOADER)
     db.session.flush()
     created += load_returns(LOADER, today_in_uk())
+    db.session.flush()
+    created += load_decisions(LOADER, today_in_uk())
     return created
