@@ -17,6 +17,11 @@ from pam.decisions.models import (  # noqa: F401
     FundingDecision,
 )
 from pam.files.models import StoredFile  # noqa: F401
+from pam.market.models import (  # noqa: F401
+    Consultation,
+    MarketAssessment,
+    PublishedAssessment,
+)
 from pam.outcomes.models import (  # noqa: F401
     ContractRating,
     Escalation,

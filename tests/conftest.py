@@ -28,6 +28,7 @@ from pam.contracts.models import Contract
 from pam.core.periods import Period
 from pam.decisions import services as decision_services
 from pam.extensions import db
+from pam.market import services as market_services
 from pam.outcomes import services as outcome_services
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
@@ -326,9 +327,22 @@ def _contract_records(own, other, make_contract) -> dict:
         date(2025, 5, 1),
     )
     decision_services.submit_decision(FACTORY, submitted)
+    assessment = market_services.create_assessment(
+        FACTORY,
+        {"title": "RJ needs", "service_category_id": other_contract.service_category_id,
+         **dict.fromkeys(("need", "supply", "gaps", "risks", "recommendations"), "Written")},
+        [area.id for area in other_contract.areas],
+    )  # fmt: skip
+    market_services.add_consultation(
+        FACTORY, assessment,
+        {"stakeholders": "Victims' forum", "method": "Focus group", "held_on": date(2025, 1, 5),
+         "what_they_said": "More evening sessions"},
+    )  # fmt: skip
+    market_services.publish(FACTORY, assessment, "")
     db.session.commit()
     return {
         **ids,
+        "assessment": assessment.id,
         "budget_line": line.id,
         "draft_decision": draft.id,
         "decision": submitted.id,

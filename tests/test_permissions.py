@@ -199,7 +199,14 @@ MATRIX = [
     ("GET", "decisions.budgets", "/budgets", STAFF, 200),
     ("GET", "decisions.budget_line", "/budgets/new", {*OFFICER, *DECIDER}, 200),
     ("GET", "decisions.budget_line", "/budgets/{budget_line}/edit", {*OFFICER, *DECIDER}, 200),
+    ("GET", "market.index", "/market", STAFF, 200),
+    ("GET", "market.detail", "/market/{assessment}", STAFF, 200),
+    ("GET", "market.version", "/market/{assessment}/versions/1", STAFF, 200),
+    ("GET", "market.form", "/market/new", OFFICER, 200),
+    ("GET", "market.form", "/market/{assessment}/edit", OFFICER, 200),
+    ("GET", "market.add_consultation", "/market/{assessment}/consultations/new", OFFICER, 200),
     # State-changing routes last: each test has its own fresh records.
+    ("POST", "market.publish", "/market/{assessment}/publish", OFFICER, 302),
     ("POST", "decisions.submit", "/decisions/{draft_decision}/submit", OFFICER, 302),
     ("POST", "decisions.close_year", "/budgets/years/2019-20/close", DECIDER, 302),
     (

@@ -40,6 +40,8 @@ class Permission(enum.StrEnum):
     DECIDE_FUNDING = "decide_funding"
     MANAGE_BUDGETS = "manage_budgets"
     CLOSE_YEARS = "close_years"
+    VIEW_MARKET = "view_market"
+    MANAGE_MARKET = "manage_market"
     REVIEW_RETURNS = "review_returns"
 
 
@@ -47,6 +49,7 @@ _STAFF_READ = {
     Permission.VIEW_ALL_ORGANISATIONS,
     Permission.VIEW_ALL_CONTRACTS,
     Permission.VIEW_DECISIONS,
+    Permission.VIEW_MARKET,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEW_RETURNS,
             Permission.DRAFT_DECISIONS,
             Permission.MANAGE_BUDGETS,
+            Permission.MANAGE_MARKET,
             Permission.VIEW_AUDIT,
             *_STAFF_READ,
         }
@@ -201,6 +205,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("Contracts", "contracts.index"))
     if can(user, Permission.SUBMIT_RETURNS) or can(user, Permission.REVIEW_RETURNS):
         items.append(("Returns", "returns.index"))
+    if can(user, Permission.VIEW_MARKET):
+        items.append(("Market", "market.index"))
     if can(user, Permission.VIEW_DECISIONS):
         items.append(("Decisions", "decisions.index"))
     items.append(("Measures", "outcomes.metrics"))

@@ -1,1 +1,1 @@
-"""Market: market assessments, tenders and bids, and funding decisions (commissioning issue)."""
+"""Market assessments: need, supply, gaps and co-production evidence (tenders to follow)."""
