@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.outcomes.views import bp as outcomes_bp
     from pam.providers.views import bp as providers_bp
     from pam.returns.views import bp as returns_bp
+    from pam.transparency.views import bp as transparency_bp
 
     blueprints = (
         core_bp,
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
         returns_bp,
         decisions_bp,
         market_bp,
+        transparency_bp,
         audit_bp,
     )
     for blueprint in blueprints:

@@ -80,6 +80,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PAM_PAGE_SIZE": 25,
         # A measure that moves more than this % against the previous period needs a
         # one-line explanation before the return can be submitted.
+        # Contracts and tenders at or above this value are on the public transparency page.
+        "PAM_TRANSPARENCY_THRESHOLD": int(os.environ.get("PAM_TRANSPARENCY_THRESHOLD", 10000)),
         "PAM_SWING_PERCENT": int(os.environ.get("PAM_SWING_PERCENT", 50)),
     }
     config.update(overrides)

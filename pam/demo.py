@@ -18,6 +18,7 @@ from pam.contracts.demo import load_contracts
 from pam.core.periods import today_in_uk
 from pam.decisions.demo import load_decisions
 from pam.extensions import db
+from pam.market.demo import load_assessments
 from pam.outcomes.demo import load_frameworks
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, ServiceCategory
@@ -338,4 +339,6 @@ def load() -> int:
     created += load_returns(LOADER, today_in_uk())
     db.session.flush()
     created += load_decisions(LOADER, today_in_uk())
+    db.session.flush()
+    created += load_assessments(LOADER)
     return created

@@ -199,6 +199,8 @@ MATRIX = [
     ("GET", "decisions.budgets", "/budgets", STAFF, 200),
     ("GET", "decisions.budget_line", "/budgets/new", {*OFFICER, *DECIDER}, 200),
     ("GET", "decisions.budget_line", "/budgets/{budget_line}/edit", {*OFFICER, *DECIDER}, 200),
+    ("GET", "transparency.index", "/transparency", PUBLIC, 200),
+    ("GET", "transparency.download", "/transparency.csv", PUBLIC, 200),
     ("GET", "market.index", "/market", STAFF, 200),
     ("GET", "market.detail", "/market/{assessment}", STAFF, 200),
     ("GET", "market.version", "/market/{assessment}/versions/1", STAFF, 200),

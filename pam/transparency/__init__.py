@@ -1,0 +1,1 @@
+"""The public transparency page: published decisions and contracts above a threshold."""

@@ -1,0 +1,96 @@
+"""What the OPCC publishes, with no sign-in: decisions of significant public interest once
+decided, and contracts (tenders, when they arrive) above the threshold (the Specified
+Information Order uses £10,000; PAM_TRANSPARENCY_THRESHOLD sets it).
+
+What may appear is chosen here, column by column, from records that are published by
+their nature: never a draft or pending decision, never bid content, never a person's name
+or contact details (decisions say when, not who).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from flask import Blueprint, Response, current_app, render_template
+from sqlalchemy import select
+
+from pam.contracts.models import Contract
+from pam.decisions.models import DecisionStatus, FundingDecision
+from pam.extensions import db
+
+bp = Blueprint("transparency", __name__)
+
+DECIDED = (DecisionStatus.APPROVED, DecisionStatus.REJECTED)
+
+
+def published_decisions() -> list[dict]:
+    decisions = db.session.scalars(
+        select(FundingDecision)
+        .where(FundingDecision.is_public_interest.is_(True), FundingDecision.status.in_(DECIDED))
+        .order_by(FundingDecision.decided_on.desc())
+    ).all()
+    return [
+        {
+            "reference": d.reference,
+            "title": d.title,
+            "type": d.decision_type.label,
+            "outcome": d.status.label,
+            "decided_on": d.decided_on,
+            "value": d.total,
+            "provider": d.provider.name if d.provider else "",
+            "summary": d.summary,
+        }
+        for d in decisions
+    ]
+
+
+def published_contracts(threshold: Decimal) -> list[dict]:
+    contracts = db.session.scalars(
+        select(Contract).where(Contract.total_value >= threshold).order_by(Contract.reference)
+    ).all()
+    return [
+        {
+            "reference": c.reference,
+            "title": c.title,
+            "provider": c.provider.name,
+            "service": c.service_category.name,
+            "start_on": c.start_on,
+            "end_on": c.end_on,
+            "value": c.total_value,
+            "status": c.status.label,
+        }
+        for c in contracts
+    ]
+
+
+def _threshold() -> Decimal:
+    return Decimal(str(current_app.config["PAM_TRANSPARENCY_THRESHOLD"]))
+
+
+@bp.get("/transparency")
+def index():
+    threshold = _threshold()
+    return render_template(
+        "transparency/index.html",
+        decisions=published_decisions(),
+        contracts=published_contracts(threshold),
+        threshold=threshold,
+    )
+
+
+@bp.get("/transparency.csv")
+def download():
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Kind", "Reference", "Title", "Provider", "Value (£)", "Date", "Status"])
+    for d in published_decisions():
+        writer.writerow(["Decision", d["reference"], d["title"], d["provider"],
+                         f"{d['value']:.2f}", d["decided_on"] or "", d["outcome"]])  # fmt: skip
+    for c in published_contracts(_threshold()):
+        writer.writerow(["Contract", c["reference"], c["title"], c["provider"],
+                         f"{c['value']:.2f}", c["start_on"], c["status"]])  # fmt: skip
+    response = Response(out.getvalue().encode("utf-8-sig"), mimetype="text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename="opcc-transparency.csv")
+    return response
