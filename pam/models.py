@@ -17,10 +17,17 @@ from pam.decisions.models import (  # noqa: F401
     FundingDecision,
 )
 from pam.files.models import StoredFile  # noqa: F401
-from pam.market.models import (  # noqa: F401
+from pam.market.models import (  # noqa: F401  # noqa: F401
+    Bid,
+    Clarification,
     Consultation,
+    Criterion,
+    Evaluator,
     MarketAssessment,
+    ModeratedScore,
     PublishedAssessment,
+    Score,
+    Tender,
 )
 from pam.outcomes.models import (  # noqa: F401
     ContractRating,
