@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.contracts.views import bp as contracts_bp
     from pam.core.views import bp as core_bp
     from pam.decisions.views import bp as decisions_bp
+    from pam.market.tender_views import bp as tenders_bp
     from pam.market.views import bp as market_bp
     from pam.outcomes.performance_views import bp as performance_bp
     from pam.outcomes.views import bp as outcomes_bp
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         returns_bp,
         decisions_bp,
         market_bp,
+        tenders_bp,
         transparency_bp,
         audit_bp,
     )

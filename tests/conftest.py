@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from pam.core.periods import Period
 from pam.decisions import services as decision_services
 from pam.extensions import db
 from pam.market import services as market_services
+from pam.market import tender_services
 from pam.outcomes import services as outcome_services
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
@@ -339,10 +340,23 @@ def _contract_records(own, other, make_contract) -> dict:
          "what_they_said": "More evening sessions"},
     )  # fmt: skip
     market_services.publish(FACTORY, assessment, "")
+    tender_fields = {
+        "reference": "T-1",
+        "title": "Tender",
+        "service_category_id": other_contract.service_category_id,
+        "estimated_value": "1000",
+        "procedure": "open",
+        "clarification_deadline": datetime(2099, 1, 1, tzinfo=UTC),
+        "submission_deadline": datetime(2099, 2, 1, tzinfo=UTC),
+    }
+    tender = tender_services.create_tender(FACTORY, tender_fields, [], [("Quality", 100, "")])
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    tender_services.publish_tender(FACTORY, tender, start.date(), start)
     db.session.commit()
     return {
         **ids,
         "assessment": assessment.id,
+        "tender": tender.id,
         "budget_line": line.id,
         "draft_decision": draft.id,
         "decision": submitted.id,

@@ -42,6 +42,7 @@ class Permission(enum.StrEnum):
     CLOSE_YEARS = "close_years"
     VIEW_MARKET = "view_market"
     MANAGE_MARKET = "manage_market"
+    BID_FOR_TENDERS = "bid_for_tenders"
     REVIEW_RETURNS = "review_returns"
 
 
@@ -90,6 +91,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EDIT_OWN_ORGANISATION,
             Permission.VIEW_OWN_CONTRACTS,
             Permission.SUBMIT_RETURNS,
+            Permission.BID_FOR_TENDERS,
         }
     ),
 }
@@ -207,6 +209,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("Returns", "returns.index"))
     if can(user, Permission.VIEW_MARKET):
         items.append(("Market", "market.index"))
+    if can(user, Permission.VIEW_MARKET) or can(user, Permission.BID_FOR_TENDERS):
+        items.append(("Tenders", "tenders.index"))
     if can(user, Permission.VIEW_DECISIONS):
         items.append(("Decisions", "decisions.index"))
     items.append(("Measures", "outcomes.metrics"))

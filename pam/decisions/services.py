@@ -174,6 +174,7 @@ def _apply_fields(decision: FundingDecision, fields: dict[str, Any]) -> None:
     decision.decision_type = DecisionType(fields["decision_type"])
     decision.provider_id = fields.get("provider_id") or None
     decision.contract_id = fields.get("contract_id") or None
+    decision.tender_id = fields.get("tender_id") or decision.tender_id
     decision.is_public_interest = bool(fields.get("is_public_interest"))
     decision.terms = {k: v for k, v in (fields.get("terms") or {}).items() if v not in (None, "")}
     if not decision.title:

@@ -1,0 +1,405 @@
+"""Tender pages for officers (draft, publish, answer, evaluate, award) and providers (read,
+ask, bid, withdraw). Bid content reaches a page only through tender_services.bid_content."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from pam.auth.forms import ConfirmForm
+from pam.auth.models import Role, User
+from pam.auth.permissions import Permission, can, refuse, require
+from pam.core.forms import save_change
+from pam.core.periods import UK, today_in_uk
+from pam.decisions import services as decision_services
+from pam.extensions import db
+from pam.market import tender_services as tenders
+from pam.market.models import Clarification, MarketAssessment, Tender, TenderStatus
+from pam.market.tender_forms import (
+    AnswerForm,
+    DeclarationForm,
+    EvaluatorForm,
+    QuestionForm,
+    TenderForm,
+    bid_form_class,
+)
+from pam.providers.models import Area, ServiceCategory
+
+bp = Blueprint("tenders", __name__)
+
+
+def now() -> datetime:
+    """The server's clock: deadlines never trust a browser's."""
+    return datetime.now(UTC)
+
+
+def _noon_uk(day) -> datetime:
+    return datetime.combine(day, time(12, 0), tzinfo=UK).astimezone(UTC)
+
+
+def _load(tender_id: int) -> Tender:
+    tender = db.session.get(Tender, tender_id) or abort(404)
+    staff = can(current_user, Permission.VIEW_MARKET)
+    if not staff and (
+        not can(current_user, Permission.BID_FOR_TENDERS) or tender.status == TenderStatus.DRAFT
+    ):
+        refuse(current_user)
+    return tender
+
+
+def _back(tender: Tender) -> str:
+    return url_for("tenders.detail", tender_id=tender.id)
+
+
+@bp.get("/tenders")
+@login_required
+def index():
+    staff = can(current_user, Permission.VIEW_MARKET)
+    if not staff and not can(current_user, Permission.BID_FOR_TENDERS):
+        refuse(current_user)
+    query = select(Tender).order_by(Tender.submission_deadline.desc())
+    if not staff:
+        query = query.where(Tender.status != TenderStatus.DRAFT)
+    return render_template(
+        "market/tenders.html", tenders=db.session.scalars(query).all(), staff=staff, now=now()
+    )
+
+
+@bp.get("/tenders/<int:tender_id>")
+@login_required
+def detail(tender_id: int):
+    tender = _load(tender_id)
+    moment = now()
+    context = {
+        "tender": tender,
+        "now": moment,
+        "open_for_bids": tenders.is_open_for_bids(tender, moment),
+        "staff": can(current_user, Permission.VIEW_MARKET),
+        "can_manage": can(current_user, Permission.MANAGE_MARKET),
+        "confirm_form": ConfirmForm(),
+        "question_form": QuestionForm(),
+        "answer_form": AnswerForm(),
+    }
+    if can(current_user, Permission.BID_FOR_TENDERS):
+        mine = tenders.live_bid(tender, current_user.organisation_id)
+        context["my_bid"] = mine
+        context["my_bid_content"] = tenders.bid_content(current_user, mine) if mine else None
+    if context["staff"]:
+        context["live_bids"] = tenders.live_bids(tender)
+        context["ranking"] = tenders.ranking(tender) if tender.opened_at else []
+        context["me_evaluator"] = next(
+            (e for e in tender.evaluators if e.user_id == current_user.id), None
+        )
+        form = EvaluatorForm()
+        assigned = {e.user_id for e in tender.evaluators}
+        form.user_id.choices = [SelectChoice("", "Choose an officer")] + [
+            SelectChoice(u.id, u.full_name)
+            for u in db.session.scalars(
+                select(User).where(User.role == Role.OFFICER, User.is_active_account.is_(True))
+            )
+            if u.id not in assigned
+        ]
+        context["evaluator_form"] = form
+        context["declaration_form"] = DeclarationForm()
+    return render_template("market/tender_detail.html", **context)
+
+
+@bp.route("/tenders/new", methods=["GET", "POST"])
+@require(Permission.MANAGE_MARKET)
+def new():
+    form = TenderForm()
+    form.service_category_id.choices = [SelectChoice("", "Select a service")] + [
+        SelectChoice(s.id, s.name)
+        for s in db.session.scalars(select(ServiceCategory).order_by(ServiceCategory.name))
+    ]
+    form.areas.choices = [
+        SelectChoice(a.id, a.name)
+        for a in db.session.scalars(
+            select(Area).where(Area.is_active.is_(True)).order_by(Area.name)
+        )
+    ]
+    form.market_assessment_id.choices = [SelectChoice("", "None")] + [
+        SelectChoice(m.id, m.title)
+        for m in db.session.scalars(select(MarketAssessment).order_by(MarketAssessment.title))
+        if m.published_versions
+    ]
+    if request.method == "GET":
+        form.criteria.data = "Quality | 60\nPrice | 30\nSocial value | 10"
+    if form.validate_on_submit():
+        fields = {
+            **form.data,
+            "clarification_deadline": _noon_uk(form.clarification_deadline.data),
+            "submission_deadline": _noon_uk(form.submission_deadline.data),
+        }
+        tender = save_change(
+            form,
+            lambda: tenders.create_tender(
+                current_user, fields, form.areas.data, form.criteria.parsed
+            ),
+        )
+        if tender is not None:
+            flash(f"Tender {tender.reference} has been saved as a draft", "success")
+            return redirect(_back(tender))
+    return render_template("market/tender_form.html", form=form)
+
+
+def _post_action(tender: Tender, action, message: str):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        if save_change(form, lambda: action() or True):
+            flash(message, "success")
+        else:
+            flash(form.form_errors[0] if form.form_errors else "That could not be done", "error")
+    return redirect(_back(tender))
+
+
+@bp.post("/tenders/<int:tender_id>/publish")
+@require(Permission.MANAGE_MARKET)
+def publish(tender_id: int):
+    tender = _load(tender_id)
+    return _post_action(
+        tender,
+        lambda: tenders.publish_tender(current_user, tender, today_in_uk(), now()),
+        f"{tender.reference} is published and open for bids",
+    )
+
+
+@bp.post("/tenders/<int:tender_id>/open")
+@require(Permission.MANAGE_MARKET)
+def open_bids(tender_id: int):
+    tender = _load(tender_id)
+    return _post_action(
+        tender, lambda: tenders.open_bids(current_user, tender, now()), "The bids are open"
+    )
+
+
+@bp.post("/tenders/<int:tender_id>/questions")
+@require(Permission.BID_FOR_TENDERS)
+def ask(tender_id: int):
+    tender = _load(tender_id)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        if save_change(
+            form, lambda: tenders.ask_clarification(current_user, tender, form.question.data, now())
+        ):
+            flash("Your question has been sent; the answer will be published here", "success")
+        else:
+            flash(form.form_errors[0] if form.form_errors else "Enter your question", "error")
+    else:
+        flash("Enter your question", "error")
+    return redirect(_back(tender))
+
+
+@bp.post("/tenders/<int:tender_id>/questions/<int:question_id>/answer")
+@require(Permission.MANAGE_MARKET)
+def answer(tender_id: int, question_id: int):
+    tender = _load(tender_id)
+    clarification = db.session.get(Clarification, question_id)
+    if clarification is None or clarification.tender_id != tender.id:
+        abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit() and save_change(
+        form,
+        lambda: tenders.answer_clarification(current_user, clarification, form.answer.data) or True,
+    ):
+        flash("The answer is published to every bidder", "success")
+    else:
+        flash("Enter the answer", "error")
+    return redirect(_back(tender))
+
+
+@bp.route("/tenders/<int:tender_id>/bid", methods=["GET", "POST"])
+@require(Permission.BID_FOR_TENDERS)
+def bid(tender_id: int):
+    tender = _load(tender_id)
+    form = bid_form_class(tender.criteria)()
+    if form.validate_on_submit():
+        answers = {c.id: form[f"answer_{c.id}"].data for c in tender.criteria}
+        made = save_change(
+            form,
+            lambda: tenders.submit_bid(current_user, tender, form.price.data, answers, now()),
+        )
+        if made is not None:
+            flash("Your bid has been submitted. It stays sealed until bids close.", "success")
+            return redirect(_back(tender))
+    return render_template(
+        "core/form_page.html",
+        form=form,
+        heading=f"Bid for {tender.title}",
+        caption=tender.reference,
+        intro=f"Bids close at noon on {tender.submission_deadline.astimezone(UK):%-d %B %Y}. "
+        "Until then you can withdraw your bid and submit a new one.",
+        back_url=_back(tender),
+        field_params={"price": {"classes": "govuk-input--width-10", "prefix": {"text": "£"}}},
+    )
+
+
+@bp.post("/tenders/<int:tender_id>/bid/withdraw")
+@require(Permission.BID_FOR_TENDERS)
+def withdraw(tender_id: int):
+    tender = _load(tender_id)
+    mine = tenders.live_bid(tender, current_user.organisation_id) or abort(404)
+    return _post_action(
+        tender, lambda: tenders.withdraw_bid(current_user, mine, now()), "Your bid is withdrawn"
+    )
+
+
+@bp.post("/tenders/<int:tender_id>/evaluators")
+@require(Permission.MANAGE_MARKET)
+def add_evaluator(tender_id: int):
+    tender = _load(tender_id)
+    user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+    if user is None:
+        flash("Choose an officer", "error")
+        return redirect(_back(tender))
+    return _post_action(
+        tender,
+        lambda: tenders.assign_evaluator(current_user, tender, user),
+        f"{user.full_name} will evaluate the bids",
+    )
+
+
+def _my_evaluator(tender: Tender):
+    evaluator = next((e for e in tender.evaluators if e.user_id == current_user.id), None)
+    if evaluator is None:
+        refuse(current_user)
+    return evaluator
+
+
+@bp.post("/tenders/<int:tender_id>/declare")
+@require(Permission.MANAGE_MARKET)
+def declare(tender_id: int):
+    tender = _load(tender_id)
+    evaluator = _my_evaluator(tender)
+    form = DeclarationForm()
+    if form.validate_on_submit():
+        has_conflict = form.has_conflict.data == "yes"
+        if save_change(
+            form,
+            lambda: (
+                tenders.declare_interest(
+                    current_user, evaluator, has_conflict, form.declaration.data
+                )
+                or True
+            ),
+        ):
+            flash("Your declaration is recorded", "success")
+        else:
+            flash(form.form_errors[0] if form.form_errors else form.declaration.errors[0], "error")
+    return redirect(_back(tender))
+
+
+@bp.route("/tenders/<int:tender_id>/score", methods=["GET", "POST"])
+@require(Permission.MANAGE_MARKET)
+def score(tender_id: int):
+    tender = _load(tender_id)
+    evaluator = _my_evaluator(tender)
+    bids = tenders.live_bids(tender)
+    problems: list[str] = []
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        problems = _save_scores(tender, evaluator, bids)
+        if not problems:
+            if request.form.get("finish"):
+                form = ConfirmForm()
+                if save_change(
+                    form, lambda: tenders.submit_scores(current_user, evaluator) or True
+                ):
+                    flash(
+                        "Your scores are submitted: you can now see the other evaluators'",
+                        "success",
+                    )
+                    return redirect(_back(tender))
+                problems = list(form.form_errors)
+            else:
+                flash("Your scores are saved", "success")
+                return redirect(url_for("tenders.score", tender_id=tender.id))
+    try:
+        contents = {b.id: tenders.bid_content(current_user, b) for b in bids}
+    except tenders.SealedBidError:
+        flash("The bids are still sealed", "error")
+        return redirect(_back(tender))
+    given = {(s.bid_id, s.criterion_id): s for s in evaluator.scores}
+    return render_template(
+        "market/tender_score.html",
+        tender=tender,
+        evaluator=evaluator,
+        bids=bids,
+        contents=contents,
+        given=given,
+        problems=problems,
+        form=ConfirmForm(),
+    )
+
+
+def _save_scores(tender: Tender, evaluator, bids) -> list[str]:
+    """Every score typed, through the service; all or nothing, with every problem listed."""
+    problems = []
+    for current in bids:
+        for criterion in tender.criteria:
+            raw = request.form.get(f"score-{current.id}-{criterion.id}", "").strip()
+            why = request.form.get(f"why-{current.id}-{criterion.id}", "")
+            if raw == "" and not why.strip():
+                continue
+            where = f"Bid {current.id}, {criterion.name}"
+            if not raw.isdecimal():
+                problems.append(f"{where}: enter a whole-number score")
+                continue
+            try:
+                tenders.record_score(current_user, evaluator, current, criterion, int(raw), why)
+            except tenders.BusinessRuleError as error:
+                problems.append(f"{where}: {error.message}")
+    if problems:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return problems
+
+
+@bp.post("/tenders/<int:tender_id>/award")
+@require(Permission.MANAGE_MARKET)
+def award(tender_id: int):
+    """Draft the contract-award decision for the top-ranked bid (a decision maker approves)."""
+    tender = _load(tender_id)
+    ranked = tenders.ranking(tender) if tender.opened_at else []
+    if not ranked:
+        flash("Open and evaluate the bids first", "error")
+        return redirect(_back(tender))
+    top = ranked[0]
+    content = tenders.bid_content(current_user, top.bid)
+    fields = {
+        "title": f"Award {tender.reference}: {tender.title}",
+        "decision_type": "contract_award",
+        "provider_id": top.bid.provider_id,
+        "tender_id": tender.id,
+        "summary": f"Award to {top.bid.provider.name}, ranked first with {top.weighted} of 100",
+        "rationale": "Highest weighted score after moderation"
+        if top.moderated
+        else "Highest weighted score",
+        "options_considered": "; ".join(f"{r.bid.provider.name} ({r.weighted})" for r in ranked),
+        "terms": {
+            "contract_reference": tender.reference,
+            "service_category_id": tender.service_category_id,
+            "area_ids": [a.id for a in tender.areas],
+        },
+    }
+    form = ConfirmForm()
+    decision = save_change(
+        form,
+        lambda: decision_services.create_decision(current_user, fields, [], today_in_uk()),
+    )
+    if decision is None:
+        flash(
+            form.form_errors[0] if form.form_errors else "The decision could not be drafted",
+            "error",
+        )
+        return redirect(_back(tender))
+    flash(
+        f"Decision {decision.reference} drafted (the bid's price is £{content.price:,.2f}): "
+        "add the money by year and the contract dates, then submit it",
+        "success",
+    )
+    return redirect(url_for("decisions.form", decision_id=decision.id))
