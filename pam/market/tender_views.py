@@ -298,6 +298,12 @@ def declare(tender_id: int):
 def score(tender_id: int):
     tender = _load(tender_id)
     evaluator = _my_evaluator(tender)
+    if evaluator.has_conflict is None:
+        flash("Declare any conflict of interest before you see the bids", "error")
+        return redirect(_back(tender))
+    if evaluator.has_conflict:
+        flash("You declared a conflict of interest, so you do not score this tender", "error")
+        return redirect(_back(tender))
     bids = tenders.live_bids(tender)
     problems: list[str] = []
     if request.method == "POST" and ConfirmForm().validate_on_submit():

@@ -1,0 +1,127 @@
+"""Tender pages as their users meet them: bidding, clarifications, sealed bids, scoring and
+the award decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from pam.auth.models import Role
+from pam.decisions.models import FundingDecision
+from pam.extensions import db
+from pam.market import tender_services as tenders
+from pam.market.models import Bid, Tender
+from tests.conftest import FACTORY
+
+PAST = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def make_tender(make_service, make_area, deadline: datetime, published_at: datetime) -> Tender:
+    tender = tenders.create_tender(
+        FACTORY,
+        {
+            "reference": f"T-{deadline:%Y%m%d}",
+            "title": "Community mediation service",
+            "service_category_id": make_service().id,
+            "estimated_value": "90000",
+            "procedure": "open",
+            "clarification_deadline": deadline - timedelta(days=5),
+            "submission_deadline": deadline,
+        },
+        [make_area().id],
+        [("Quality", 70, "How you will run it"), ("Price", 30, "")],
+    )
+    tenders.publish_tender(FACTORY, tender, published_at.date(), published_at)
+    db.session.commit()
+    return tender
+
+
+@pytest.fixture
+def providers(make_user, make_organisation, login_as):
+    orgs = [make_organisation("Alpha Mediation"), make_organisation("Beta Justice")]
+    users = [make_user(role=Role.PROVIDER, organisation=org) for org in orgs]
+    return [(user, login_as(user)) for user in users]
+
+
+def test_bidding_before_the_deadline_keeps_the_bid_sealed_from_officers(
+    providers, client_as, make_service, make_area
+):
+    tender = make_tender(make_service, make_area, datetime(2099, 1, 1, 12, tzinfo=UTC), PAST)
+    (alpha, alpha_client), (_, beta_client) = providers
+    url = f"/tenders/{tender.id}"
+    alpha_client.post(f"{url}/questions", data={"question": "Is there a TUPE transfer?"})
+    officer = client_as(Role.OFFICER)
+    question = tender.clarifications[0]
+    officer.post(f"{url}/questions/{question.id}/answer", data={"answer": "No transfer."})
+    beta_page = beta_client.get(url).text
+    assert "Is there a TUPE transfer?" in beta_page and "No transfer." in beta_page
+    assert "Alpha Mediation" not in beta_page  # the asker is not named
+
+    bad = alpha_client.post(f"{url}/bid", data={"price": "lots"})
+    assert "Your price must be an amount in pounds" in bad.text
+    fields = {"price": "85000", f"answer_{tender.criteria[0].id}": "SECRET METHOD",
+              f"answer_{tender.criteria[1].id}": "Good value"}  # fmt: skip
+    assert alpha_client.post(f"{url}/bid", data=fields).status_code == 302
+    again = alpha_client.post(f"{url}/bid", data=fields)
+    assert "already has a bid in" in again.text
+    officer_page = officer.get(url).text
+    assert "1 bid received" in officer_page
+    assert "SECRET METHOD" not in officer_page and "85,000" not in officer_page
+    refused = officer.post(f"{url}/open", follow_redirects=True).text
+    assert "Bids stay sealed until the submission deadline" in refused
+    assert tenders.live_bid(tender, alpha.organisation_id).tender.opened_at is None
+
+
+def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
+    providers, client_as, make_user, login_as, make_service, make_area
+):
+    deadline = datetime.now(UTC) - timedelta(hours=1)
+    tender = make_tender(make_service, make_area, deadline, deadline - timedelta(days=30))
+    quality, price = tender.criteria
+    for (user, _), (answer, amount) in zip(
+        providers, (("Strong plan", "80000"), ("Thin plan", "70000")), strict=True
+    ):
+        tenders.submit_bid(user, tender, Decimal(amount), {quality.id: answer, price.id: "ok"},
+                           deadline - timedelta(days=1))  # fmt: skip
+    db.session.commit()
+    late = providers[0][1].post(f"/tenders/{tender.id}/bid/withdraw", follow_redirects=True)
+    assert "After the deadline a bid can no longer be withdrawn" in late.text
+
+    lead = client_as(Role.OFFICER)
+    evaluators = [make_user(role=Role.OFFICER) for _ in range(2)]
+    for evaluator in evaluators:
+        lead.post(f"/tenders/{tender.id}/evaluators", data={"user_id": str(evaluator.id)})
+    lead.post(f"/tenders/{tender.id}/open")
+    bids = db.session.scalars(select(Bid).order_by(Bid.id)).all()
+    for index, evaluator in enumerate(evaluators):
+        client = login_as(evaluator)
+        before = client.get(f"/tenders/{tender.id}/score", follow_redirects=True).text
+        assert "Declare any conflict of interest before you see the bids" in before
+        assert "Strong plan" not in before
+        client.post(f"/tenders/{tender.id}/declare", data={"has_conflict": "no"})
+        page = client.get(f"/tenders/{tender.id}/score").text
+        assert "Strong plan" in page and "£80,000.00" in page  # opened: readable now
+        out_of_scale = client.post(
+            f"/tenders/{tender.id}/score",
+            data={f"score-{bids[0].id}-{quality.id}": "9", f"why-{bids[0].id}-{quality.id}": "x"},
+        )
+        assert "Scores run from 0 to 5" in out_of_scale.text
+        marks = {bids[0].id: (5 - index, 3), bids[1].id: (2, 4)}
+        data = {"finish": "y"}
+        for bid_id, marks_for_bid in marks.items():
+            for criterion, mark in zip((quality, price), marks_for_bid, strict=True):
+                data[f"score-{bid_id}-{criterion.id}"] = str(mark)
+                data[f"why-{bid_id}-{criterion.id}"] = "Reason"
+        assert client.post(f"/tenders/{tender.id}/score", data=data).status_code == 302
+    page = lead.get(f"/tenders/{tender.id}").text
+    assert "Alpha Mediation" in page and "Ranking" in page
+    ranked = tenders.ranking(db.session.get(Tender, tender.id))
+    assert ranked[0].bid.provider.name == "Alpha Mediation"
+    response = lead.post(f"/tenders/{tender.id}/award")
+    assert response.status_code == 302 and "/decisions/" in response.headers["Location"]
+    decision = db.session.scalar(select(FundingDecision))
+    assert decision.tender_id == tender.id and decision.provider.name == "Alpha Mediation"
+    assert decision.terms["contract_reference"] == tender.reference
