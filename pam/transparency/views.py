@@ -2,6 +2,7 @@
 decided, and contracts (tenders, when they arrive) above the threshold (the Specified
 Information Order uses £10,000; PAM_TRANSPARENCY_THRESHOLD sets it).
 
+Tenders appear once published, with what is bought and when bids close.
 What may appear is chosen here, column by column, from records that are published by
 their nature: never a draft or pending decision, never bid content, never a person's name
 or contact details (decisions say when, not who).
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from pam.contracts.models import Contract
 from pam.decisions.models import DecisionStatus, FundingDecision
 from pam.extensions import db
+from pam.market.models import Tender, TenderStatus
 
 bp = Blueprint("transparency", __name__)
 
@@ -65,6 +67,26 @@ def published_contracts(threshold: Decimal) -> list[dict]:
     ]
 
 
+def published_tenders(threshold: Decimal) -> list[dict]:
+    """Published tenders above the threshold: what is being bought and when, never a bid."""
+    tenders = db.session.scalars(
+        select(Tender)
+        .where(Tender.status != TenderStatus.DRAFT, Tender.estimated_value >= threshold)
+        .order_by(Tender.submission_deadline.desc())
+    ).all()
+    return [
+        {
+            "reference": t.reference,
+            "title": t.title,
+            "procedure": t.procedure.label,
+            "value": t.estimated_value,
+            "closes": t.submission_deadline,
+            "status": t.status.label,
+        }
+        for t in tenders
+    ]
+
+
 def _threshold() -> Decimal:
     return Decimal(str(current_app.config["PAM_TRANSPARENCY_THRESHOLD"]))
 
@@ -76,6 +98,7 @@ def index():
         "transparency/index.html",
         decisions=published_decisions(),
         contracts=published_contracts(threshold),
+        tenders=published_tenders(threshold),
         threshold=threshold,
     )
 
@@ -88,6 +111,9 @@ def download():
     for d in published_decisions():
         writer.writerow(["Decision", d["reference"], d["title"], d["provider"],
                          f"{d['value']:.2f}", d["decided_on"] or "", d["outcome"]])  # fmt: skip
+    for t in published_tenders(_threshold()):
+        writer.writerow(["Tender", t["reference"], t["title"], "", f"{t['value']:.2f}",
+                         t["closes"].date(), t["status"]])  # fmt: skip
     for c in published_contracts(_threshold()):
         writer.writerow(["Contract", c["reference"], c["title"], c["provider"],
                          f"{c['value']:.2f}", c["start_on"], c["status"]])  # fmt: skip
