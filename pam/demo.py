@@ -18,7 +18,7 @@ from pam.contracts.demo import load_contracts
 from pam.core.periods import today_in_uk
 from pam.decisions.demo import load_decisions
 from pam.extensions import db
-from pam.market.demo import load_assessments
+from pam.market.demo import load_assessments, load_tenders
 from pam.outcomes.demo import load_frameworks
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, ServiceCategory
@@ -341,4 +341,8 @@ def load() -> int:
     created += load_decisions(LOADER, today_in_uk())
     db.session.flush()
     created += load_assessments(LOADER)
+    db.session.flush()
+    created += load_tenders(LOADER, today_in_uk())
+    db.session.flush()
+    created += load_frameworks(LOADER)  # for the contract the demo award created
     return created

@@ -78,3 +78,18 @@ def test_demo_portfolio_has_two_years_of_returns_with_believable_variation(runne
     rags = contract_performance(struggling, FinancialYear(2025)).rag_counts()
     assert rags.get("red", 0) > 0
     assert audit.verify_chain().ok
+
+
+def test_demo_holds_a_completed_commissioning_cycle_and_a_tender_in_evaluation(runner, client):
+    from pam.contracts.models import Contract
+    from pam.market.models import PublishedAssessment, Tender, TenderStatus
+
+    runner.invoke(args=["pam", "demo"])
+    first = db.session.scalar(select(Tender).where(Tender.reference == "OPCC-T-2026-01"))
+    assert first.status == TenderStatus.AWARDED and first.market_assessment_id
+    assert db.session.scalar(select(PublishedAssessment.id)) is not None
+    contract = db.session.scalar(select(Contract).where(Contract.reference == "OPCC-T-2026-01"))
+    assert contract.funding_decision_id and contract.framework is not None
+    assert "OPCC-T-2026-01" in client.get("/transparency").text
+    second = db.session.scalar(select(Tender).where(Tender.reference == "OPCC-T-2026-02"))
+    assert second.status == TenderStatus.PUBLISHED and len(second.bids) == 2

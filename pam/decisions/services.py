@@ -362,6 +362,13 @@ def _carry_out(actor: Any, decision: FundingDecision, today: date) -> None:
             [int(area_id) for area_id in terms.get("area_ids", [])],
         )
         db.session.flush()
+        if decision.tender_id:
+            from pam.market import tender_services
+            from pam.market.models import Tender
+
+            tender = db.session.get(Tender, decision.tender_id)
+            if tender is not None:
+                tender_services.mark_awarded(actor, tender, decision.reference)
         before = audit.snapshot(decision)
         decision.contract_id = contract.id
         audit.record_update(

@@ -405,3 +405,14 @@ def ranking(tender: Tender) -> list[RankedBid]:
             total += value / tender.scale_max * criterion.weight
         ranked.append(RankedBid(bid, total.quantize(Decimal("0.01")), all_moderated))
     return sorted(ranked, key=lambda r: r.weighted, reverse=True)
+
+
+def mark_awarded(actor: Any, tender: Tender, decision_reference: str) -> None:
+    """The tender's award decision has been approved."""
+    if tender.status == TenderStatus.AWARDED:
+        return
+    before = audit.snapshot(tender)
+    tender.status = TenderStatus.AWARDED
+    audit.record_update(
+        actor, tender, before, action="award", summary=f"Awarded: {decision_reference}"
+    )
