@@ -116,6 +116,10 @@ def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
                 data[f"score-{bid_id}-{criterion.id}"] = str(mark)
                 data[f"why-{bid_id}-{criterion.id}"] = "Reason"
         assert client.post(f"/tenders/{tender.id}/score", data=data).status_code == 302
+        if index == 0:  # one of two has submitted: no ranking, no award yet
+            assert "Evaluation in progress" in lead.get(f"/tenders/{tender.id}").text
+            early = lead.post(f"/tenders/{tender.id}/award", follow_redirects=True).text
+            assert "The evaluation must be complete" in early
     page = lead.get(f"/tenders/{tender.id}").text
     assert "Alpha Mediation" in page and "Ranking" in page
     ranked = tenders.ranking(db.session.get(Tender, tender.id))

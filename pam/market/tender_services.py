@@ -344,6 +344,18 @@ def scoring_evaluators(tender: Tender) -> list[Evaluator]:
     return [e for e in tender.evaluators if e.has_conflict is False]
 
 
+def evaluation_complete(tender: Tender) -> bool:
+    """Every evaluator has declared, and every one without a conflict has submitted scores."""
+    return (
+        bool(tender.evaluators)
+        and all(
+            e.has_conflict is True or (e.has_conflict is False and e.scores_submitted_at)
+            for e in tender.evaluators
+        )
+        and bool(scoring_evaluators(tender))
+    )
+
+
 def moderate(
     actor: Any, tender: Tender, bid: Bid, criterion: Criterion, score: int, note: str
 ) -> ModeratedScore:
@@ -385,7 +397,8 @@ def ranking(tender: Tender) -> list[RankedBid]:
             select(ModeratedScore).where(ModeratedScore.bid_id.in_([b.id for b in tender.bids]))
         )
     }
-    evaluators = scoring_evaluators(tender)
+    # Only submitted scores count: a half-finished evaluation must not steer the ranking.
+    evaluators = [e for e in scoring_evaluators(tender) if e.scores_submitted_at]
     ranked = []
     for bid in live_bids(tender):
         total, all_moderated = Decimal(0), True

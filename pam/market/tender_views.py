@@ -90,7 +90,8 @@ def detail(tender_id: int):
         context["my_bid_content"] = tenders.bid_content(current_user, mine) if mine else None
     if context["staff"]:
         context["live_bids"] = tenders.live_bids(tender)
-        context["ranking"] = tenders.ranking(tender) if tender.opened_at else []
+        context["complete"] = tenders.evaluation_complete(tender)
+        context["ranking"] = tenders.ranking(tender) if context["complete"] else []
         context["me_evaluator"] = next(
             (e for e in tender.evaluators if e.user_id == current_user.id), None
         )
@@ -370,9 +371,9 @@ def _save_scores(tender: Tender, evaluator, bids) -> list[str]:
 def award(tender_id: int):
     """Draft the contract-award decision for the top-ranked bid (a decision maker approves)."""
     tender = _load(tender_id)
-    ranked = tenders.ranking(tender) if tender.opened_at else []
+    ranked = tenders.ranking(tender) if tenders.evaluation_complete(tender) else []
     if not ranked:
-        flash("Open and evaluate the bids first", "error")
+        flash("The evaluation must be complete before an award is recommended", "error")
         return redirect(_back(tender))
     top = ranked[0]
     content = tenders.bid_content(current_user, top.bid)
