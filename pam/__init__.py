@@ -73,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.market.views import bp as market_bp
     from pam.outcomes.performance_views import bp as performance_bp
     from pam.outcomes.views import bp as outcomes_bp
+    from pam.programmes.views import bp as programmes_bp
     from pam.providers.views import bp as providers_bp
     from pam.returns.views import bp as returns_bp
     from pam.transparency.views import bp as transparency_bp
@@ -88,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         decisions_bp,
         market_bp,
         tenders_bp,
+        programmes_bp,
         transparency_bp,
         audit_bp,
     )

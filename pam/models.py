@@ -39,6 +39,14 @@ from pam.outcomes.models import (  # noqa: F401
     OutcomeFramework,
     Target,
 )
+from pam.programmes.models import (  # noqa: F401
+    Milestone,
+    Objective,
+    PlanAction,
+    ProgressUpdate,
+    Risk,
+    RiskReview,
+)
 from pam.providers.models import Area, Contact, Organisation, ServiceCategory  # noqa: F401
 from pam.returns.models import (  # noqa: F401
     ProviderReturn,

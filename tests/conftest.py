@@ -31,6 +31,7 @@ from pam.extensions import db
 from pam.market import services as market_services
 from pam.market import tender_services
 from pam.outcomes import services as outcome_services
+from pam.programmes import services as programme_services
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
 from pam.returns import services as returns_services
@@ -352,11 +353,25 @@ def _contract_records(own, other, make_contract) -> dict:
     tender = tender_services.create_tender(FACTORY, tender_fields, [], [("Quality", 100, "")])
     start = datetime(2025, 1, 1, tzinfo=UTC)
     tender_services.publish_tender(FACTORY, tender, start.date(), start)
+    objective = programme_services.add_objective(FACTORY, "Better access to RJ")
+    plan_action = programme_services.add_action(FACTORY, objective, "Self-referral route")
+    milestone = programme_services.add_milestone(
+        FACTORY, plan_action, "Web form live", "Sarah", date(2026, 6, 1)
+    )
+    risk = programme_services.add_risk(
+        FACTORY,
+        {"title": "Volunteers leave", "subject": "RJ service", "likelihood": "3", "impact": "4",
+         "owner": "Tom", "review_on": date(2027, 1, 1)},
+    )  # fmt: skip
     db.session.commit()
     return {
         **ids,
         "assessment": assessment.id,
         "tender": tender.id,
+        "objective": objective.id,
+        "plan_action": plan_action.id,
+        "milestone": milestone.id,
+        "risk": risk.id,
         "budget_line": line.id,
         "draft_decision": draft.id,
         "decision": submitted.id,

@@ -212,6 +212,14 @@ MATRIX = [
     ("GET", "tenders.new", "/tenders/new", OFFICER, 200),
     ("GET", "tenders.bid", "/tenders/{tender}/bid", {Role.PROVIDER}, 200),
     ("GET", "tenders.score", "/tenders/{tender}/score", set(), 200),  # evaluators only
+    ("GET", "programmes.plan", "/plan", STAFF, 200),
+    ("GET", "programmes.new_objective", "/plan/objectives/new", OFFICER, 200),
+    ("GET", "programmes.new_action", "/plan/objectives/{objective}/actions/new", OFFICER, 200),
+    ("GET", "programmes.new_milestone", "/plan/actions/{plan_action}/milestones/new", OFFICER, 200),
+    ("GET", "programmes.progress", "/plan/milestones/{milestone}/progress", OFFICER, 200),
+    ("GET", "programmes.risks", "/risks", STAFF, 200),
+    ("GET", "programmes.new_risk", "/risks/new", OFFICER, 200),
+    ("GET", "programmes.risk", "/risks/{risk}", STAFF, 200),
     # State-changing routes last: each test has its own fresh records.
     ("POST", "tenders.publish", "/tenders/{tender}/publish", OFFICER, 302),
     ("POST", "tenders.open_bids", "/tenders/{tender}/open", OFFICER, 302),

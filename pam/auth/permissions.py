@@ -43,6 +43,8 @@ class Permission(enum.StrEnum):
     VIEW_MARKET = "view_market"
     MANAGE_MARKET = "manage_market"
     BID_FOR_TENDERS = "bid_for_tenders"
+    VIEW_PROGRAMMES = "view_programmes"
+    MANAGE_PROGRAMMES = "manage_programmes"
     REVIEW_RETURNS = "review_returns"
 
 
@@ -51,6 +53,7 @@ _STAFF_READ = {
     Permission.VIEW_ALL_CONTRACTS,
     Permission.VIEW_DECISIONS,
     Permission.VIEW_MARKET,
+    Permission.VIEW_PROGRAMMES,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -72,6 +75,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DRAFT_DECISIONS,
             Permission.MANAGE_BUDGETS,
             Permission.MANAGE_MARKET,
+            Permission.MANAGE_PROGRAMMES,
             Permission.VIEW_AUDIT,
             *_STAFF_READ,
         }
@@ -213,6 +217,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
         items.append(("Tenders", "tenders.index"))
     if can(user, Permission.VIEW_DECISIONS):
         items.append(("Decisions", "decisions.index"))
+    if can(user, Permission.VIEW_PROGRAMMES):
+        items.append(("Plan", "programmes.plan"))
     items.append(("Measures", "outcomes.metrics"))
     if can(user, Permission.VIEW_AUDIT):
         items.append(("Audit trail", "audit.index"))

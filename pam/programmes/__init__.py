@@ -1,0 +1,1 @@
+"""The RJ strategy delivery plan, the risk register and (to come) pilots."""
