@@ -20,7 +20,7 @@ from pam.decisions.demo import load_decisions
 from pam.extensions import db
 from pam.market.demo import load_assessments, load_tenders
 from pam.outcomes.demo import load_frameworks
-from pam.programmes.demo import load_programmes
+from pam.programmes.demo import load_pilot, load_programmes
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, ServiceCategory
 from pam.returns.demo import load_returns
@@ -347,4 +347,5 @@ def load() -> int:
     db.session.flush()
     created += load_frameworks(LOADER)  # for the contract the demo award created
     created += load_programmes(LOADER, today_in_uk())
+    created += load_pilot(LOADER, today_in_uk())
     return created

@@ -39,9 +39,13 @@ from pam.outcomes.models import (  # noqa: F401
     OutcomeFramework,
     Target,
 )
-from pam.programmes.models import (  # noqa: F401
+from pam.programmes.models import (  # noqa: F401  # noqa: F401
     Milestone,
     Objective,
+    PanelCase,
+    PanelSession,
+    Pilot,
+    PilotSite,
     PlanAction,
     ProgressUpdate,
     Risk,

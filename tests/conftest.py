@@ -358,6 +358,9 @@ def _contract_records(own, other, make_contract) -> dict:
     milestone = programme_services.add_milestone(
         FACTORY, plan_action, "Web form live", "Sarah", date(2026, 6, 1)
     )
+    pilot = programme_services.add_pilot(FACTORY, "NJP", "", date(2025, 4, 1))
+    site = programme_services.add_site(FACTORY, pilot, other_contract.areas[0].id, "Town panel")
+    panel_session = programme_services.add_session(FACTORY, site, date(2025, 5, 1), 3)
     risk = programme_services.add_risk(
         FACTORY,
         {"title": "Volunteers leave", "subject": "RJ service", "likelihood": "3", "impact": "4",
@@ -372,6 +375,9 @@ def _contract_records(own, other, make_contract) -> dict:
         "plan_action": plan_action.id,
         "milestone": milestone.id,
         "risk": risk.id,
+        "pilot": pilot.id,
+        "site": site.id,
+        "panel_session": panel_session.id,
         "budget_line": line.id,
         "draft_decision": draft.id,
         "decision": submitted.id,

@@ -93,3 +93,13 @@ def test_demo_holds_a_completed_commissioning_cycle_and_a_tender_in_evaluation(r
     assert "OPCC-T-2026-01" in client.get("/transparency").text
     second = db.session.scalar(select(Tender).where(Tender.reference == "OPCC-T-2026-02"))
     assert second.status == TenderStatus.PUBLISHED and len(second.bids) == 2
+
+
+def test_demo_holds_a_delivery_plan_and_a_year_of_panel_cases(runner):
+    from pam.programmes.models import Milestone, PanelCase, Pilot
+
+    runner.invoke(args=["pam", "demo"])
+    assert db.session.scalar(select(func.count(Milestone.id))) >= 3
+    pilot = db.session.scalar(select(Pilot))
+    assert len(pilot.sites) == 2
+    assert db.session.scalar(select(func.count(PanelCase.id))) >= 40

@@ -220,6 +220,12 @@ MATRIX = [
     ("GET", "programmes.risks", "/risks", STAFF, 200),
     ("GET", "programmes.new_risk", "/risks/new", OFFICER, 200),
     ("GET", "programmes.risk", "/risks/{risk}", STAFF, 200),
+    ("GET", "programmes.pilots", "/pilots", STAFF, 200),
+    ("GET", "programmes.new_pilot", "/pilots/new", OFFICER, 200),
+    ("GET", "programmes.pilot", "/pilots/{pilot}", STAFF, 200),
+    ("GET", "programmes.new_site", "/pilots/{pilot}/sites/new", OFFICER, 200),
+    ("GET", "programmes.new_session", "/pilots/sites/{site}/sessions/new", OFFICER, 200),
+    ("GET", "programmes.panel_session", "/pilots/sessions/{panel_session}", STAFF, 200),
     # State-changing routes last: each test has its own fresh records.
     ("POST", "tenders.publish", "/tenders/{tender}/publish", OFFICER, 302),
     ("POST", "tenders.open_bids", "/tenders/{tender}/open", OFFICER, 302),

@@ -82,3 +82,40 @@ def test_risks_are_scored_reviewed_and_keep_their_history(client_as):
     page = client_as(Role.BOARD_MEMBER).get(f"/risks/{risk.id}").text
     assert "Police champion back" in page and "Record review" not in page
     assert client_as(Role.BOARD_MEMBER).post(f"/risks/{risk.id}", data={}).status_code == 403
+
+
+def test_panel_cases_are_anonymised_references_and_feed_the_pilot_summary(client_as, make_area):
+    area = make_area("Weymouth")
+    officer = client_as(Role.OFFICER)
+    officer.post(
+        "/pilots/new", data={"name": "Neighbourhood Justice Panels", "start_on": ["1", "4", "2025"]}
+    )
+    officer.post("/pilots/1/sites/new", data={"name": "Weymouth panel", "area_id": str(area.id)})
+    early = officer.post("/pilots/sites/1/sessions/new", data={"held_on": ["1", "1", "2025"]})
+    assert "cannot have met before the pilot began" in early.text
+    officer.post(
+        "/pilots/sites/1/sessions/new", data={"held_on": ["12", "5", "2025"], "volunteers": "3"}
+    )
+    case = {
+        "referral_source": "Police",
+        "offence_category": "Criminal damage and arson",
+        "outcome_agreed": "Reparation to the community",
+        "outcome_completed": "yes",
+        "victim_satisfaction": "4",
+    }
+    named = officer.post("/pilots/sessions/1", data={**case, "reference": "John Smith"})
+    assert "never a name" in named.text
+    officer.post("/pilots/sessions/1", data={**case, "reference": "njp-wey-2025-001"})
+    officer.post(
+        "/pilots/sessions/1",
+        data={
+            **case,
+            "reference": "NJP-WEY-2025-002",
+            "outcome_completed": "no",
+            "victim_satisfaction": "2",
+        },
+    )
+    again = officer.post("/pilots/sessions/1", data={**case, "reference": "NJP-WEY-2025-002"})
+    assert "already recorded" in again.text
+    page = client_as(Role.BOARD_MEMBER).get("/pilots/1").text
+    assert "50%" in page and "3.0 of 5" in page

@@ -129,3 +129,58 @@ def load_programmes(actor, today: date) -> int:
         )
         added += 1
     return added
+
+
+def load_pilot(actor, today: date) -> int:
+    """Neighbourhood Justice Panels: a site per area, monthly panels for a year, 2-4 cases
+    each, recorded by anonymised reference, with believable outcomes."""
+    import random
+
+    from pam.outcomes.models import BREAKDOWNS
+    from pam.programmes.models import Pilot
+    from pam.providers.models import Area
+
+    if db.session.scalar(select(Pilot.id)) is not None:
+        return 0
+    rng = random.Random("njp-demo")  # noqa: S311 - demo figures, not secrets
+    start = date(today.year - 1, today.month, 1)
+    pilot = services.add_pilot(
+        actor,
+        "Neighbourhood Justice Panels",
+        "Community panels resolving low-level crime and anti-social behaviour, with trained "
+        "volunteers, as an alternative to formal action where victims agree.",
+        start,
+    )
+    sources = ["Police", "Police", "Police", "Self-referral", "Other"]
+    offences = [
+        c for c in BREAKDOWNS["crime_type"][1] if c not in ("Sexual offences", "Domestic abuse")
+    ]
+    added = 1
+    for area in db.session.scalars(select(Area).where(Area.code.in_(["DORSET", "BCP"]))):
+        code = "DOR" if area.code == "DORSET" else "BCP"
+        site = services.add_site(actor, pilot, area.id, f"{area.name} panel")
+        number = 0
+        for month in range(12):
+            held = date(
+                start.year + (start.month - 1 + month) // 12, (start.month - 1 + month) % 12 + 1, 14
+            )
+            if held >= today:
+                break
+            session = services.add_session(actor, site, held, rng.randint(3, 6))
+            for _ in range(rng.randint(2, 4)):
+                number += 1
+                recent = (today - held).days < 60
+                services.add_case(
+                    actor,
+                    session,
+                    {
+                        "reference": f"NJP-{code}-{held.year}-{number:03d}",
+                        "referral_source": rng.choice(sources),
+                        "offence_category": rng.choice(offences),
+                        "outcome_agreed": rng.choice(services.OUTCOMES[:5]),
+                        "outcome_completed": None if recent else rng.random() < 0.82,
+                        "victim_satisfaction": rng.choice([None, 3, 4, 4, 5, 5]),
+                    },
+                )
+                added += 1
+    return added

@@ -6,12 +6,13 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovRadioInput,
+    GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Optional, Regexp
 
 from pam.core.forms import DateRequired, GovDateField, MaxLength
 from pam.programmes.models import MilestoneStatus
@@ -117,3 +118,74 @@ class RiskReviewForm(FlaskForm):
     review_on = GovDateField("Next review", validators=[DateRequired("Enter the next review date")])
     close = BooleanField("The risk has passed: close it", widget=GovCheckboxInput())
     submit = SubmitField("Record review", widget=GovSubmitInput())
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class PilotForm(FlaskForm):
+    name = StringField(
+        "Name",
+        widget=GovTextInput(),
+        validators=[InputRequired("Enter the pilot's name"), MaxLength(200)],
+    )
+    description = TextAreaField("Description", widget=GovTextArea(), validators=[MaxLength(5000)])
+    start_on = GovDateField("Start date", validators=[DateRequired("Enter the start date")])
+    submit = SubmitField("Add pilot", widget=GovSubmitInput())
+
+
+class SiteForm(FlaskForm):
+    name = StringField(
+        "Site name",
+        widget=GovTextInput(),
+        description="For example, Weymouth panel",
+        validators=[InputRequired("Name the site"), MaxLength(200)],
+    )
+    area_id = SelectField(
+        "Area",
+        widget=GovSelect(),
+        coerce=_optional_int,
+        validators=[InputRequired("Choose the area")],
+    )
+    submit = SubmitField("Add site", widget=GovSubmitInput())
+
+
+class SessionForm(FlaskForm):
+    held_on = GovDateField(
+        "Date the panel met", validators=[DateRequired("Enter the date the panel met")]
+    )
+    volunteers = StringField(
+        "Volunteer panel members present",
+        widget=GovTextInput(),
+        validators=[Optional(), Regexp(r"^\s*\d{1,3}\s*$", message="Enter a whole number")],
+    )
+    submit = SubmitField("Add session", widget=GovSubmitInput())
+
+
+class CaseForm(FlaskForm):
+    reference = StringField(
+        "Case reference",
+        widget=GovTextInput(),
+        description="The anonymised reference, like NJP-BCP-2026-014. Never a name.",
+        validators=[InputRequired("Enter the case reference"), MaxLength(30)],
+    )
+    referral_source = SelectField("Referral source", widget=GovSelect())
+    offence_category = SelectField("Offence category", widget=GovSelect())
+    outcome_agreed = SelectField("Outcome agreed", widget=GovSelect())
+    outcome_completed = SelectField(
+        "Outcome completed?",
+        widget=GovRadioInput(),
+        choices=[
+            SelectChoice("", "Not yet known"),
+            SelectChoice("yes", "Yes"),
+            SelectChoice("no", "No"),
+        ],
+    )
+    victim_satisfaction = SelectField(
+        "Victim satisfaction (if asked)",
+        widget=GovSelect(),
+        choices=[SelectChoice("", "Not asked")]
+        + [SelectChoice(str(n), f"{n} of 5") for n in range(1, 6)],
+    )
+    submit = SubmitField("Add case", widget=GovSubmitInput())

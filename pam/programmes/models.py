@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pam.audit.models import Audited, utcnow
 from pam.extensions import db, enum_column
+from pam.providers.models import Area
 
 if TYPE_CHECKING:
     from pam.auth.models import User
@@ -158,3 +159,78 @@ class RiskReview(Audited, db.Model):
 
     def audit_label(self) -> str:
         return f"Review of risk {self.risk_id}"
+
+
+# --- pilots (Neighbourhood Justice Panels) ---------------------------------------------------
+
+
+class Pilot(Audited, db.Model):
+    """A pilot such as Neighbourhood Justice Panels, with a site per area."""
+
+    __tablename__ = "pilots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_on: Mapped[date] = mapped_column(Date)
+    end_on: Mapped[date | None] = mapped_column(Date)
+
+    sites: Mapped[list[PilotSite]] = relationship(back_populates="pilot", order_by="PilotSite.name")
+
+    def audit_label(self) -> str:
+        return self.name
+
+
+class PilotSite(Audited, db.Model):
+    """Where the pilot runs: a panel in one local authority area."""
+
+    __tablename__ = "pilot_sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pilot_id: Mapped[int] = mapped_column(ForeignKey("pilots.id"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id"))
+    name: Mapped[str] = mapped_column(String(200))
+
+    pilot: Mapped[Pilot] = relationship(back_populates="sites")
+    area: Mapped[Area] = relationship()
+    sessions: Mapped[list[PanelSession]] = relationship(
+        back_populates="site", order_by="PanelSession.held_on.desc()"
+    )
+
+    def audit_label(self) -> str:
+        return self.name
+
+
+class PanelSession(Audited, db.Model):
+    __tablename__ = "panel_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("pilot_sites.id"), index=True)
+    held_on: Mapped[date] = mapped_column(Date)
+    volunteers: Mapped[int] = mapped_column(Integer, default=0)
+
+    site: Mapped[PilotSite] = relationship(back_populates="sessions")
+    cases: Mapped[list[PanelCase]] = relationship(back_populates="session", order_by="PanelCase.id")
+
+    def audit_label(self) -> str:
+        return f"Panel at {self.site.name if self.site else ''} on {self.held_on:%d/%m/%Y}"
+
+
+class PanelCase(Audited, db.Model):
+    """A case heard by a panel, by anonymised reference only: no names, ever."""
+
+    __tablename__ = "panel_cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("panel_sessions.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(30), unique=True)
+    referral_source: Mapped[str] = mapped_column(String(60))
+    offence_category: Mapped[str] = mapped_column(String(60))
+    outcome_agreed: Mapped[str] = mapped_column(String(300))
+    outcome_completed: Mapped[bool | None] = mapped_column()  # None: not yet due or known
+    victim_satisfaction: Mapped[int | None] = mapped_column(Integer)  # 1 to 5, if asked
+
+    session: Mapped[PanelSession] = relationship(back_populates="cases")
+
+    def audit_label(self) -> str:
+        return f"Panel case {self.reference}"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
+
+from sqlalchemy import select
 
 from pam.audit import services as audit
 from pam.core.exceptions import BusinessRuleError
@@ -12,6 +15,10 @@ from pam.programmes.models import (
     Milestone,
     MilestoneStatus,
     Objective,
+    PanelCase,
+    PanelSession,
+    Pilot,
+    PilotSite,
     PlanAction,
     ProgressUpdate,
     Risk,
@@ -126,3 +133,109 @@ def review_risk(actor: Any, risk: Risk, fields: dict[str, Any], today: date) -> 
     risk.is_closed = bool(fields.get("close"))
     audit.record_update(actor, risk, before, action="review")
     return review
+
+
+# --- pilots ----------------------------------------------------------------------------------
+
+# References are codes like NJP-BCP-2026-014: letters, digits and hyphens, no spaces, so a
+# name cannot be typed into one.
+CASE_REFERENCE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,29}$")
+OUTCOMES = (
+    "Apology (verbal or written)",
+    "Reparation to the victim",
+    "Reparation to the community",
+    "Agreement to change behaviour",
+    "Referral to support (e.g. alcohol, mediation)",
+    "No agreement reached",
+)
+
+
+def add_pilot(actor: Any, name: str, description: str, start_on: date) -> Pilot:
+    pilot = Pilot(
+        name=_text(name, "Enter the pilot's name", "name"),
+        description=(description or "").strip(),
+        start_on=start_on,
+    )
+    db.session.add(pilot)
+    audit.record_create(actor, pilot)
+    return pilot
+
+
+def add_site(actor: Any, pilot: Pilot, area_id: int, name: str) -> PilotSite:
+    site = PilotSite(pilot=pilot, area_id=area_id, name=_text(name, "Name the site", "name"))
+    db.session.add(site)
+    audit.record_create(actor, site)
+    return site
+
+
+def add_session(actor: Any, site: PilotSite, held_on: date | None, volunteers: int) -> PanelSession:
+    if held_on is None:
+        raise BusinessRuleError("Enter the date the panel met", field="held_on")
+    if held_on < site.pilot.start_on:
+        raise BusinessRuleError("The panel cannot have met before the pilot began", "held_on")
+    session = PanelSession(site=site, held_on=held_on, volunteers=max(0, int(volunteers or 0)))
+    db.session.add(session)
+    audit.record_create(actor, session)
+    return session
+
+
+def add_case(actor: Any, session: PanelSession, fields: dict[str, Any]) -> PanelCase:
+    from pam.outcomes.models import BREAKDOWNS
+
+    reference = (fields.get("reference") or "").strip().upper()
+    if not CASE_REFERENCE.match(reference):
+        raise BusinessRuleError(
+            "Use the case's anonymised reference, like NJP-BCP-2026-014 (letters, numbers and "
+            "hyphens only: never a name)",
+            field="reference",
+        )
+    if db.session.scalar(select(PanelCase.id).where(PanelCase.reference == reference)):
+        raise BusinessRuleError("A case with this reference is already recorded", "reference")
+    if fields.get("referral_source") not in BREAKDOWNS["referral_source"][1]:
+        raise BusinessRuleError("Choose the referral source", field="referral_source")
+    if fields.get("offence_category") not in BREAKDOWNS["crime_type"][1]:
+        raise BusinessRuleError("Choose the offence category", field="offence_category")
+    if fields.get("outcome_agreed") not in OUTCOMES:
+        raise BusinessRuleError("Choose the outcome agreed", field="outcome_agreed")
+    satisfaction = fields.get("victim_satisfaction")
+    if satisfaction is not None and not 1 <= int(satisfaction) <= 5:
+        raise BusinessRuleError("Satisfaction is from 1 to 5", field="victim_satisfaction")
+    case = PanelCase(
+        session=session,
+        reference=reference,
+        referral_source=fields["referral_source"],
+        offence_category=fields["offence_category"],
+        outcome_agreed=fields["outcome_agreed"],
+        outcome_completed=fields.get("outcome_completed"),
+        victim_satisfaction=int(satisfaction) if satisfaction is not None else None,
+    )
+    db.session.add(case)
+    audit.record_create(actor, case)
+    return case
+
+
+def record_case_outcome(actor: Any, case: PanelCase, completed: bool) -> None:
+    before = audit.snapshot(case)
+    case.outcome_completed = completed
+    audit.record_update(actor, case, before, action="outcome")
+
+
+def pilot_summary(pilot: Pilot) -> list[dict[str, Any]]:
+    """Per site: sessions, cases, completion rate and mean satisfaction (for evaluation)."""
+    rows = []
+    for site in pilot.sites:
+        cases = [case for session in site.sessions for case in session.cases]
+        known = [c for c in cases if c.outcome_completed is not None]
+        scores = [c.victim_satisfaction for c in cases if c.victim_satisfaction is not None]
+        rows.append(
+            {
+                "site": site,
+                "sessions": len(site.sessions),
+                "cases": len(cases),
+                "completed_rate": round(100 * sum(c.outcome_completed for c in known) / len(known))
+                if known
+                else None,
+                "satisfaction": round(sum(scores) / len(scores), 1) if scores else None,
+            }
+        )
+    return rows

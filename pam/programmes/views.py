@@ -5,14 +5,34 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from pam.auth.permissions import Permission, can, require
-from pam.core.forms import save_change
+from pam.core.forms import save_change, whole_number
 from pam.core.periods import today_in_uk
 from pam.extensions import db
 from pam.programmes import services
-from pam.programmes.forms import MilestoneForm, ProgressForm, RiskForm, RiskReviewForm, TitleForm
-from pam.programmes.models import Milestone, Objective, PlanAction, Risk
+from pam.programmes.forms import (
+    CaseForm,
+    MilestoneForm,
+    PilotForm,
+    ProgressForm,
+    RiskForm,
+    RiskReviewForm,
+    SessionForm,
+    SiteForm,
+    TitleForm,
+)
+from pam.programmes.models import (
+    Milestone,
+    Objective,
+    PanelSession,
+    Pilot,
+    PilotSite,
+    PlanAction,
+    Risk,
+)
+from pam.providers.models import Area
 
 bp = Blueprint("programmes", __name__)
 
@@ -136,6 +156,124 @@ def risk(risk_id: int):
     return render_template(
         "programmes/risk.html",
         risk=risk,
+        form=form,
+        can_manage=can(current_user, Permission.MANAGE_PROGRAMMES),
+    )
+
+
+# --- pilots ----------------------------------------------------------------------------------
+
+
+@bp.get("/pilots")
+@require(Permission.VIEW_PROGRAMMES)
+def pilots():
+    return render_template(
+        "programmes/pilots.html",
+        pilots=db.session.scalars(select(Pilot).order_by(Pilot.name)).all(),
+    )
+
+
+@bp.route("/pilots/new", methods=["GET", "POST"])
+@require(Permission.MANAGE_PROGRAMMES)
+def new_pilot():
+    form = PilotForm()
+    if form.validate_on_submit():
+        pilot = save_change(
+            form,
+            lambda: services.add_pilot(
+                current_user, form.name.data, form.description.data, form.start_on.data
+            ),
+        )
+        if pilot is not None:
+            return redirect(url_for("programmes.pilot", pilot_id=pilot.id))
+    return _page(form, "Add a pilot", url_for("programmes.pilots"))
+
+
+@bp.get("/pilots/<int:pilot_id>")
+@require(Permission.VIEW_PROGRAMMES)
+def pilot(pilot_id: int):
+    pilot = db.session.get(Pilot, pilot_id) or abort(404)
+    return render_template(
+        "programmes/pilot.html",
+        pilot=pilot,
+        summary=services.pilot_summary(pilot),
+        can_manage=can(current_user, Permission.MANAGE_PROGRAMMES),
+    )
+
+
+@bp.route("/pilots/<int:pilot_id>/sites/new", methods=["GET", "POST"])
+@require(Permission.MANAGE_PROGRAMMES)
+def new_site(pilot_id: int):
+    pilot = db.session.get(Pilot, pilot_id) or abort(404)
+    form = SiteForm()
+    form.area_id.choices = [SelectChoice("", "Choose the area")] + [
+        SelectChoice(a.id, a.name)
+        for a in db.session.scalars(
+            select(Area).where(Area.is_active.is_(True)).order_by(Area.name)
+        )
+    ]
+    if form.validate_on_submit() and save_change(
+        form, lambda: services.add_site(current_user, pilot, form.area_id.data, form.name.data)
+    ):
+        return redirect(url_for("programmes.pilot", pilot_id=pilot.id))
+    return _page(
+        form, "Add a site", url_for("programmes.pilot", pilot_id=pilot.id), caption=pilot.name
+    )
+
+
+@bp.route("/pilots/sites/<int:site_id>/sessions/new", methods=["GET", "POST"])
+@require(Permission.MANAGE_PROGRAMMES)
+def new_session(site_id: int):
+    site = db.session.get(PilotSite, site_id) or abort(404)
+    form = SessionForm()
+    if form.validate_on_submit():
+        session = save_change(
+            form,
+            lambda: services.add_session(
+                current_user, site, form.held_on.data, whole_number(form.volunteers.data) or 0
+            ),
+        )
+        if session is not None:
+            return redirect(url_for("programmes.panel_session", session_id=session.id))
+    return _page(
+        form,
+        "Add a panel session",
+        url_for("programmes.pilot", pilot_id=site.pilot_id),
+        caption=site.name,
+    )
+
+
+@bp.route("/pilots/sessions/<int:session_id>", methods=["GET", "POST"])
+@require(Permission.VIEW_PROGRAMMES)
+def panel_session(session_id: int):
+    from pam.outcomes.models import BREAKDOWNS
+
+    session = db.session.get(PanelSession, session_id) or abort(404)
+    form = CaseForm()
+    form.referral_source.choices = [SelectChoice("", "Choose")] + [
+        SelectChoice(c, c) for c in BREAKDOWNS["referral_source"][1]
+    ]
+    form.offence_category.choices = [SelectChoice("", "Choose")] + [
+        SelectChoice(c, c) for c in BREAKDOWNS["crime_type"][1]
+    ]
+    form.outcome_agreed.choices = [SelectChoice("", "Choose")] + [
+        SelectChoice(o, o) for o in services.OUTCOMES
+    ]
+    if request.method == "POST":
+        if not can(current_user, Permission.MANAGE_PROGRAMMES):
+            abort(403)
+        if form.validate_on_submit():
+            fields = {
+                **form.data,
+                "outcome_completed": {"yes": True, "no": False}.get(form.outcome_completed.data),
+                "victim_satisfaction": whole_number(form.victim_satisfaction.data),
+            }
+            if save_change(form, lambda: services.add_case(current_user, session, fields)):
+                flash("The case has been added", "success")
+                return redirect(url_for("programmes.panel_session", session_id=session.id))
+    return render_template(
+        "programmes/session.html",
+        session=session,
         form=form,
         can_manage=can(current_user, Permission.MANAGE_PROGRAMMES),
     )
