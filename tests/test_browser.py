@@ -182,3 +182,148 @@ def test_the_full_return_cycle_in_a_browser(
     table = officer.inner_text("table.pam-performance")
     assert "31 / 30" in table and "86% / 85%" in table and "Green" in table
     assert officer.locator("#trend-chart .main-svg").count() > 0  # the chart was drawn
+
+
+def test_the_whole_commissioning_cycle_in_a_browser(
+    browser, live_server, make_user, make_organisation, make_service, make_area, monkeypatch
+):
+    """Assessment published -> tender opened -> two providers bid -> bids open after the
+    deadline -> two evaluators score -> award recommended -> decision drafted, submitted and
+    approved by someone else -> the contract exists -> it is on the transparency page.
+    The server's clock is moved past the deadline (the views ask tender_views.now())."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from pam.contracts.models import Contract
+    from pam.decisions import services as decision_services
+    from pam.extensions import db
+    from pam.market import tender_views
+    from tests.conftest import FACTORY
+
+    service, area = make_service("Restorative justice"), make_area("Dorset")
+    line = decision_services.save_budget_line(
+        FACTORY,
+        None,
+        {"year": "2027/28", "code": "CORE", "name": "Core", "funder": "PCC", "allocation": 500000},
+    )
+    db.session.commit()
+    officer, evaluator_two = make_user(role=Role.OFFICER), make_user(role=Role.OFFICER)
+    cfo = make_user(role=Role.DECISION_MAKER)
+    bidders = [
+        make_user(role=Role.PROVIDER, organisation=make_organisation(name))
+        for name in ("Alpha Mediation", "Beta Justice")
+    ]
+
+    def page_for(user):
+        page = browser.new_context().new_page()
+        sign_in(page, live_server, user.email)
+        return page
+
+    def submit(page, text):
+        with page.expect_navigation():
+            page.click(f"main button:has-text('{text}')")
+
+    lead = page_for(officer)
+    # 1. A market assessment, evidenced and published.
+    lead.goto(f"{live_server}/market/new")
+    lead.fill("#title", "RJ needs in Dorset")
+    lead.select_option("#service_category_id", str(service.id))
+    lead.check(f"input[name=areas][value='{area.id}']")
+    for key in ("need", "supply", "gaps", "risks", "recommendations"):
+        lead.fill(f"#{key}", f"The {key}.")
+    submit(lead, "Save draft")
+    lead.click("text=Add co-production evidence")
+    lead.fill("#stakeholders", "Victims' forum")
+    lead.fill("#method", "Focus group")
+    for part, value in (("day", "1"), ("month", "3"), ("year", "2026")):
+        lead.fill(f"#held_on-{part}", value)
+    lead.fill("#what_they_said", "Evening sessions")
+    submit(lead, "Add evidence")
+    submit(lead, "Publish")
+    assert "Version 1 has been published" in lead.inner_text("main")
+
+    # 2. A tender, published with a deadline a week away.
+    deadline = datetime.now(UTC) + timedelta(days=7)
+    lead.goto(f"{live_server}/tenders/new")
+    lead.fill("#reference", "T-LIVE-1")
+    lead.fill("#title", "Countywide RJ service")
+    lead.select_option("#service_category_id", str(service.id))
+    lead.check(f"input[name=areas][value='{area.id}']")
+    lead.fill("#estimated_value", "300000")
+    lead.check("input[name=procedure][value=open]")
+    for field, day in (
+        ("clarification_deadline", deadline - timedelta(days=3)),
+        ("submission_deadline", deadline),
+    ):
+        for part, value in (("day", day.day), ("month", day.month), ("year", day.year)):
+            lead.fill(f"#{field}-{part}", str(value))
+    submit(lead, "Save draft")
+    submit(lead, "Publish the tender")
+    tender_url = lead.url
+
+    # 3. Two providers bid.
+    for bidder, price, quality in (
+        (bidders[0], "280000", "A strong plan"),
+        (bidders[1], "250000", "A thin plan"),
+    ):
+        page = page_for(bidder)
+        page.goto(tender_url)
+        page.click("text=Submit a bid")
+        page.fill("#price", price)
+        for box in page.locator("main textarea").all():
+            box.fill(quality)
+        submit(page, "Submit bid")
+        assert "Your bid has been submitted" in page.inner_text("main")
+    lead.goto(tender_url)
+    assert "2 bids received" in lead.inner_text("main") and "A strong plan" not in lead.content()
+
+    # 4. The deadline passes; the bids open; two evaluators declare and score.
+    later = datetime.now(UTC) + timedelta(days=8)
+    monkeypatch.setattr(tender_views, "now", lambda: later)
+    for user in (officer, evaluator_two):
+        lead.goto(tender_url)
+        lead.select_option("#user_id", str(user.id))
+        submit(lead, "Add evaluator")
+    submit(lead, "Open the bids")
+    for user, marks in ((officer, ("5", "2")), (evaluator_two, ("4", "3"))):
+        page = lead if user is officer else page_for(user)
+        page.goto(tender_url)
+        page.check("input[name=has_conflict][value=no]")
+        submit(page, "Make declaration")
+        page.click("text=Score the bids")
+        inputs = page.locator("main input[name^=score-]").all()
+        reasons = page.locator("main textarea[name^=why-]").all()
+        for index, (box, why) in enumerate(zip(inputs, reasons, strict=True)):
+            box.fill(marks[0] if index < len(inputs) // 2 else marks[1])
+            why.fill("Evidence in the answer")
+        submit(page, "Submit my scores")
+    lead.goto(tender_url)
+    assert "Alpha Mediation" in lead.inner_text("main"), lead.inner_text("main")
+
+    # 5. The award decision is drafted, completed, submitted, and approved by the CFO.
+    submit(lead, "Draft the award decision for the top bid")
+    lead.select_option("#line_1", str(line.id))
+    lead.fill("#amount_1", "280000")
+    for field, (d, m, y) in (("start_on", ("1", "4", "2027")), ("end_on", ("31", "3", "2028"))):
+        for part, value in (("day", d), ("month", m), ("year", y)):
+            lead.fill(f"#{field}-{part}", value)
+    lead.fill("#rationale", "Highest score")
+    lead.check("#is_public_interest")
+    submit(lead, "Save draft")
+    submit(lead, "Submit for decision")
+    decision_url = lead.url
+    approver = page_for(cfo)
+    approver.goto(decision_url)
+    approver.click("text=Decide")
+    approver.check("input[name=outcome][value=approved]")
+    submit(approver, "Record the decision")
+    assert "has been approved" in approver.inner_text("main")
+
+    # 6. The contract exists and the public can see it.
+    contract = db.session.scalar(select(Contract).where(Contract.reference == "T-LIVE-1"))
+    assert contract is not None and contract.provider.name == "Alpha Mediation"
+    public = browser.new_context().new_page()
+    public.goto(f"{live_server}/transparency")
+    text = public.inner_text("main")
+    assert "T-LIVE-1" in text and "Award T-LIVE-1" in text

@@ -1,1 +1,1 @@
-"""The RJ strategy delivery plan, the risk register and pilots such as Neighbourhood Justice Panels."""
+"""The RJ strategy delivery plan, the risk register, and pilots (Neighbourhood Justice Panels)."""
