@@ -62,8 +62,11 @@ def test_bidding_before_the_deadline_keeps_the_bid_sealed_from_officers(
 
     bad = alpha_client.post(f"{url}/bid", data={"price": "lots"})
     assert "Your price must be an amount in pounds" in bad.text
-    fields = {"price": "85000", f"answer_{tender.criteria[0].id}": "SECRET METHOD",
-              f"answer_{tender.criteria[1].id}": "Good value"}  # fmt: skip
+    fields = {
+        "price": "85000",
+        f"answer_{tender.criteria[0].id}": "SECRET METHOD",
+        f"answer_{tender.criteria[1].id}": "Good value",
+    }
     assert alpha_client.post(f"{url}/bid", data=fields).status_code == 302
     again = alpha_client.post(f"{url}/bid", data=fields)
     assert "already has a bid in" in again.text
@@ -84,8 +87,13 @@ def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
     for (user, _), (answer, amount) in zip(
         providers, (("Strong plan", "80000"), ("Thin plan", "70000")), strict=True
     ):
-        tenders.submit_bid(user, tender, Decimal(amount), {quality.id: answer, price.id: "ok"},
-                           deadline - timedelta(days=1))  # fmt: skip
+        tenders.submit_bid(
+            user,
+            tender,
+            Decimal(amount),
+            {quality.id: answer, price.id: "ok"},
+            deadline - timedelta(days=1),
+        )
     db.session.commit()
     late = providers[0][1].post(f"/tenders/{tender.id}/bid/withdraw", follow_redirects=True)
     assert "After the deadline a bid can no longer be withdrawn" in late.text
@@ -122,10 +130,20 @@ def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
             assert "The evaluation must be complete" in early
     page = lead.get(f"/tenders/{tender.id}").text
     assert "Alpha Mediation" in page and "Ranking" in page
+    moderation = lead.get(f"/tenders/{tender.id}/moderate").text
+    assert "Reason" in moderation  # the evaluators' scores and reasons side by side
+    bad = lead.post(
+        f"/tenders/{tender.id}/moderate", data={f"final-{bids[1].id}-{quality.id}": "7"}
+    )
+    assert "Scores run from 0 to 5" in bad.text
+    lead.post(
+        f"/tenders/{tender.id}/moderate",
+        data={f"final-{bids[1].id}-{quality.id}": "5", f"note-{bids[1].id}-{quality.id}": "Agreed"},
+    )
     ranked = tenders.ranking(db.session.get(Tender, tender.id))
-    assert ranked[0].bid.provider.name == "Alpha Mediation"
+    assert ranked[0].bid.provider.name == "Beta Justice"  # moderation changed the order
     response = lead.post(f"/tenders/{tender.id}/award")
     assert response.status_code == 302 and "/decisions/" in response.headers["Location"]
     decision = db.session.scalar(select(FundingDecision))
-    assert decision.tender_id == tender.id and decision.provider.name == "Alpha Mediation"
+    assert decision.tender_id == tender.id and decision.provider.name == "Beta Justice"
     assert decision.terms["contract_reference"] == tender.reference

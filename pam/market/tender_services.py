@@ -429,3 +429,12 @@ def mark_awarded(actor: Any, tender: Tender, decision_reference: str) -> None:
     audit.record_update(
         actor, tender, before, action="award", summary=f"Awarded: {decision_reference}"
     )
+
+
+def moderated_scores(tender: Tender) -> dict[tuple[int, int], ModeratedScore]:
+    return {
+        (m.bid_id, m.criterion_id): m
+        for m in db.session.scalars(
+            select(ModeratedScore).where(ModeratedScore.bid_id.in_([b.id for b in tender.bids]))
+        )
+    }

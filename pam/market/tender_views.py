@@ -410,3 +410,46 @@ def award(tender_id: int):
         "success",
     )
     return redirect(url_for("decisions.form", decision_id=decision.id))
+
+
+@bp.route("/tenders/<int:tender_id>/moderate", methods=["GET", "POST"])
+@require(Permission.MANAGE_MARKET)
+def moderate(tender_id: int):
+    """Agree final scores: each evaluator's score and reason beside the agreed one."""
+    tender = _load(tender_id)
+    if not tenders.evaluation_complete(tender):
+        flash("Moderation starts once every evaluator has submitted scores", "error")
+        return redirect(_back(tender))
+    bids = tenders.live_bids(tender)
+    problems: list[str] = []
+    if request.method == "POST" and ConfirmForm().validate_on_submit():
+        for current in bids:
+            for criterion in tender.criteria:
+                raw = request.form.get(f"final-{current.id}-{criterion.id}", "").strip()
+                if not raw:
+                    continue
+                note = request.form.get(f"note-{current.id}-{criterion.id}", "")
+                where = f"{current.provider.name}, {criterion.name}"
+                if not raw.isdecimal():
+                    problems.append(f"{where}: enter a whole-number score")
+                    continue
+                try:
+                    tenders.moderate(current_user, tender, current, criterion, int(raw), note)
+                except tenders.BusinessRuleError as error:
+                    problems.append(f"{where}: {error.message}")
+        if problems:
+            db.session.rollback()
+        else:
+            db.session.commit()
+            flash("The moderated scores are saved and the ranking updated", "success")
+            return redirect(_back(tender))
+    scores = tenders.scores_visible_to(current_user, tender)
+    return render_template(
+        "market/tender_moderate.html",
+        tender=tender,
+        bids=bids,
+        scores=scores,
+        moderated=tenders.moderated_scores(tender),
+        problems=problems,
+        form=ConfirmForm(),
+    )
