@@ -19,6 +19,7 @@ from pam.decisions.models import (  # noqa: F401
 from pam.files.models import StoredFile  # noqa: F401
 from pam.market.models import (  # noqa: F401  # noqa: F401
     Bid,
+    BidDocument,
     Clarification,
     Consultation,
     Criterion,

@@ -212,6 +212,7 @@ MATRIX = [
     ("GET", "tenders.new", "/tenders/new", OFFICER, 200),
     ("GET", "tenders.bid", "/tenders/{tender}/bid", {Role.PROVIDER}, 200),
     ("GET", "tenders.score", "/tenders/{tender}/score", set(), 200),  # evaluators only
+    ("GET", "tenders.bid_document", "/tenders/{tender}/bids/999/documents/1", EVERYONE, 404),
     ("GET", "tenders.moderate", "/tenders/{tender}/moderate", OFFICER, 302),  # not yet scored
     ("GET", "programmes.plan", "/plan", STAFF, 200),
     ("GET", "programmes.new_objective", "/plan/objectives/new", OFFICER, 200),

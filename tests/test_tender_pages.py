@@ -3,6 +3,7 @@ the award decision."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -67,12 +68,28 @@ def test_bidding_before_the_deadline_keeps_the_bid_sealed_from_officers(
         f"answer_{tender.criteria[0].id}": "SECRET METHOD",
         f"answer_{tender.criteria[1].id}": "Good value",
     }
-    assert alpha_client.post(f"{url}/bid", data=fields).status_code == 302
+    fake = alpha_client.post(
+        f"{url}/bid",
+        data={**fields, "document": (io.BytesIO(b"MZ"), "plan.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert "plan.pdf is not really a .pdf file" in fake.text
+    sent = alpha_client.post(
+        f"{url}/bid",
+        data={**fields, "document": (io.BytesIO(b"%PDF-1.4 plan"), "plan.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    mine = tenders.live_bid(tender, alpha.organisation_id)
+    doc_url = f"{url}/bids/{mine.id}/documents/{mine.documents[0].id}"
+    assert alpha_client.get(doc_url).data == b"%PDF-1.4 plan"  # the bidder sees their own
     again = alpha_client.post(f"{url}/bid", data=fields)
     assert "already has a bid in" in again.text
     officer_page = officer.get(url).text
     assert "1 bid received" in officer_page
     assert "SECRET METHOD" not in officer_page and "85,000" not in officer_page
+    assert officer.get(doc_url).status_code == 403  # sealed, like the answers
+    assert beta_client.get(doc_url).status_code == 404
     refused = officer.post(f"{url}/open", follow_redirects=True).text
     assert "Bids stay sealed until the submission deadline" in refused
     assert tenders.live_bid(tender, alpha.organisation_id).tender.opened_at is None

@@ -34,6 +34,7 @@ from pam.providers.models import Area, ServiceCategory
 
 if TYPE_CHECKING:
     from pam.auth.models import User
+    from pam.files.models import StoredFile
     from pam.providers.models import Organisation
 
 assessment_areas = Table(
@@ -319,6 +320,9 @@ class Bid(Audited, db.Model):
 
     tender: Mapped[Tender] = relationship(back_populates="bids")
     provider: Mapped[Organisation] = relationship()
+    documents: Mapped[list[BidDocument]] = relationship(
+        back_populates="bid", order_by="BidDocument.id"
+    )
 
     def audit_label(self) -> str:
         return f"Bid {self.id} on tender {self.tender_id}"
@@ -380,3 +384,19 @@ class ModeratedScore(Audited, db.Model):
 
     def audit_label(self) -> str:
         return f"Moderated score for bid {self.bid_id}"
+
+
+class BidDocument(Audited, db.Model):
+    """A document attached to a bid; sealed with the bid (downloaded via bid_content rules)."""
+
+    __tablename__ = "bid_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), index=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id"))
+
+    bid: Mapped[Bid] = relationship(back_populates="documents")
+    file: Mapped[StoredFile] = relationship()
+
+    def audit_label(self) -> str:
+        return f"Document of bid {self.bid_id}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
+    GovFileInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -168,6 +170,11 @@ def bid_form_class(criteria):
             "Your price",
             description="The total for the whole contract",
             validators=[InputRequired("Enter your price")],
+        )
+        document = FileField(
+            "Supporting document (optional)",
+            widget=GovFileInput(),
+            description="PDF, Word or spreadsheet, up to 10 MB",
         )
         submit = SubmitField("Submit bid", widget=GovSubmitInput())
 

@@ -21,8 +21,10 @@ from pam.audit import services as audit
 from pam.audit.models import utcnow
 from pam.core.exceptions import BusinessRuleError
 from pam.extensions import db
+from pam.files import services as files
 from pam.market.models import (
     Bid,
+    BidDocument,
     BidStatus,
     Clarification,
     Criterion,
@@ -173,7 +175,12 @@ def live_bid(tender: Tender, provider_id: int) -> Bid | None:
 
 
 def submit_bid(
-    actor: Any, tender: Tender, price: Decimal | None, answers: dict[int, str], now: datetime
+    actor: Any,
+    tender: Tender,
+    price: Decimal | None,
+    answers: dict[int, str],
+    now: datetime,
+    documents: list[tuple[str, bytes]] | None = None,
 ) -> Bid:
     """A provider's bid, before the deadline (server time); one live bid per provider."""
     if not is_open_for_bids(tender, now):
@@ -197,6 +204,11 @@ def submit_bid(
     )
     db.session.add(bid)
     audit.record_create(actor, bid, summary="Bid submitted (sealed)")
+    for filename, content in documents or []:
+        stored = files.store_file(actor, filename, content)
+        document = BidDocument(bid=bid, file=stored)
+        db.session.add(document)
+        audit.record_create(actor, document)
     return bid
 
 

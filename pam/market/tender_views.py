@@ -13,10 +13,11 @@ from wtforms import SelectChoice
 from pam.auth.forms import ConfirmForm
 from pam.auth.models import Role, User
 from pam.auth.permissions import Permission, can, refuse, require
-from pam.core.forms import save_change
+from pam.core.forms import save_change, uploaded
 from pam.core.periods import UK, today_in_uk
 from pam.decisions import services as decision_services
 from pam.extensions import db
+from pam.files.services import download_response
 from pam.market import tender_services as tenders
 from pam.market.models import Clarification, MarketAssessment, Tender, TenderStatus
 from pam.market.tender_forms import (
@@ -220,9 +221,17 @@ def bid(tender_id: int):
     form = bid_form_class(tender.criteria)()
     if form.validate_on_submit():
         answers = {c.id: form[f"answer_{c.id}"].data for c in tender.criteria}
+        document = uploaded(form.document)
         made = save_change(
             form,
-            lambda: tenders.submit_bid(current_user, tender, form.price.data, answers, now()),
+            lambda: tenders.submit_bid(
+                current_user,
+                tender,
+                form.price.data,
+                answers,
+                now(),
+                [document] if document else [],
+            ),
         )
         if made is not None:
             flash("Your bid has been submitted. It stays sealed until bids close.", "success")
@@ -235,6 +244,7 @@ def bid(tender_id: int):
         intro=f"Bids close at noon on {tender.submission_deadline.astimezone(UK):%-d %B %Y}. "
         "Until then you can withdraw your bid and submit a new one.",
         back_url=_back(tender),
+        multipart=True,
         field_params={"price": {"classes": "govuk-input--width-10", "prefix": {"text": "£"}}},
     )
 
@@ -453,3 +463,19 @@ def moderate(tender_id: int):
         problems=problems,
         form=ConfirmForm(),
     )
+
+
+@bp.get("/tenders/<int:tender_id>/bids/<int:bid_id>/documents/<int:document_id>")
+@login_required
+def bid_document(tender_id: int, bid_id: int, document_id: int):
+    """A bid's document, under the same seal as its answers."""
+    tender = _load(tender_id)
+    placed = next((b for b in tender.bids if b.id == bid_id), None)
+    document = next((d for d in placed.documents if d.id == document_id), None) if placed else None
+    if document is None:
+        abort(404)
+    try:
+        tenders.bid_content(current_user, placed)
+    except tenders.SealedBidError:
+        refuse(current_user)
+    return download_response(current_user, document.file, f"bid document, {tender.reference}")
