@@ -17,6 +17,7 @@ const css = sass.compile(join(root, "assets", "scss", "pam.scss"), {
   silenceDeprecations: ["import", "global-builtin"],
 });
 writeFileSync(join(out, "pam.css"), css.css);
+writeFileSync(join(out, "plotly.css"), sass.compile(join(root, "assets", "scss", "plotly.scss"), { style: "compressed" }).css);
 
 // MoJ Frontend's Sass forwards GOV.UK Frontend's base with a fixed configuration, so
 // it cannot be compiled with our font settings (Sass configures a module once). Its

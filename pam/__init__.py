@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.auth.views import bp as auth_bp
     from pam.contracts.views import bp as contracts_bp
     from pam.core.views import bp as core_bp
+    from pam.dashboards.views import bp as dashboards_bp
     from pam.decisions.views import bp as decisions_bp
     from pam.market.tender_views import bp as tenders_bp
     from pam.market.views import bp as market_bp
@@ -91,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
         tenders_bp,
         programmes_bp,
         transparency_bp,
+        dashboards_bp,
         audit_bp,
     )
     for blueprint in blueprints:

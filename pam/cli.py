@@ -59,6 +59,16 @@ def load_demo() -> None:
     )
 
 
+@pam_cli.command("rebuild-facts")
+def rebuild_facts() -> None:
+    """Rebuild the reporting summary the dashboards read from the accepted returns."""
+    from pam.returns.facts import rebuild_all
+
+    count = rebuild_all()
+    db.session.commit()
+    click.echo(f"Reporting summary rebuilt: {count} figures from accepted returns.")
+
+
 @pam_cli.command("seed-dictionary")
 def seed_dictionary_command() -> None:
     """Add the standard restorative justice and victims' measures to the dictionary."""

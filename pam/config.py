@@ -83,6 +83,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Contracts and tenders at or above this value are on the public transparency page.
         "PAM_TRANSPARENCY_THRESHOLD": int(os.environ.get("PAM_TRANSPARENCY_THRESHOLD", 10000)),
         "PAM_SWING_PERCENT": int(os.environ.get("PAM_SWING_PERCENT", 50)),
+        # Counts from 1 to this are suppressed wherever figures leave the officers.
+        "PAM_SUPPRESSION_THRESHOLD": int(os.environ.get("PAM_SUPPRESSION_THRESHOLD", 4)),
     }
     config.update(overrides)
     if not config["SECRET_KEY"]:

@@ -215,6 +215,10 @@ MATRIX = [
     ("GET", "tenders.bid_document", "/tenders/{tender}/bids/999/documents/1", EVERYONE, 404),
     ("GET", "tenders.moderate", "/tenders/{tender}/moderate", OFFICER, 302),  # not yet scored
     ("GET", "programmes.plan", "/plan", STAFF, 200),
+    ("GET", "dashboards.portfolio_page", "/dashboards/", STAFF, 200),
+    ("GET", "dashboards.performance_page", "/dashboards/performance", STAFF, 200),
+    ("GET", "dashboards.outcomes_page", "/dashboards/outcomes", STAFF, 200),
+    ("GET", "dashboards.delivery_page", "/dashboards/delivery", STAFF, 200),
     ("GET", "programmes.new_objective", "/plan/objectives/new", OFFICER, 200),
     ("GET", "programmes.new_action", "/plan/objectives/{objective}/actions/new", OFFICER, 200),
     ("GET", "programmes.new_milestone", "/plan/actions/{plan_action}/milestones/new", OFFICER, 200),

@@ -46,9 +46,15 @@ class Permission(enum.StrEnum):
     VIEW_PROGRAMMES = "view_programmes"
     MANAGE_PROGRAMMES = "manage_programmes"
     REVIEW_RETURNS = "review_returns"
+    VIEW_DASHBOARDS = "view_dashboards"
+    # Figures before small-number suppression: OPCC staff only, never the boards.
+    SEE_UNSUPPRESSED_FIGURES = "see_unsuppressed_figures"
+    # Record-level exports (register, returns data, decision log): OPCC staff.
+    EXPORT_RECORDS = "export_records"
 
 
 _STAFF_READ = {
+    Permission.VIEW_DASHBOARDS,
     Permission.VIEW_ALL_ORGANISATIONS,
     Permission.VIEW_ALL_CONTRACTS,
     Permission.VIEW_DECISIONS,
@@ -59,6 +65,8 @@ _STAFF_READ = {
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(
         {
+            Permission.SEE_UNSUPPRESSED_FIGURES,
+            Permission.EXPORT_RECORDS,
             Permission.MANAGE_USERS,
             Permission.MANAGE_REFERENCE_DATA,
             Permission.MANAGE_ORGANISATIONS,
@@ -68,6 +76,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.OFFICER: frozenset(
         {
+            Permission.SEE_UNSUPPRESSED_FIGURES,
+            Permission.EXPORT_RECORDS,
             Permission.MANAGE_ORGANISATIONS,
             Permission.MANAGE_CONTRACTS,
             Permission.MANAGE_DICTIONARY,
@@ -82,6 +92,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.DECISION_MAKER: frozenset(
         {
+            Permission.SEE_UNSUPPRESSED_FIGURES,
+            Permission.EXPORT_RECORDS,
             Permission.DECIDE_FUNDING,
             Permission.MANAGE_BUDGETS,
             Permission.CLOSE_YEARS,
@@ -203,6 +215,8 @@ def navigation_for(user: Any) -> list[tuple[str, str]]:
     if not getattr(user, "is_authenticated", False):
         return []
     items = [("Home", "core.home")]
+    if can(user, Permission.VIEW_DASHBOARDS):
+        items.append(("Dashboards", "dashboards.portfolio_page"))
     if can(user, Permission.VIEW_ALL_ORGANISATIONS):
         items.append(("Providers", "providers.index"))
     elif can(user, Permission.EDIT_OWN_ORGANISATION):

@@ -55,7 +55,11 @@ def url_with(**changes) -> str:
 
 def register(app: Flask) -> None:
     """Make the helpers available in every template."""
-    app.jinja_env.filters.update(date=format_date, datetime=format_datetime, money=format_money)
+    from pam.dashboards.charts import cell_text
+
+    app.jinja_env.filters.update(
+        date=format_date, datetime=format_datetime, money=format_money, cell=cell_text
+    )
     app.jinja_env.globals.update(
         can=permissions.can,
         Permission=permissions.Permission,

@@ -183,6 +183,7 @@ def update_framework(
     framework.due_in_working_days = bool(fields.get("due_in_working_days"))
     framework.is_proportionate = bool(fields.get("is_proportionate"))
     audit.record_update(actor, framework, before)
+    _refresh_facts(framework.contract)
     return framework
 
 
@@ -301,7 +302,16 @@ def set_target(
     audit.record_create(
         actor, target, summary=f"{measure.metric.code} target {period_target} from {starting}"
     )
+    db.session.flush()
+    _refresh_facts(measure.framework.contract)
     return target
+
+
+def _refresh_facts(contract: Contract) -> None:
+    """A target or tolerance may apply to periods already reported: re-rate them."""
+    from pam.returns import facts  # returns build on outcomes, not the other way round
+
+    facts.refresh_contract(contract)
 
 
 def remove_measure(actor: Any, measure: FrameworkMeasure) -> None:

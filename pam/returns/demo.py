@@ -69,6 +69,7 @@ def _answers(layout: Layout, rng: random.Random, factor: float) -> dict[str, str
             answers[item.key] = f"{min(100.0, max(0.0, share)):.1f}"
         else:  # days: lower is better, so a good factor shortens them
             answers[item.key] = f"{max(1.0, figure / max(factor_here, 0.5)):.1f}"
+    _add_breakdowns(layout, answers)
     spend = layout.contract.annual_value / 4 * Decimal(str(round(rng.uniform(0.9, 1.03), 2)))
     responses = rng.randint(8, 30)
     answers.update(
@@ -80,6 +81,34 @@ def _answers(layout: Layout, rng: random.Random, factor: float) -> dict[str, str
         }
     )
     return answers
+
+
+def _split(total: int, categories: list[str], rng: random.Random) -> dict[str, int]:
+    """A count shared out unevenly (some categories small, as in life), adding up exactly."""
+    weights = [rng.random() ** 2 + 0.02 for _ in categories]
+    shares = [int(total * weight / sum(weights)) for weight in weights]
+    shares[max(range(len(shares)), key=weights.__getitem__)] += total - sum(shares)
+    return dict(zip(categories, shares, strict=True))
+
+
+def _add_breakdowns(layout: Layout, answers: dict[str, str]) -> None:
+    """Breakdown categories of each count measure, and equality monitoring of the people
+    the service worked with. Their own seeded generator, so the totals stay as they were."""
+    rng = random.Random(f"{layout.contract.reference} {layout.period.label}")  # noqa: S311
+    groups: dict[tuple[str, str], list[str]] = {}
+    for item in layout.section("measures"):
+        if item.total_key and item.unit == Unit.COUNT:
+            groups.setdefault((item.total_key, item.breakdown_label), []).append(item.key)
+    for (total_key, _title), keys in groups.items():
+        answers.update({k: str(v) for k, v in _split(int(answers[total_key]), keys, rng).items()})
+    counts = [int(answers[item.key]) for item in layout.section("measures")
+              if not item.total_key and item.unit == Unit.COUNT]  # fmt: skip
+    people = max(counts, default=0)
+    equality: dict[str, list[str]] = {}
+    for item in layout.section("equality"):
+        equality.setdefault(item.key.split(":")[1], []).append(item.key)
+    for keys in equality.values():
+        answers.update({k: str(v) for k, v in _split(people, keys, rng).items()})
 
 
 def _submitter(contract: Contract) -> User | None:
@@ -149,7 +178,8 @@ def _one_return(actor, contract, period, index, periods, rng, reviewer, today) -
     if latest:
         return _latest_quarter(actor, contract, period, answers, when, reviewer, rng)
     if (contract.reference, period.label) == QUERIED:
-        first = dict(answers, **{"K:RJ01": str(int(answers["K:RJ01"]) + 40)})
+        police = "K:RJ01:referral_source:police"  # the overstated referrals, all police
+        first = dict(answers, **{key: str(int(answers[key]) + 40) for key in ("K:RJ01", police)})
         provider_return = _submit(
             actor, contract, period, first, when, reviewer, "queried",
             "Referrals look far higher than the police referral data: please check",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -220,3 +221,40 @@ class ReturnReview(Audited, db.Model):
     def audit_label(self) -> str:
         parent = self.provider_return.audit_label() if self.provider_return else "return"
         return f"Review of {parent}"
+
+
+class ReturnFact(db.Model):
+    """The summary the dashboards, board packs and exports read: one row per figure of
+    each return's accepted version, with its period placed in a financial year and
+    quarter and, for a measure's total, the target in force and the RAG.
+
+    Derived data, rebuilt by pam.returns.facts whenever a return is accepted or a
+    contract's targets or tolerance change; never edited by hand, so it carries no audit
+    events of its own (the figures' own events are on the return versions).
+    """
+
+    __tablename__ = "return_facts"
+    __table_args__ = (
+        UniqueConstraint("return_id", "key"),
+        Index("ix_return_facts_year_code", "year", "code", "quarter"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("return_versions.id"))
+    year: Mapped[str] = mapped_column(String(7))  # "2025/26", of the period's last day
+    quarter: Mapped[int] = mapped_column(Integer)  # 1-4: the quarter the period ends in
+    period: Mapped[str] = mapped_column(String(40))
+    period_end: Mapped[date] = mapped_column(Date)
+    key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(1))  # K measure, S spend, Q satisfaction, E equality
+    code: Mapped[str] = mapped_column(String(40))  # "RJ01", "spend", "responses", "age"
+    breakdown: Mapped[str] = mapped_column(String(40), default="")  # "" for a total
+    category: Mapped[str] = mapped_column(String(80), default="")
+    metric_version_id: Mapped[int | None] = mapped_column(ForeignKey("metric_versions.id"))
+    unit: Mapped[str] = mapped_column(String(20))
+    aggregation: Mapped[str] = mapped_column(String(10), default="sum")
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    target: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    rag: Mapped[str | None] = mapped_column(String(5))

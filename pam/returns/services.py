@@ -21,6 +21,7 @@ from pam.core.periods import Period, due_date
 from pam.extensions import db
 from pam.files import services as files
 from pam.outcomes.schedule import ended_periods, previous_period
+from pam.returns import facts
 from pam.returns.imports import Entries
 from pam.returns.layout import Item, Layout, Problem, build_layout, check_entries, swings
 from pam.returns.models import (
@@ -308,6 +309,8 @@ def review_return(
     db.session.flush()
     audit.record_create(actor, review, summary=f"Return {decision}: {review.comment}".strip(": "))
     audit.record_update(actor, provider_return, before, action=decision)
+    if decision == "accepted":
+        facts.refresh_return(provider_return)
     return review
 
 

@@ -1,0 +1,247 @@
+"""The performance dashboard: a measure's actual against target by quarter (per service
+and per contract), the RAG matrix of contracts by quarter, and return timeliness."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+
+from pam.contracts.models import Contract, ContractStatus
+from pam.core.periods import UK
+from pam.dashboards.charts import RAG_COLOURS, Chart, DataTable, bar_figure
+from pam.dashboards.filters import Filters
+from pam.dashboards.portfolio import RAG_ORDER, WORST
+from pam.extensions import db
+from pam.outcomes.models import Metric, MetricVersion, OutcomeFramework
+from pam.outcomes.schedule import all_periods
+from pam.providers.models import Organisation, ServiceCategory
+from pam.returns.models import ProviderReturn, ReturnFact, ReturnVersion
+from pam.returns.services import due_on
+
+RATE_UNITS = ("percentage", "days")
+DEFAULT_MEASURES = ("RJ01", "VS02")  # shown first: the measures most contracts report
+
+
+def measure_choices(filters: Filters) -> list[tuple[str, str]]:
+    """The measures with accepted figures in the year: [(code, name)], by code."""
+    latest_names = db.session.execute(
+        select(Metric.code, MetricVersion.name)
+        .join(MetricVersion, MetricVersion.metric_id == Metric.id)
+        .order_by(MetricVersion.number)
+    ).all()
+    names = dict(latest_names)  # later versions overwrite earlier ones
+    codes = db.session.scalars(
+        select(ReturnFact.code)
+        .where(ReturnFact.year == filters.year.label, ReturnFact.kind == "K")
+        .distinct()
+        .order_by(ReturnFact.code)
+    ).all()
+    return [(code, names.get(code, code)) for code in codes]
+
+
+def build(filters: Filters, today: date, choices: list[tuple[str, str]]) -> list[Chart]:
+    code = filters.measure if filters.measure in dict(choices) else None
+    preferred = [c for c in DEFAULT_MEASURES if c in dict(choices)] + [c for c, _ in choices]
+    code = code or (preferred[0] if preferred else None)
+    charts = []
+    if code:
+        name = dict(choices)[code]
+        charts += [by_service(filters, code, name), by_contract(filters, code, name)]
+    charts += [rag_matrix(filters), timeliness(filters, today)]
+    return charts
+
+
+def _measure_rows(filters: Filters, code: str, *group):
+    """Actual and target of one measure's totals per group and quarter. Counts add up;
+    rates and days are averaged over the contracts."""
+    unit = db.session.scalar(
+        select(ReturnFact.unit).where(ReturnFact.code == code, ReturnFact.kind == "K").limit(1)
+    )
+    combine = func.avg if unit in RATE_UNITS else func.sum
+    return unit, db.session.execute(
+        select(*group, ReturnFact.quarter, combine(ReturnFact.value), combine(ReturnFact.target),
+               func.max(RAG_ORDER))
+        .join(Contract, Contract.id == ReturnFact.contract_id)
+        .join(ServiceCategory, ServiceCategory.id == Contract.service_category_id)
+        .join(Organisation, Organisation.id == Contract.provider_id)
+        .where(ReturnFact.year == filters.year.label, ReturnFact.code == code,
+               ReturnFact.kind == "K", ReturnFact.breakdown == "",
+               ReturnFact.quarter.in_(filters.quarters), *filters.contract_conditions())
+        .group_by(*group, ReturnFact.quarter)
+        .order_by(*group, ReturnFact.quarter)
+    ).all()  # fmt: skip
+
+
+def _figure(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.1"))
+
+
+def _percent(actual, target) -> Decimal | None:
+    if actual is None or not target:
+        return None
+    return (Decimal(str(actual)) * 100 / Decimal(str(target))).quantize(Decimal("1"))
+
+
+def by_service(filters: Filters, code: str, name: str) -> Chart:
+    unit, rows = _measure_rows(filters, code, ServiceCategory.name)
+    fmt = "percent" if unit == "percentage" else "number"
+    table = DataTable(
+        ["Service category", "Quarter", "Actual", "Target", "% of target"],
+        [[service, f"Q{quarter}", _figure(actual), _figure(target), _percent(actual, target)]
+         for service, quarter, actual, target, _ in rows],
+        ["", "", fmt, fmt, "count"],
+    )  # fmt: skip
+    quarters = [f"Q{q}" for q in filters.quarters]
+    series: dict[str, list] = {}
+    for service, quarter, actual, _target, _ in rows:
+        series.setdefault(service, [None] * len(quarters))
+        if f"Q{quarter}" in quarters:
+            series[service][quarters.index(f"Q{quarter}")] = _percent(actual, _target)
+    below = [row for row in table.rows if row[4] is not None and row[4] < 100]
+    return Chart(
+        "measure-by-service",
+        f"{code} {name}: actual against target by service, {filters.year.label}",
+        f"{len(below)} of {len(table.rows)} service-quarters are below target.",
+        table,
+        bar_figure(quarters, series, y_title="% of target"),
+        note="100% is on target. Counts are added up across contracts; rates and days are "
+        "averaged over them.",
+    )
+
+
+def by_contract(filters: Filters, code: str, name: str) -> Chart:
+    unit, rows = _measure_rows(filters, code, Contract.reference, Organisation.name)
+    fmt = "percent" if unit == "percentage" else "number"
+    table = DataTable(
+        ["Contract", "Provider", "Quarter", "Actual", "Target", "RAG"],
+        [[reference, provider, f"Q{quarter}", _figure(actual), _figure(target),
+          WORST.get(worst, "Not rated")]
+         for reference, provider, quarter, actual, target, worst in rows],
+        ["", "", "", fmt, fmt, "rag"],
+    )  # fmt: skip
+    reds = sum(1 for row in table.rows if row[5] == "Red")
+    return Chart(
+        "measure-by-contract",
+        f"{code} {name}: each contract by quarter, {filters.year.label}",
+        f"{len({row[0] for row in table.rows})} contracts report this measure; {reds} "
+        f"contract-quarters are Red.",
+        table,
+    )
+
+
+def rag_matrix(filters: Filters) -> Chart:
+    """Contracts by quarter, each cell the contract's worst measure that quarter."""
+    rows = db.session.execute(
+        select(Contract.reference, Organisation.name, ReturnFact.quarter, func.max(RAG_ORDER),
+               func.sum(case((ReturnFact.rag == "green", 1), else_=0)),
+               func.sum(case((ReturnFact.rag == "amber", 1), else_=0)),
+               func.sum(case((ReturnFact.rag == "red", 1), else_=0)))
+        .join(Contract, Contract.id == ReturnFact.contract_id)
+        .join(Organisation, Organisation.id == Contract.provider_id)
+        .where(ReturnFact.year == filters.year.label, ReturnFact.kind == "K",
+               ReturnFact.rag.is_not(None), *filters.contract_conditions())
+        .group_by(Contract.reference, Organisation.name, ReturnFact.quarter)
+        .order_by(Contract.reference, ReturnFact.quarter)
+    ).all()  # fmt: skip
+    matrix: dict[tuple[str, str], list] = {}
+    counts = {rag: [0, 0, 0, 0] for rag in ("Green", "Amber", "Red")}
+    for reference, provider, quarter, worst, green, amber, red in rows:
+        cells = matrix.setdefault((reference, provider), [None] * 4)
+        cells[quarter - 1] = (WORST[worst], int(green), int(amber), int(red))
+        counts[WORST[worst]][quarter - 1] += 1
+    table = DataTable(
+        ["Contract", "Provider", "Q1", "Q2", "Q3", "Q4"],
+        [[reference, provider, *[_cell(cell) for cell in cells]]
+         for (reference, provider), cells in matrix.items()],
+        ["", "", "rag", "rag", "rag", "rag"],
+    )  # fmt: skip
+    latest = max((q for q in range(4) if any(counts[r][q] for r in counts)), default=None)
+    summary = (
+        f"Q{latest + 1}: {counts['Green'][latest]} Green, {counts['Amber'][latest]} Amber, "
+        f"{counts['Red'][latest]} Red."
+        if latest is not None
+        else "No accepted returns with targets in this year yet."
+    )
+    return Chart(
+        "rag-matrix",
+        f"RAG matrix: contracts by quarter, {filters.year.label}",
+        summary,
+        table,
+        bar_figure(["Q1", "Q2", "Q3", "Q4"], counts, y_title="Contracts", stacked=True,
+                   colours=RAG_COLOURS),
+        note="Each cell is the contract's worst measure that quarter, with the number of "
+        "measures Green, Amber and Red.",
+    )  # fmt: skip
+
+
+def _cell(cell) -> str | None:
+    if cell is None:
+        return None
+    rag, green, amber, red = cell
+    return f"{rag} ({green} G, {amber} A, {red} R)"
+
+
+def timeliness(filters: Filters, today: date) -> Chart:
+    """Each return due in the year: on time, late, missing (overdue, nothing submitted),
+    or not yet due. The schedule is worked out per contract in Python from two queries
+    (contracts with frameworks, and first submissions), so statements stay constant."""
+    contracts = db.session.scalars(
+        select(Contract)
+        .where(Contract.status.in_([ContractStatus.LIVE, ContractStatus.ENDED]),
+               *filters.contract_conditions())
+        .options(selectinload(Contract.framework).selectinload(OutcomeFramework.measures))
+    ).all()  # fmt: skip
+    first_submitted = {
+        (contract_id, period): submitted
+        for contract_id, period, submitted in db.session.execute(
+            select(
+                ProviderReturn.contract_id,
+                ProviderReturn.period,
+                func.min(ReturnVersion.submitted_at),
+            )
+            .join(ReturnVersion, ReturnVersion.return_id == ProviderReturn.id)
+            .where(ProviderReturn.contract_id.in_([c.id for c in contracts]))
+            .group_by(ProviderReturn.contract_id, ProviderReturn.period)
+        ).all()
+    }
+    states = ("On time", "Late", "Missing", "Not yet due")
+    counts = {state: [0, 0, 0, 0] for state in states}
+    for contract in contracts:
+        if contract.framework is None or not contract.framework.measures:
+            continue
+        for period in all_periods(contract):
+            if period.year != filters.year:
+                continue
+            quarter = int(period.quarter_containing(period.ends_on).part[1])
+            if quarter not in filters.quarters:
+                continue
+            state = _timeliness(first_submitted.get((contract.id, period.label)),
+                                due_on(contract, period), today)  # fmt: skip
+            counts[state][quarter - 1] += 1
+    rows = [[f"Q{q}", *[counts[s][q - 1] for s in states]] for q in filters.quarters]
+    table = DataTable(["Quarter", *states], rows, ["", "count", "count", "count", "count"])
+    due = sum(sum(row[1:4]) for row in rows)
+    on_time = sum(row[1] for row in rows)
+    return Chart(
+        "timeliness",
+        f"Return timeliness, {filters.year.label}",
+        f"{on_time} of {due} returns due so far arrived on time; "
+        f"{sum(row[3] for row in rows)} are missing.",
+        table,
+        bar_figure([r[0] for r in rows], {s: [r[i + 1] for r in rows] for i, s in
+                                          enumerate(states)},
+                   y_title="Returns", stacked=True,
+                   colours={"On time": "#00703c", "Late": "#f47738", "Missing": "#d4351c",
+                            "Not yet due": "#b1b4b6"}),
+    )  # fmt: skip
+
+
+def _timeliness(submitted, due: date, today: date) -> str:
+    if submitted is None:
+        return "Missing" if today > due else "Not yet due"
+    if submitted.tzinfo is None:  # SQLite hands back UTC without its zone
+        submitted = submitted.replace(tzinfo=UTC)
+    return "Late" if submitted.astimezone(UK).date() > due else "On time"

@@ -1,0 +1,95 @@
+"""The board dashboards: portfolio, performance, outcomes for victims, and delivery.
+
+Filters travel in the URL. OPCC staff see every figure; board members (and staff who ask
+to see the page as the board does, with view=board) see outcomes with small numbers
+suppressed.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
+
+from pam.auth.permissions import Permission, can, require
+from pam.core.periods import today_in_uk
+from pam.dashboards import delivery, outcomes, performance, portfolio
+from pam.dashboards.filters import Filters, filter_options, year_choices
+from pam.dashboards.suppression import SUPPRESSED_NOTE
+
+bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
+
+TABS = [
+    ("Portfolio", "dashboards.portfolio_page"),
+    ("Performance", "dashboards.performance_page"),
+    ("Outcomes for victims", "dashboards.outcomes_page"),
+    ("Delivery plan and decisions", "dashboards.delivery_page"),
+]
+
+
+def suppression_threshold() -> int:
+    """0 (show everything) for OPCC staff; the configured threshold for everyone else,
+    and for staff previewing the board's view."""
+    as_board = request.args.get("view") == "board"
+    if can(current_user, Permission.SEE_UNSUPPRESSED_FIGURES) and not as_board:
+        return 0
+    return current_app.config["PAM_SUPPRESSION_THRESHOLD"]
+
+
+def _page(title: str, charts: list, filters: Filters, problems: list[str], **extra):
+    threshold = extra.pop("threshold", None)
+    return render_template(
+        "dashboards/dashboard.html",
+        title=title,
+        tabs=TABS,
+        charts=charts,
+        filters=filters,
+        problems=problems,
+        options=filter_options(),
+        years=year_choices(today_in_uk()),
+        threshold=threshold,
+        suppressed_note=SUPPRESSED_NOTE.format(
+            threshold=threshold or current_app.config["PAM_SUPPRESSION_THRESHOLD"]
+        ),
+        can_see_unsuppressed=can(current_user, Permission.SEE_UNSUPPRESSED_FIGURES),
+        **extra,
+    )
+
+
+def _filters() -> tuple[Filters, list[str]]:
+    return Filters.from_args(request.args, today_in_uk())
+
+
+@bp.get("/")
+@require(Permission.VIEW_DASHBOARDS)
+def portfolio_page():
+    filters, problems = _filters()
+    charts = portfolio.build(filters, today_in_uk())
+    return _page("Portfolio", charts, filters, problems)
+
+
+@bp.get("/performance")
+@require(Permission.VIEW_DASHBOARDS)
+def performance_page():
+    filters, problems = _filters()
+    choices = performance.measure_choices(filters)
+    if filters.measure and filters.measure not in dict(choices):
+        problems.append(f"No accepted figures for '{filters.measure}' in {filters.year.label}")
+    charts = performance.build(filters, today_in_uk(), choices)
+    return _page("Performance", charts, filters, problems, measures=choices)
+
+
+@bp.get("/outcomes")
+@require(Permission.VIEW_DASHBOARDS)
+def outcomes_page():
+    filters, problems = _filters()
+    threshold = suppression_threshold()
+    charts = outcomes.build(filters, threshold)
+    return _page("Outcomes for victims", charts, filters, problems, threshold=threshold)
+
+
+@bp.get("/delivery")
+@require(Permission.VIEW_DASHBOARDS)
+def delivery_page():
+    filters, problems = _filters()
+    charts = delivery.build(filters, today_in_uk())
+    return _page("Delivery plan and decisions", charts, filters, problems, contract_filters=False)

@@ -1,0 +1,296 @@
+"""The board dashboards: figures checked against a small hand-made dataset, suppression
+(primary, secondary, across filters and in rates), who sees what, filters in the URL, and
+SQL statements that do not grow with the data."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, select
+
+from pam.auth.models import Role
+from pam.core.periods import FinancialYear, Period
+from pam.dashboards import outcomes, performance, portfolio
+from pam.dashboards.charts import SUPPRESSED
+from pam.dashboards.filters import Filters
+from pam.dashboards.suppression import rate, suppress
+from pam.extensions import db
+from pam.outcomes import services as outcome_services
+from pam.outcomes.dictionary import seed_dictionary
+from pam.outcomes.models import Metric
+from pam.returns import services as returns_services
+from pam.returns.imports import Entries
+from pam.returns.models import ReturnFact, ReturnSource
+from tests.conftest import FACTORY, valid_answers
+
+YEAR = FinancialYear(2025)
+TODAY = date(2026, 1, 20)
+
+
+# --- suppression rules ------------------------------------------------------------------
+
+
+def test_counts_from_one_to_the_threshold_are_suppressed_and_zero_is_shown():
+    hidden = suppress({"a": 0, "b": 1, "c": 4, "d": 5}, threshold=4)
+    assert hidden.suppressed == {"b", "c"}
+    assert suppress({"a": 5, "b": 6}, threshold=6).suppressed == {"a", "b"}  # configurable
+
+
+def test_a_lone_suppressed_cell_in_a_group_takes_the_smallest_other_with_it():
+    values = {"q1": 3, "q2": 9, "q3": 7, "q4": 12, "year": 31}
+    hidden = suppress(values, [["q1", "q2", "q3", "q4", "year"]], threshold=4)
+    assert hidden.suppressed == {"q1", "q3"}  # q3 is the smallest non-zero other
+
+
+def test_secondary_suppression_ripples_through_rows_and_columns():
+    # A 2x2 table with margins: hiding (a, x) forces a second in its row and its column,
+    # and those in turn force a fourth, so no line has a lone suppressed cell.
+    values = {("a", "x"): 2, ("a", "y"): 10, ("a", "t"): 12,
+              ("b", "x"): 20, ("b", "y"): 30, ("b", "t"): 50,
+              ("t", "x"): 22, ("t", "y"): 40, ("t", "t"): 62}  # fmt: skip
+    rows = [[(r, c) for c in "xyt"] for r in "abt"]
+    columns = [[(r, c) for r in "abt"] for c in "xyt"]
+    hidden = suppress(values, rows + columns, threshold=4)
+    for line in rows + columns:
+        assert len([key for key in line if hidden.hides(key)]) in (0, 2, 3)
+    assert hidden.hides(("a", "x")) and hidden.hides(("a", "y")) and hidden.hides(("b", "x"))
+
+
+def test_a_filtered_figure_is_suppressed_when_the_rest_would_be_a_small_number():
+    # Everything: 22. Area A alone: 20, so the unfiltered view minus A would give 2.
+    hidden = suppress({"a": 20}, threshold=4, complements={"a": 2})
+    assert hidden.hides("a")
+    assert not suppress({"a": 20}, threshold=4, complements={"a": 0}).hides("a")
+
+
+def test_a_rate_built_on_a_suppressed_count_is_suppressed():
+    assert rate(3, 4) == Decimal("75.0")
+    assert rate(3, 4, hidden=True) is None
+    assert rate(1, 0) is None
+
+
+# --- a small hand-made dataset ------------------------------------------------------------
+
+
+@pytest.fixture
+def dataset(app, make_contract, make_area, make_service, make_organisation):
+    """Two contracts in two areas reporting RJ01 (by referral source) and VS02."""
+    seed_dictionary(FACTORY)
+    north, south = make_area(name="North"), make_area(name="South")
+    service = make_service(name="Restorative justice")
+    contracts = {
+        "north": make_contract(reference="DASH-N", areas=[north], service=service,
+                               annual_value=Decimal("60000.00")),
+        "south": make_contract(reference="DASH-S", areas=[south], service=service,
+                               annual_value=Decimal("40000.00")),
+    }  # fmt: skip
+    for contract in contracts.values():
+        framework = outcome_services.framework_for(FACTORY, contract)
+        for code, target in (("RJ01", "20"), ("VS02", "10")):
+            metric = db.session.scalar(select(Metric).where(Metric.code == code))
+            outcome_services.add_measure(
+                FACTORY, framework, metric, Decimal(target), Period.parse("2025/26-Q1")
+            )
+    db.session.commit()
+    return {"areas": (north, south), "service": service, **contracts}
+
+
+def report(contract, period: str, accept: bool = True, **figures: str) -> None:
+    period = Period.parse(period)
+    provider_return = returns_services.return_for(FACTORY, contract, period)
+    layout = returns_services.layout_for(contract, period)
+    answers = valid_answers(layout)
+    answers.update({f"K:{key.replace('__', ':')}": value for key, value in figures.items()})
+    referrals = int(answers["K:RJ01"])  # all from the police, so the breakdown adds up
+    answers["K:RJ01:referral_source:police"] = str(referrals)
+    explanations = {key: "explained" for key in answers if key.startswith("K:")}
+    returns_services.submit_return(
+        FACTORY, provider_return, Entries(raw=answers, explanations=explanations),
+        signed_off_by="Signer", source=ReturnSource.WEB,
+    )  # fmt: skip
+    if accept:
+        returns_services.review_return(FACTORY, provider_return, "accepted", "")
+    db.session.commit()
+
+
+def test_accepting_a_return_fills_the_reporting_summary(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["north"], "2025/26-Q2", accept=False, RJ01="25", VS02="12")
+    facts = db.session.scalars(
+        select(ReturnFact).where(ReturnFact.kind == "K", ReturnFact.breakdown == "")
+    ).all()
+    by_code = {fact.code: fact for fact in facts}
+    assert set(by_code) == {"RJ01", "VS02"}  # the unaccepted Q2 is not a fact yet
+    assert (by_code["RJ01"].year, by_code["RJ01"].quarter) == ("2025/26", 1)
+    assert (by_code["RJ01"].value, by_code["RJ01"].target, by_code["RJ01"].rag) == (
+        Decimal("24"), Decimal("20"), "green",
+    )  # fmt: skip
+    assert by_code["VS02"].rag == "red"  # 3 against 10
+    police = db.session.scalar(select(ReturnFact).where(ReturnFact.category == "police"))
+    assert police.value == Decimal("24") and police.breakdown == "referral_source"
+
+
+def test_a_changed_target_re_rates_periods_already_reported(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    measure = next(m for m in dataset["north"].framework.measures if m.metric.code == "RJ01")
+    outcome_services.set_target(
+        FACTORY, measure, Period.parse("2025/26-Q1"), Decimal("30"), reason="Raised"
+    )
+    db.session.commit()
+    fact = db.session.scalar(select(ReturnFact).where(ReturnFact.key == "K:RJ01"))
+    assert (fact.target, fact.rag) == (Decimal("30"), "red")  # 24 < 27
+
+
+def test_portfolio_and_performance_figures_match_the_dataset(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")  # green, green
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")  # amber (>=18), red
+    report(dataset["north"], "2025/26-Q2", RJ01="20", VS02="11")  # green, green
+    filters = Filters(YEAR)
+    service = portfolio.value_by_service(filters)
+    assert service.table.rows == [
+        ["Restorative justice", 2, Decimal("100000.00"), Decimal("37500.00")]
+    ]  # three returns of £12,500 spend
+    rag = portfolio.live_by_rag(Filters(YEAR, quarter=1))
+    assert dict(rag.table.rows) == {"Green": 1, "Amber": 0, "Red": 1, "Not rated": 0}
+    matrix = performance.rag_matrix(filters)
+    assert matrix.table.rows == [
+        ["DASH-N", dataset["north"].provider.name, "Green (2 G, 0 A, 0 R)",
+         "Green (2 G, 0 A, 0 R)", None, None],
+        ["DASH-S", dataset["south"].provider.name, "Red (0 G, 1 A, 1 R)", None, None, None],
+    ]  # fmt: skip
+    by_service = performance.by_service(filters, "RJ01", "Referrals received")
+    assert [row[:4] for row in by_service.table.rows] == [
+        ["Restorative justice", "Q1", Decimal("43.0"), Decimal("40.0")],
+        ["Restorative justice", "Q2", Decimal("20.0"), Decimal("20.0")],
+    ]
+    north_only = portfolio.value_by_service(Filters(YEAR, area_id=dataset["areas"][0].id))
+    assert north_only.table.rows[0][1:3] == [1, Decimal("60000.00")]
+
+
+def test_return_timeliness_counts_on_time_late_and_missing(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    chart = performance.timeliness(Filters(YEAR), TODAY)
+    by_quarter = {row[0]: row[1:] for row in chart.table.rows}
+    # Submitted today (after the Q1 due date in 2025): late. South sent nothing: missing.
+    assert by_quarter["Q1"] == [0, 1, 1, 0]
+    assert by_quarter["Q2"] == [0, 0, 2, 0]  # both overdue by January 2026
+    assert by_quarter["Q4"] == [0, 0, 0, 2]  # not due until April
+
+
+def test_outcomes_are_suppressed_for_the_board_with_secondary_suppression(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="12")
+    report(dataset["south"], "2025/26-Q2", RJ01="24", VS02="9")
+    chart, _grid, _hidden = outcomes.people(Filters(YEAR), threshold=4)
+    supported = chart.table.rows[0]
+    # Q1 (3) is suppressed; the year (24) is shown, so Q2 (21) must go too.
+    assert supported == ["Victims supported", SUPPRESSED, SUPPRESSED, 0, 0, 24]
+    officer_view, _grid, _hidden = outcomes.people(Filters(YEAR), threshold=0)
+    assert officer_view.table.rows[0] == ["Victims supported", 3, 21, 0, 0, 24]
+    # Filtered to the south, Q2 is 9, but everything less the south is 3 (north, Q1)...
+    south = Filters(YEAR, area_id=dataset["areas"][1].id)
+    chart, _grid, _hidden = outcomes.people(south, threshold=4)
+    # ...and the south's year (9) against the whole year (24) leaves 15: shown. Q2 of the
+    # south (9) against Q2 of everything (21) leaves 12: shown.
+    assert chart.table.rows[0] == ["Victims supported", 0, 9, 0, 0, 9]
+    north = Filters(YEAR, area_id=dataset["areas"][0].id)
+    chart, _grid, _hidden = outcomes.people(north, threshold=4)
+    # North: Q1 3 (small), Q2 12, year 15; the year less the north is 9, Q2 less is 9.
+    assert chart.table.rows[0][1] is SUPPRESSED and chart.table.rows[0][2] is SUPPRESSED
+
+
+def test_the_satisfaction_rate_is_suppressed_with_its_counts(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")  # 17 of 20 satisfied
+    chart = outcomes.satisfaction(Filters(YEAR), threshold=4)
+    responses, satisfied, rates = chart.table.rows
+    # 3 not satisfied is a small number: satisfied (17) would reveal it, so both go, and
+    # the rate with them.
+    assert satisfied[1] is SUPPRESSED and rates[1] is SUPPRESSED
+    assert responses[1] is SUPPRESSED or satisfied[1] is SUPPRESSED
+    officer = outcomes.satisfaction(Filters(YEAR), threshold=0)
+    assert officer.table.rows[2][1] == Decimal("85.0")
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+
+DASHBOARDS = ["/dashboards/", "/dashboards/performance", "/dashboards/outcomes",
+              "/dashboards/delivery"]  # fmt: skip
+
+
+def test_a_board_member_sees_suppressed_outcomes_and_an_officer_every_figure(dataset, client_as):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    board = client_as(Role.BOARD_MEMBER).get("/dashboards/outcomes?year=2025-26")
+    assert board.status_code == 200
+    assert b"[c]" in board.data and b"no victim can be identified" in board.data
+    officer = client_as(Role.OFFICER)
+    page = officer.get("/dashboards/outcomes?year=2025-26")
+    assert b"You are seeing every figure" in page.data
+    as_board = officer.get("/dashboards/outcomes?year=2025-26&view=board")
+    assert b"[c]" in as_board.data and b"seeing the board's view" in as_board.data
+
+
+def test_filters_travel_in_the_url_and_bad_values_are_explained(dataset, client_as):
+    client = client_as(Role.BOARD_MEMBER)
+    area = dataset["areas"][0].id
+    page = client.get(f"/dashboards/performance?year=2025-26&quarter=1&area={area}")
+    assert page.status_code == 200
+    assert f'<option value="{area}" selected'.encode() in page.data
+    assert f"/dashboards/outcomes?year=2025-26&amp;quarter=1&amp;area={area}".encode() in page.data
+    bad = client.get("/dashboards/outcomes?year=20x5&quarter=7&provider=abc")
+    assert bad.status_code == 200
+    assert b"is not a financial year like 2025/26" in bad.data
+    assert b"The quarter filter" in bad.data and b"The provider filter" in bad.data
+
+
+def test_every_chart_has_a_summary_and_a_data_table(dataset, client_as):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    client = client_as(Role.BOARD_MEMBER)
+    for url in DASHBOARDS:
+        page = client.get(f"{url}?year=2025-26").data.decode()
+        charts = page.count('class="pam-chart"')
+        assert page.count('data-chart="') == charts
+        assert page.count("Show data table") >= charts
+        assert page.count('class="govuk-body pam-chart-summary"') >= charts
+        assert "<script>" not in page  # nothing inline: the CSP forbids it
+
+
+class StatementCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, *args, **kwargs):
+        self.count += 1
+
+
+def _statements(client, url: str) -> int:
+    counter = StatementCounter()
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    return counter.count
+
+
+def test_statements_per_dashboard_do_not_grow_with_contracts_and_returns(
+    dataset, client_as, make_contract
+):
+    client = client_as(Role.OFFICER)
+    for contract in (dataset["north"], dataset["south"]):
+        report(contract, "2025/26-Q1", RJ01="24", VS02="10")
+    small = {url: _statements(client, f"{url}?year=2025-26") for url in DASHBOARDS}
+    for number in range(4):  # three times the contracts, twice the quarters
+        contract = make_contract(reference=f"DASH-X{number}", service=dataset["service"],
+                                 areas=[dataset["areas"][number % 2]])  # fmt: skip
+        framework = outcome_services.framework_for(FACTORY, contract)
+        metric = db.session.scalar(select(Metric).where(Metric.code == "RJ01"))
+        outcome_services.add_measure(FACTORY, framework, metric, Decimal("20"),
+                                     Period.parse("2025/26-Q1"))  # fmt: skip
+        db.session.commit()
+        for quarter in ("Q1", "Q2"):
+            report(contract, f"2025/26-{quarter}", RJ01="21")
+    large = {url: _statements(client, f"{url}?year=2025-26") for url in DASHBOARDS}
+    assert large == small
