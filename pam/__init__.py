@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.core.views import bp as core_bp
     from pam.dashboards.views import bp as dashboards_bp
     from pam.decisions.views import bp as decisions_bp
+    from pam.exports.views import bp as exports_bp
     from pam.market.tender_views import bp as tenders_bp
     from pam.market.views import bp as market_bp
     from pam.outcomes.performance_views import bp as performance_bp
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         programmes_bp,
         transparency_bp,
         dashboards_bp,
+        exports_bp,
         audit_bp,
     )
     for blueprint in blueprints:

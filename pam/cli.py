@@ -69,6 +69,33 @@ def rebuild_facts() -> None:
     click.echo(f"Reporting summary rebuilt: {count} figures from accepted returns.")
 
 
+@pam_cli.command("board-pack")
+@click.option("--period", "period_label", required=True, help="The quarter, e.g. 2025/26-Q2.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+def board_pack_command(period_label: str, output: str) -> None:
+    """Write the quarterly board pack (the same file as the download) for scheduling."""
+    from pam.audit import services as audit
+    from pam.audit.models import SystemActor
+    from pam.exports import board_pack
+
+    try:
+        period = board_pack.parse_period(period_label)
+    except ValueError as error:
+        click.echo(f"Refused: {error}", err=True)
+        sys.exit(2)
+    body = board_pack.build(period, _today())
+    with open(output, "wb") as handle:
+        handle.write(body)
+    audit.record(
+        "export",
+        actor=SystemActor("command line: board-pack"),
+        record_type="board_pack",
+        summary=f"Wrote the board pack for {period.label} to a file",
+    )
+    db.session.commit()
+    click.echo(f"Board pack for {period.label} written to {output} ({len(body):,} bytes).")
+
+
 @pam_cli.command("seed-dictionary")
 def seed_dictionary_command() -> None:
     """Add the standard restorative justice and victims' measures to the dictionary."""

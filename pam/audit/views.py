@@ -11,6 +11,8 @@ from pam.audit.models import AuditEvent
 from pam.auth.models import User
 from pam.auth.permissions import Permission, require
 from pam.core.forms import page_number
+from pam.exports import records
+from pam.exports.responses import send_sheet
 from pam.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -23,22 +25,20 @@ def _parse_day(text: str | None) -> date | None:
         return None
 
 
-@bp.get("")
-@require(Permission.VIEW_AUDIT)
-def index():
-    """Every event, newest first, filtered by record, user, action and date."""
+def _filtered_events(args) -> tuple:
+    """The events query for the page's filters, the filters, and any date problems."""
     filters = {
-        "record_type": request.args.get("record_type", ""),
-        "record_id": request.args.get("record_id", "").strip(),
-        "actor_id": request.args.get("actor_id", type=int),
-        "action": request.args.get("action", ""),
-        "from": _parse_day(request.args.get("from")),
-        "to": _parse_day(request.args.get("to")),
+        "record_type": args.get("record_type", ""),
+        "record_id": args.get("record_id", "").strip(),
+        "actor_id": args.get("actor_id", type=int),
+        "action": args.get("action", ""),
+        "from": _parse_day(args.get("from")),
+        "to": _parse_day(args.get("to")),
     }
     errors = []
-    if request.args.get("from") and filters["from"] is None:
+    if args.get("from") and filters["from"] is None:
         errors.append("Enter the 'from' date as YYYY-MM-DD, for example 2026-04-01")
-    if request.args.get("to") and filters["to"] is None:
+    if args.get("to") and filters["to"] is None:
         errors.append("Enter the 'to' date as YYYY-MM-DD, for example 2026-06-30")
     query = select(AuditEvent).order_by(AuditEvent.sequence.desc())
     if filters["record_type"]:
@@ -56,6 +56,24 @@ def index():
     if filters["to"]:
         end = datetime.combine(filters["to"] + timedelta(days=1), time(), UTC)
         query = query.where(AuditEvent.occurred_at < end)
+    return query, filters, errors
+
+
+@bp.get("/export.<fmt>")
+@require(Permission.VIEW_AUDIT)
+def export(fmt: str):
+    """The events the page's filters select, oldest first, as .csv or .xlsx (the export
+    is itself an audited event)."""
+    query, _filters, _errors = _filtered_events(request.args)
+    events = db.session.scalars(query.order_by(None).order_by(AuditEvent.sequence)).all()
+    return send_sheet(records.audit_trail(events), fmt, "audit-trail", "audit_events")
+
+
+@bp.get("")
+@require(Permission.VIEW_AUDIT)
+def index():
+    """Every event, newest first, filtered by record, user, action and date."""
+    query, filters, errors = _filtered_events(request.args)
     page = db.paginate(
         query, page=page_number(), per_page=current_app.config["PAM_PAGE_SIZE"] * 2, error_out=False
     )

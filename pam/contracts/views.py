@@ -31,6 +31,8 @@ from pam.contracts.models import (
 from pam.core.forms import page_number, save_change, uploaded, whole_number
 from pam.core.periods import Period
 from pam.core.template_helpers import format_date, format_money, today_in_uk
+from pam.exports import records
+from pam.exports.responses import send_sheet
 from pam.extensions import db
 from pam.files.services import download_response
 from pam.outcomes import performance
@@ -113,6 +115,15 @@ def _form_page(form, contract: Contract, heading: str, **context):
 
 
 # --- the register -----------------------------------------------------------------------
+
+
+@bp.get("/contracts/export.<fmt>")
+@require(Permission.VIEW_ALL_CONTRACTS)
+def export(fmt: str):
+    """The register, with the page's filters and sort, as .csv or .xlsx (audited)."""
+    filters = queries.RegisterFilters.from_args(request.args)
+    query = queries.register_query(current_user, filters, today_in_uk())
+    return send_sheet(records.contract_register(query), fmt, "contract-register", "contracts")
 
 
 @bp.get("/contracts")

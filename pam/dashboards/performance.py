@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from pam.contracts.models import Contract, ContractStatus
-from pam.core.periods import UK
+from pam.core.periods import UK, Period
 from pam.dashboards.charts import RAG_COLOURS, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
 from pam.dashboards.portfolio import RAG_ORDER, WORST
@@ -184,15 +184,18 @@ def _cell(cell) -> str | None:
     return f"{rag} ({green} G, {amber} A, {red} R)"
 
 
-def timeliness(filters: Filters, today: date) -> Chart:
-    """Each return due in the year: on time, late, missing (overdue, nothing submitted),
-    or not yet due. The schedule is worked out per contract in Python from two queries
-    (contracts with frameworks, and first submissions), so statements stay constant."""
+def return_states(filters: Filters, today: date) -> list[tuple[Contract, Period, int, date, str]]:
+    """Each return due in the year (and quarter): (contract, period, quarter, due date,
+    state), the state being on time, late, missing (overdue, nothing submitted) or not yet
+    due. The schedule is worked out per contract in Python from two queries (contracts
+    with frameworks, and first submissions), so statements stay constant."""
     contracts = db.session.scalars(
         select(Contract)
         .where(Contract.status.in_([ContractStatus.LIVE, ContractStatus.ENDED]),
                *filters.contract_conditions())
-        .options(selectinload(Contract.framework).selectinload(OutcomeFramework.measures))
+        .options(selectinload(Contract.framework).selectinload(OutcomeFramework.measures),
+                 selectinload(Contract.provider))
+        .order_by(Contract.reference)
     ).all()  # fmt: skip
     first_submitted = {
         (contract_id, period): submitted
@@ -207,20 +210,25 @@ def timeliness(filters: Filters, today: date) -> Chart:
             .group_by(ProviderReturn.contract_id, ProviderReturn.period)
         ).all()
     }
-    states = ("On time", "Late", "Missing", "Not yet due")
-    counts = {state: [0, 0, 0, 0] for state in states}
+    states = []
     for contract in contracts:
         if contract.framework is None or not contract.framework.measures:
             continue
         for period in all_periods(contract):
-            if period.year != filters.year:
-                continue
             quarter = int(period.quarter_containing(period.ends_on).part[1])
-            if quarter not in filters.quarters:
+            if period.year != filters.year or quarter not in filters.quarters:
                 continue
-            state = _timeliness(first_submitted.get((contract.id, period.label)),
-                                due_on(contract, period), today)  # fmt: skip
-            counts[state][quarter - 1] += 1
+            due = due_on(contract, period)
+            state = _timeliness(first_submitted.get((contract.id, period.label)), due, today)
+            states.append((contract, period, quarter, due, state))
+    return states
+
+
+def timeliness(filters: Filters, today: date) -> Chart:
+    states = ("On time", "Late", "Missing", "Not yet due")
+    counts = {state: [0, 0, 0, 0] for state in states}
+    for _contract, _period, quarter, _due, state in return_states(filters, today):
+        counts[state][quarter - 1] += 1
     rows = [[f"Q{q}", *[counts[s][q - 1] for s in states]] for q in filters.quarters]
     table = DataTable(["Quarter", *states], rows, ["", "count", "count", "count", "count"])
     due = sum(sum(row[1:4]) for row in rows)

@@ -10,8 +10,6 @@ or contact details (decisions say when, not who).
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, render_template
@@ -19,6 +17,7 @@ from sqlalchemy import select
 
 from pam.contracts.models import Contract
 from pam.decisions.models import DecisionStatus, FundingDecision
+from pam.exports.tabular import Sheet, to_csv
 from pam.extensions import db
 from pam.market.models import Tender, TenderStatus
 
@@ -105,18 +104,30 @@ def index():
 
 @bp.get("/transparency.csv")
 def download():
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Kind", "Reference", "Title", "Provider", "Value (£)", "Date", "Status"])
-    for d in published_decisions():
-        writer.writerow(["Decision", d["reference"], d["title"], d["provider"],
-                         f"{d['value']:.2f}", d["decided_on"] or "", d["outcome"]])  # fmt: skip
-    for t in published_tenders(_threshold()):
-        writer.writerow(["Tender", t["reference"], t["title"], "", f"{t['value']:.2f}",
-                         t["closes"].date(), t["status"]])  # fmt: skip
-    for c in published_contracts(_threshold()):
-        writer.writerow(["Contract", c["reference"], c["title"], c["provider"],
-                         f"{c['value']:.2f}", c["start_on"], c["status"]])  # fmt: skip
-    response = Response(out.getvalue().encode("utf-8-sig"), mimetype="text/csv")
+    """The same lists as one CSV (public: not audited per download, like the page)."""
+    rows = [
+        [
+            "Decision",
+            d["reference"],
+            d["title"],
+            d["provider"],
+            d["value"],
+            d["decided_on"],
+            d["outcome"],
+        ]
+        for d in published_decisions()
+    ]
+    rows += [
+        ["Tender", t["reference"], t["title"], "", t["value"], t["closes"].date(), t["status"]]
+        for t in published_tenders(_threshold())
+    ]
+    rows += [["Contract", c["reference"], c["title"], c["provider"], c["value"], c["start_on"],
+              c["status"]] for c in published_contracts(_threshold())]  # fmt: skip
+    sheet = Sheet(
+        "Transparency",
+        ["Kind", "Reference", "Title", "Provider", "Value (£)", "Date", "Status"],
+        rows,
+    )
+    response = Response(to_csv(sheet), mimetype="text/csv")
     response.headers.set("Content-Disposition", "attachment", filename="opcc-transparency.csv")
     return response

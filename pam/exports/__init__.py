@@ -1,0 +1,1 @@
+"""Files out of PAM: record exports (.csv and .xlsx), board packs, funders' returns."""

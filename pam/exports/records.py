@@ -1,0 +1,125 @@
+"""The record exports: contract register, returns data (long format), decision log and
+audit trail, each as a Sheet that pam.exports.tabular writes as .csv or .xlsx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from pam.audit.models import AuditEvent
+from pam.contracts.models import Contract
+from pam.core.template_helpers import uk_time
+from pam.decisions.models import FundingDecision
+from pam.exports.tabular import Sheet
+from pam.extensions import db
+from pam.outcomes.models import BREAKDOWNS, Metric, MetricVersion
+from pam.providers.models import Organisation
+from pam.returns.layout import EQUALITY, slug
+from pam.returns.models import ReturnFact, ReturnVersion
+
+KINDS = {"K": "Measure", "S": "Spend", "Q": "Satisfaction", "E": "Equality monitoring"}
+SECTION_NAMES = {"spend": "Spend on the service", "responses": "Service users who gave "
+                 "feedback", "satisfied": "Satisfied or very satisfied"}  # fmt: skip
+
+
+def contract_register(query: Select) -> Sheet:
+    contracts = db.session.scalars(
+        query.options(
+            selectinload(Contract.provider),
+            selectinload(Contract.service_category),
+            selectinload(Contract.contract_manager),
+            selectinload(Contract.areas),
+        )
+    ).all()
+    return Sheet(
+        "Contract register",
+        ["Reference", "Title", "Provider", "Service category", "Areas", "Status", "Start",
+         "End", "Original end", "Annual value (£)", "Total value (£)",
+         "Original total value (£)", "Extension options", "Contract manager"],
+        [[c.reference, c.title, c.provider.name, c.service_category.name,
+          "; ".join(area.name for area in c.areas), c.status.label, c.start_on, c.end_on,
+          c.original_end_on, c.annual_value, c.total_value, c.original_total_value,
+          c.extension_options, c.contract_manager.full_name if c.contract_manager else ""]
+         for c in contracts],
+        ["", "", "", "", "", "", "date", "date", "date", "money", "money", "money", "", ""],
+    )  # fmt: skip
+
+
+def _category_labels() -> dict[tuple[str, str], str]:
+    labels = {}
+    for breakdown, (_title, names) in BREAKDOWNS.items():
+        labels.update({(breakdown, slug(name)): name for name in names})
+    for characteristic, (_title, names) in EQUALITY.items():
+        labels.update({(characteristic, slug(name)): name for name in names})
+    return labels
+
+
+def returns_data(year: str | None = None) -> Sheet:
+    """Accepted figures, one row per contract x period x measure x breakdown category."""
+    names = dict(
+        db.session.execute(
+            select(Metric.code, MetricVersion.name)
+            .join(MetricVersion, MetricVersion.metric_id == Metric.id)
+            .order_by(MetricVersion.number)
+        ).all()
+    )
+    query = (
+        select(ReturnFact, Contract.reference, Organisation.name, ReturnVersion.number)
+        .join(Contract, Contract.id == ReturnFact.contract_id)
+        .join(Organisation, Organisation.id == Contract.provider_id)
+        .join(ReturnVersion, ReturnVersion.id == ReturnFact.version_id)
+        .order_by(Contract.reference, ReturnFact.period_end, ReturnFact.id)
+    )
+    if year:
+        query = query.where(ReturnFact.year == year)
+    labels = _category_labels()
+    rows = []
+    for fact, reference, provider, version in db.session.execute(query):
+        category = labels.get((fact.breakdown, fact.category), fact.category) or "Total"
+        rows.append([
+            reference, provider, fact.year, f"Q{fact.quarter}", fact.period, KINDS[fact.kind],
+            fact.code if fact.kind == "K" else "",
+            names.get(fact.code) or SECTION_NAMES.get(fact.code, fact.code.replace("_", " ")),
+            fact.breakdown.replace("_", " "), category, fact.value, fact.unit, fact.target,
+            (fact.rag or "").capitalize(), version,
+        ])  # fmt: skip
+    return Sheet(
+        "Returns data",
+        ["Contract", "Provider", "Financial year", "Quarter", "Period", "Kind", "Code",
+         "Measure", "Breakdown", "Category", "Value", "Unit", "Target", "RAG",
+         "Return version"],
+        rows,
+        ["", "", "", "", "", "", "", "", "", "", "number", "", "number", "rag", "count"],
+        notes=["Accepted returns only. Unsuppressed: for OPCC officers, not for publication."],
+    )  # fmt: skip
+
+
+def decision_log(decisions: Iterable[FundingDecision]) -> Sheet:
+    return Sheet(
+        "Decision log",
+        ["Reference", "Title", "Type", "Status", "Provider", "Total (£)", "Financial years",
+         "Public interest", "Drafted by", "Decided by", "Decided on", "Budget override"],
+        [[d.reference, d.title, d.decision_type.label, d.status.label,
+          d.provider.name if d.provider else "", d.total, " ".join(d.years),
+          "Yes" if d.is_public_interest else "No",
+          d.drafted_by.full_name if d.drafted_by else "",
+          d.decided_by.full_name if d.decided_by else "", d.decided_on,
+          d.budget_override_reason]
+         for d in decisions],
+        ["", "", "", "", "", "money", "", "", "", "", "date", ""],
+    )  # fmt: skip
+
+
+def audit_trail(events: Iterable[AuditEvent]) -> Sheet:
+    return Sheet(
+        "Audit trail",
+        ["Sequence", "When (UK time)", "Who", "Channel", "Action", "Record type", "Record",
+         "Record id", "Summary", "Request id", "Hash"],
+        [[e.sequence, uk_time(e.occurred_at), e.actor_label, e.channel, e.action,
+          e.record_type or "", e.record_label or "", e.record_id or "", e.summary,
+          e.request_id or "", e.hash]
+         for e in events],
+        ["count", "datetime", "", "", "", "", "", "", "", "", ""],
+    )  # fmt: skip

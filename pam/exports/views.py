@@ -1,0 +1,87 @@
+"""Board packs and exports: the quarterly board pack, a funder's return, and the returns
+data. (The contract register, decision log and audit trail download from their own
+pages, with those pages' filters.)"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from pam.auth.permissions import Permission, can, require
+from pam.core.periods import FinancialYear, Period, today_in_uk
+from pam.dashboards.filters import year_choices
+from pam.exports import board_pack, funder_return, records
+from pam.exports.responses import send_file_bytes, send_sheet
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+
+
+def _quarters() -> list[Period]:
+    """The quarters a pack can be made for: this year's and the four before, newest first."""
+    quarters = []
+    for year in year_choices(today_in_uk()):
+        quarters += reversed(year.quarters())
+    current = Period.quarter_containing(today_in_uk())
+    return [q for q in quarters if q.starts_on <= current.starts_on]
+
+
+@bp.get("/")
+@require(Permission.VIEW_DASHBOARDS)
+def index():
+    return render_template(
+        "exports/index.html",
+        quarters=_quarters(),
+        years=year_choices(today_in_uk()),
+        funders=funder_return.funders() if can(current_user, Permission.EXPORT_RECORDS) else [],
+    )
+
+
+@bp.get("/board-pack")
+@require(Permission.VIEW_DASHBOARDS)
+def board_pack_download():
+    try:
+        period = board_pack.parse_period(request.args.get("period", ""))
+    except ValueError as error:
+        flash(str(error), "error")
+        return redirect(url_for("exports.index"))
+    body = board_pack.build(period, today_in_uk())
+    return send_file_bytes(
+        body, "xlsx", f"board-pack-{period.slug}.xlsx", "board_pack",
+        f"Downloaded the board pack for {period.label}",
+    )  # fmt: skip
+
+
+@bp.get("/funder-return")
+@require(Permission.EXPORT_RECORDS)
+def funder_return_download():
+    funder = request.args.get("funder", "")
+    if funder not in funder_return.funders():
+        flash("Choose a funder from the list", "error")
+        return redirect(url_for("exports.index"))
+    try:
+        year = FinancialYear.parse(request.args.get("year", "").replace("-", "/"))
+    except ValueError:
+        flash("Choose a financial year from the list", "error")
+        return redirect(url_for("exports.index"))
+    quarter = request.args.get("quarter", "")
+    if quarter not in ("", "1", "2", "3", "4"):
+        abort(404)
+    sheets, count = funder_return.build(funder, year, int(quarter) if quarter else None)
+    name = f"funder-return-{year.label.replace('/', '-')}{'-Q' + quarter if quarter else ''}"
+    return send_file_bytes(
+        funder_return.to_xlsx(funder, sheets), "xlsx", f"{name}.xlsx", "funder_return",
+        f"Downloaded the {funder} for {year.label}{' Q' + quarter if quarter else ''} "
+        f"({count} returns)",
+    )  # fmt: skip
+
+
+@bp.get("/returns-data.<fmt>")
+@require(Permission.EXPORT_RECORDS)
+def returns_data(fmt: str):
+    year = request.args.get("year", "").replace("-", "/")
+    try:
+        year = FinancialYear.parse(year).label if year else None
+    except ValueError:
+        flash("Choose a financial year from the list", "error")
+        return redirect(url_for("exports.index"))
+    return send_sheet(records.returns_data(year), fmt, "returns-data", "return_facts")

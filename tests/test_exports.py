@@ -1,0 +1,191 @@
+"""Exports, board packs and funders' returns: every export safe from formula injection in
+.csv and .xlsx, every download audited, the board pack's sheets and suppression, the
+command line writing the same pack, and the funder's return adding up exactly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from pam.audit import services as audit
+from pam.audit.models import AuditEvent
+from pam.auth.models import Role
+from pam.core.periods import FinancialYear
+from pam.decisions import services as decision_services
+from pam.exports.funder_return import build as build_funder_return
+from pam.exports.tabular import Sheet, csv_safe, to_csv, to_xlsx
+from pam.extensions import db
+from tests.conftest import FACTORY
+from tests.test_dashboards import dataset, report  # noqa: F401 - the shared fixture
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+NASTY = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\tTAB"]
+MOJ = "MoJ victims' services return"
+
+
+def test_csv_cells_that_would_run_as_formulas_are_prefixed():
+    assert [csv_safe(text) for text in NASTY] == [f"'{text}" for text in NASTY]
+    assert csv_safe("Referrals") == "Referrals"
+    assert csv_safe(Decimal("-5.00")) == Decimal("-5.00")  # numbers stay numbers
+    rows = list(csv.reader(io.StringIO(to_csv(Sheet("T", ["A"], [[t] for t in NASTY]))
+                                       .decode("utf-8-sig"))))  # fmt: skip
+    assert all(row[0].startswith("'") for row in rows[1:])
+
+
+def test_xlsx_text_cells_stay_text():
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(to_xlsx([Sheet("T", ["A"], [[t] for t in NASTY])], "T"))
+    )
+    cells = [row[0] for row in workbook.active.iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == NASTY
+    assert {cell.data_type for cell in cells} == {"s"}  # strings, never formulas
+
+
+@pytest.fixture
+def hostile_records(dataset):  # noqa: F811
+    """Text a user typed that starts like a formula, in every kind of exported record."""
+    north = dataset["north"]
+    for record, field, text in ((north, "title", NASTY[0]), (north.provider, "name", NASTY[3])):
+        before = audit.snapshot(record)
+        setattr(record, field, text)
+        audit.record_update(FACTORY, record, before)
+    report(north, "2025/26-Q1", RJ01="24", VS02="10")
+    decision = decision_services.create_decision(
+        FACTORY, {"title": NASTY[1], "decision_type": "grant", "summary": NASTY[2]}, [],
+        date(2026, 1, 5),
+    )  # fmt: skip
+    audit.record("note", actor=FACTORY, summary=NASTY[2], record_type="contracts")
+    db.session.commit()
+    return {"decision": decision, **dataset}
+
+
+EXPORTS = [
+    "/contracts/export.{fmt}",
+    "/decisions/export.{fmt}",
+    "/audit/export.{fmt}",
+    "/exports/returns-data.{fmt}",
+]
+
+
+@pytest.mark.parametrize("url", EXPORTS)
+def test_every_record_export_is_formula_safe_and_audited(hostile_records, client_as, url):
+    client = client_as(Role.OFFICER)
+    for fmt in ("csv", "xlsx"):
+        before = db.session.scalar(select(func.count()).where(AuditEvent.action == "export"))
+        response = client.get(url.format(fmt=fmt))
+        assert response.status_code == 200
+        assert "attachment" in response.headers["Content-Disposition"]
+        cells = _cells(response.data, fmt)
+        assert cells, url
+        for value, kind in cells:
+            if isinstance(value, str) and value.lstrip("'").startswith(("=", "+", "-", "@")):
+                if fmt == "csv":
+                    assert value.startswith("'"), (url, value)
+                else:
+                    assert kind == "s", (url, value)
+        after = db.session.scalar(select(func.count()).where(AuditEvent.action == "export"))
+        assert after == before + 1
+    assert client.get(url.format(fmt="pdf")).status_code == 404
+
+
+def _cells(body: bytes, fmt: str) -> list[tuple[object, str]]:
+    if fmt == "csv":
+        return [(cell, "s") for row in csv.reader(io.StringIO(body.decode("utf-8-sig")))
+                for cell in row]  # fmt: skip
+    workbook = openpyxl.load_workbook(io.BytesIO(body))
+    return [(cell.value, cell.data_type) for ws in workbook for row in ws.iter_rows()
+            for cell in row if cell.value is not None]  # fmt: skip
+
+
+def test_the_contract_register_export_is_exact(hostile_records, client_as):
+    response = client_as(Role.OFFICER).get("/contracts/export.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["DASH-N"][1] == NASTY[0] and rows["DASH-N"][9] == 60000
+    assert rows["DASH-S"][9] == 40000
+    assert sheet.freeze_panes == "A2"
+
+
+def test_the_board_pack_has_every_section_and_suppresses_small_numbers(dataset, client_as):  # noqa: F811
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["south"], "2025/26-Q1", RJ01="10", VS02="0")  # 3 people in all
+    client = client_as(Role.BOARD_MEMBER)
+    response = client.get("/exports/board-pack?period=2025-26-Q1")
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(response.data))
+    assert workbook.sheetnames[:3] == ["Cover", "Summary", "RAG matrix"]
+    assert workbook.sheetnames[-3:] == ["Outcomes for victims", "Exceptions", "Decisions"]
+    service = workbook[dataset["service"].name[:31]]
+    assert len(service._charts) == 1  # a native Excel chart
+    values = [v for row in workbook["Outcomes for victims"].iter_rows(values_only=True)
+              for v in row]  # fmt: skip
+    assert "[c]" in values and 3 not in values
+    exceptions = [v for row in workbook["Exceptions"].iter_rows(values_only=True) for v in row]
+    assert "DASH-S" in exceptions  # RJ01 10 against 20: Red
+    assert db.session.scalar(select(func.count()).where(AuditEvent.record_type == "board_pack"))
+    bad = client.get("/exports/board-pack?period=2025-26-M04")
+    assert bad.status_code == 302
+
+
+def test_the_command_line_writes_the_same_board_pack(dataset, client_as, runner, tmp_path):  # noqa: F811
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    downloaded = client_as(Role.OFFICER).get("/exports/board-pack?period=2025-26-Q1").data
+    output = tmp_path / "pack.xlsx"
+    result = runner.invoke(args=["pam", "board-pack", "--period", "2025/26-Q1", "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert _workbook_values(output.read_bytes()) == _workbook_values(downloaded)
+    refused = runner.invoke(args=["pam", "board-pack", "--period", "2025/26", "-o", str(output)])
+    assert refused.exit_code == 2 and "not a reporting period" in refused.output
+
+
+def _workbook_values(body: bytes) -> dict:
+    workbook = openpyxl.load_workbook(io.BytesIO(body))
+    return {ws.title: [row for row in ws.iter_rows(values_only=True)
+                       if not any(isinstance(v, str) and v.startswith("Prepared by") for v in row)]
+            for ws in workbook}  # fmt: skip
+
+
+@pytest.mark.skipif(not SOFFICE, reason="LibreOffice is not installed")
+def test_the_board_pack_opens_in_libreoffice(dataset, client_as, tmp_path):  # noqa: F811
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    body = client_as(Role.BOARD_MEMBER).get("/exports/board-pack?period=2025-26-Q1").data
+    (tmp_path / "pack.xlsx").write_bytes(body)
+    subprocess.run(
+        [SOFFICE, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "out"),
+         str(tmp_path / "pack.xlsx")],
+        check=True, timeout=180, capture_output=True, env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert (tmp_path / "out" / "pack.pdf").stat().st_size > 10_000
+
+
+def test_the_funder_return_adds_up_through_the_dictionary_mappings(dataset, client_as):  # noqa: F811
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")
+    report(dataset["north"], "2025/26-Q2", RJ01="20", VS02="11")
+    sheets, returns = build_funder_return(MOJ, FinancialYear(2025), None)
+    lines = {row[0]: row for row in sheets[0].rows}
+    assert returns == 3
+    assert lines["referrals received"][1] == Decimal("63.0")  # 24 + 19 + 20
+    assert lines["victims who received support"][1] == Decimal("26.0")  # 10 + 5 + 11
+    assert len(sheets[1].rows) == 6  # every contributing figure, traceable
+    q1, _ = build_funder_return(MOJ, FinancialYear(2025), 1)
+    assert {row[0]: row[1] for row in q1[0].rows}["referrals received"] == Decimal("43.0")
+    client = client_as(Role.OFFICER)
+    response = client.get(f"/exports/funder-return?funder={MOJ}&year=2025-26")
+    assert response.status_code == 200
+    assert client.get("/exports/funder-return?funder=Nobody&year=2025-26").status_code == 302
+    assert (
+        client_as(Role.BOARD_MEMBER)
+        .get(f"/exports/funder-return?funder={MOJ}&year=2025-26")
+        .status_code
+        == 403
+    )
