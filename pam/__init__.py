@@ -70,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.core.views import bp as core_bp
     from pam.dashboards.views import bp as dashboards_bp
     from pam.decisions.views import bp as decisions_bp
+    from pam.evaluations.views import bp as evaluations_bp
     from pam.exports.views import bp as exports_bp
     from pam.market.tender_views import bp as tenders_bp
     from pam.market.views import bp as market_bp
@@ -95,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
         transparency_bp,
         dashboards_bp,
         exports_bp,
+        evaluations_bp,
         audit_bp,
     )
     for blueprint in blueprints:

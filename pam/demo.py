@@ -17,6 +17,7 @@ from pam.auth.models import Role, User
 from pam.contracts.demo import load_contracts
 from pam.core.periods import today_in_uk
 from pam.decisions.demo import load_decisions
+from pam.evaluations.demo import load_evaluations
 from pam.extensions import db
 from pam.market.demo import load_assessments, load_tenders
 from pam.outcomes.demo import load_frameworks
@@ -348,4 +349,6 @@ def load() -> int:
     created += load_frameworks(LOADER)  # for the contract the demo award created
     created += load_programmes(LOADER, today_in_uk())
     created += load_pilot(LOADER, today_in_uk())
+    db.session.flush()
+    created += load_evaluations(LOADER)
     return created

@@ -16,6 +16,7 @@ from pam.decisions.models import (  # noqa: F401
     DecisionNote,
     FundingDecision,
 )
+from pam.evaluations.models import EvaluationReport  # noqa: F401
 from pam.files.models import StoredFile  # noqa: F401
 from pam.market.models import (  # noqa: F401  # noqa: F401
     Bid,
@@ -55,6 +56,7 @@ from pam.programmes.models import (  # noqa: F401  # noqa: F401
 from pam.providers.models import Area, Contact, Organisation, ServiceCategory  # noqa: F401
 from pam.returns.models import (  # noqa: F401
     ProviderReturn,
+    ReturnFact,
     ReturnFigure,
     ReturnReview,
     ReturnVersion,

@@ -27,6 +27,7 @@ from pam.contracts import services as contract_services
 from pam.contracts.models import Contract
 from pam.core.periods import Period
 from pam.decisions import services as decision_services
+from pam.evaluations import services as evaluation_services
 from pam.extensions import db
 from pam.market import services as market_services
 from pam.market import tender_services
@@ -366,6 +367,11 @@ def _contract_records(own, other, make_contract) -> dict:
         {"title": "Volunteers leave", "subject": "RJ service", "likelihood": "3", "impact": "4",
          "owner": "Tom", "review_on": date(2027, 1, 1)},
     )  # fmt: skip
+    evaluation = evaluation_services.create_report(
+        FACTORY,
+        {"subject": f"pilot:{pilot.id}", "title": "NJP interim evaluation", "stage": "interim",
+         "period_start": date(2025, 4, 1), "period_end": date(2026, 3, 31)},
+    )  # fmt: skip
     db.session.commit()
     return {
         **ids,
@@ -376,6 +382,7 @@ def _contract_records(own, other, make_contract) -> dict:
         "milestone": milestone.id,
         "risk": risk.id,
         "pilot": pilot.id,
+        "evaluation": evaluation.id,
         "site": site.id,
         "panel_session": panel_session.id,
         "budget_line": line.id,

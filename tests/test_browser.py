@@ -291,7 +291,9 @@ def test_the_whole_commissioning_cycle_in_a_browser(
         page.goto(tender_url)
         page.check("input[name=has_conflict][value=no]")
         submit(page, "Make declaration")
-        page.click("text=Score the bids")
+        with page.expect_navigation():  # the whole scoring page, not a half-parsed one
+            page.click("text=Score the bids")
+        page.wait_for_load_state()
         inputs = page.locator("main input[name^=score-]").all()
         reasons = page.locator("main textarea[name^=why-]").all()
         for index, (box, why) in enumerate(zip(inputs, reasons, strict=True)):

@@ -1,0 +1,1 @@
+"""Evaluation reports on a contract or a pilot, interim or final, over a chosen period."""
