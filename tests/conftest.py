@@ -32,6 +32,8 @@ from pam.extensions import db
 from pam.market import services as market_services
 from pam.market import tender_services
 from pam.outcomes import services as outcome_services
+from pam.outcomes.dictionary import seed_dictionary
+from pam.outcomes.models import Metric
 from pam.programmes import services as programme_services
 from pam.providers import services as provider_services
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
@@ -436,3 +438,47 @@ def records(make_organisation, make_user, make_contract) -> dict:
         "_own": own,
         **_contract_records(own, other, make_contract),
     }
+
+
+# --- a small hand-made reporting dataset (dashboards, exports, evaluations) ---------------
+
+
+@pytest.fixture
+def dataset(app, make_contract, make_area, make_service, make_organisation):
+    """Two contracts in two areas reporting RJ01 (by referral source) and VS02."""
+    seed_dictionary(FACTORY)
+    north, south = make_area(name="North"), make_area(name="South")
+    service = make_service(name="Restorative justice")
+    contracts = {
+        "north": make_contract(reference="DASH-N", areas=[north], service=service,
+                               annual_value=Decimal("60000.00")),
+        "south": make_contract(reference="DASH-S", areas=[south], service=service,
+                               annual_value=Decimal("40000.00")),
+    }  # fmt: skip
+    for contract in contracts.values():
+        framework = outcome_services.framework_for(FACTORY, contract)
+        for code, target in (("RJ01", "20"), ("VS02", "10")):
+            metric = db.session.scalar(select(Metric).where(Metric.code == code))
+            outcome_services.add_measure(
+                FACTORY, framework, metric, Decimal(target), Period.parse("2025/26-Q1")
+            )
+    db.session.commit()
+    return {"areas": (north, south), "service": service, **contracts}
+
+
+def report(contract, period: str, accept: bool = True, **figures: str) -> None:
+    period = Period.parse(period)
+    provider_return = returns_services.return_for(FACTORY, contract, period)
+    layout = returns_services.layout_for(contract, period)
+    answers = valid_answers(layout)
+    answers.update({f"K:{key.replace('__', ':')}": value for key, value in figures.items()})
+    referrals = int(answers["K:RJ01"])  # all from the police, so the breakdown adds up
+    answers["K:RJ01:referral_source:police"] = str(referrals)
+    explanations = {key: "explained" for key in answers if key.startswith("K:")}
+    returns_services.submit_return(
+        FACTORY, provider_return, Entries(raw=answers, explanations=explanations),
+        signed_off_by="Signer", source=ReturnSource.WEB,
+    )  # fmt: skip
+    if accept:
+        returns_services.review_return(FACTORY, provider_return, "accepted", "")
+    db.session.commit()

@@ -329,3 +329,38 @@ def test_the_whole_commissioning_cycle_in_a_browser(
     public.goto(f"{live_server}/transparency")
     text = public.inner_text("main")
     assert "T-LIVE-1" in text and "Award T-LIVE-1" in text
+
+
+def test_a_board_member_uses_the_dashboards_and_downloads_the_board_pack(
+    page, live_server, make_user, dataset
+):
+    """Sign in, see the charts drawn, change a filter (kept in the address), open a data
+    table, and download the board pack, which opens as a workbook."""
+    import io
+
+    import openpyxl
+
+    from tests.conftest import report
+
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="12")
+    board = make_user(role=Role.BOARD_MEMBER)
+    sign_in(page, live_server, board.email)
+    page.goto(f"{live_server}/dashboards/outcomes?year=2025-26")
+    page.wait_for_selector(".js-plotly-plot")  # Plotly drew under the strict CSP
+    page.select_option("#quarter", "1")
+    with page.expect_navigation():
+        page.click("text=Apply filters")
+    assert "quarter=1" in page.url and "year=2025-26" in page.url
+    table = page.locator("#people-title ~ details")
+    table.locator("summary").click()
+    assert "Victims supported" in table.inner_text()
+    assert "[c]" not in table.inner_text()  # 15 in all: nothing small to hide here
+    page.click("text=Board packs and exports")
+    page.select_option("#period", "2025-26-Q1")
+    with page.expect_download() as download:
+        page.click("text=Download the board pack (.xlsx)")
+    body = open(download.value.path(), "rb").read()  # noqa: SIM115
+    workbook = openpyxl.load_workbook(io.BytesIO(body))
+    assert workbook.sheetnames[0] == "Cover"
+    assert page.problems == []

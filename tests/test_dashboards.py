@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import event, select
 
 from pam.auth.models import Role
@@ -18,12 +17,9 @@ from pam.dashboards.filters import Filters
 from pam.dashboards.suppression import rate, suppress
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
-from pam.outcomes.dictionary import seed_dictionary
 from pam.outcomes.models import Metric
-from pam.returns import services as returns_services
-from pam.returns.imports import Entries
-from pam.returns.models import ReturnFact, ReturnSource
-from tests.conftest import FACTORY, valid_answers
+from pam.returns.models import ReturnFact
+from tests.conftest import FACTORY, report
 
 YEAR = FinancialYear(2025)
 TODAY = date(2026, 1, 20)
@@ -72,47 +68,6 @@ def test_a_rate_built_on_a_suppressed_count_is_suppressed():
 
 
 # --- a small hand-made dataset ------------------------------------------------------------
-
-
-@pytest.fixture
-def dataset(app, make_contract, make_area, make_service, make_organisation):
-    """Two contracts in two areas reporting RJ01 (by referral source) and VS02."""
-    seed_dictionary(FACTORY)
-    north, south = make_area(name="North"), make_area(name="South")
-    service = make_service(name="Restorative justice")
-    contracts = {
-        "north": make_contract(reference="DASH-N", areas=[north], service=service,
-                               annual_value=Decimal("60000.00")),
-        "south": make_contract(reference="DASH-S", areas=[south], service=service,
-                               annual_value=Decimal("40000.00")),
-    }  # fmt: skip
-    for contract in contracts.values():
-        framework = outcome_services.framework_for(FACTORY, contract)
-        for code, target in (("RJ01", "20"), ("VS02", "10")):
-            metric = db.session.scalar(select(Metric).where(Metric.code == code))
-            outcome_services.add_measure(
-                FACTORY, framework, metric, Decimal(target), Period.parse("2025/26-Q1")
-            )
-    db.session.commit()
-    return {"areas": (north, south), "service": service, **contracts}
-
-
-def report(contract, period: str, accept: bool = True, **figures: str) -> None:
-    period = Period.parse(period)
-    provider_return = returns_services.return_for(FACTORY, contract, period)
-    layout = returns_services.layout_for(contract, period)
-    answers = valid_answers(layout)
-    answers.update({f"K:{key.replace('__', ':')}": value for key, value in figures.items()})
-    referrals = int(answers["K:RJ01"])  # all from the police, so the breakdown adds up
-    answers["K:RJ01:referral_source:police"] = str(referrals)
-    explanations = {key: "explained" for key in answers if key.startswith("K:")}
-    returns_services.submit_return(
-        FACTORY, provider_return, Entries(raw=answers, explanations=explanations),
-        signed_off_by="Signer", source=ReturnSource.WEB,
-    )  # fmt: skip
-    if accept:
-        returns_services.review_return(FACTORY, provider_return, "accepted", "")
-    db.session.commit()
 
 
 def test_accepting_a_return_fills_the_reporting_summary(dataset):
@@ -294,3 +249,21 @@ def test_statements_per_dashboard_do_not_grow_with_contracts_and_returns(
             report(contract, f"2025/26-{quarter}", RJ01="21")
     large = {url: _statements(client, f"{url}?year=2025-26") for url in DASHBOARDS}
     assert large == small
+
+
+def test_the_board_sees_small_measure_counts_suppressed_on_the_performance_page(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="3", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="10")
+    choices = performance.measure_choices(Filters(YEAR))
+    board = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices, threshold=4)
+    by_service, by_contract = board[0].table.rows, board[1].table.rows
+    assert [row[3] for row in by_contract] == [SUPPRESSED, SUPPRESSED]  # 3, and 19 with it
+    # The service's 22 can be shown: with both contracts hidden, it gives neither away.
+    assert by_service[0][2] == Decimal("22.0")
+    report(dataset["north"], "2025/26-Q2", RJ01="2", VS02="10")  # alone in Q2: all hidden
+    board = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices, threshold=4)
+    q2 = next(row for row in board[0].table.rows if row[1] == "Q2")
+    assert q2[2] is SUPPRESSED and q2[4] is SUPPRESSED  # and its % of target with it
+    assert '"y":[55.0,null,null,null]' in board[0].figure.replace(" ", "")  # 22 of 40
+    officer = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices)
+    assert [row[3] for row in officer[1].table.rows] == [Decimal(3), Decimal(2), Decimal(19)]

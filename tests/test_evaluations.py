@@ -15,8 +15,7 @@ from pam.evaluations import content, services
 from pam.evaluations.models import EvaluationReport
 from pam.extensions import db
 from pam.programmes import services as programme_services
-from tests.conftest import FACTORY
-from tests.test_dashboards import dataset, report  # noqa: F401 - the shared fixture
+from tests.conftest import FACTORY, report
 
 
 def _form(subject: str, **changes) -> dict:
@@ -28,7 +27,7 @@ def _form(subject: str, **changes) -> dict:
     return {**fields, **changes}
 
 
-def test_an_officer_writes_a_contract_report_and_sees_its_figures(dataset, client_as):  # noqa: F811
+def test_an_officer_writes_a_contract_report_and_sees_its_figures(dataset, client_as):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
     report(dataset["north"], "2025/26-Q2", RJ01="16", VS02="3")
     report(dataset["north"], "2026/27-Q1", RJ01="99", VS02="99")  # outside the period
@@ -50,7 +49,7 @@ def test_an_officer_writes_a_contract_report_and_sees_its_figures(dataset, clien
     assert (cell.value, cell.data_type) == ("=Keep going", "s")  # text, never a formula
 
 
-def test_bad_input_is_refused_and_what_was_typed_is_kept(dataset, client_as):  # noqa: F811
+def test_bad_input_is_refused_and_what_was_typed_is_kept(dataset, client_as):
     client = client_as(Role.OFFICER)
     subject = f"contract:{dataset['north'].id}"
     backwards = client.post("/evaluations/new", data=_form(
@@ -63,7 +62,7 @@ def test_bad_input_is_refused_and_what_was_typed_is_kept(dataset, client_as):  #
     assert db.session.scalar(select(EvaluationReport)) is None
 
 
-def test_a_stale_edit_is_refused_and_kept(dataset, client_as):  # noqa: F811
+def test_a_stale_edit_is_refused_and_kept(dataset, client_as):
     saved = services.create_report(FACTORY, {
         "subject": f"contract:{dataset['north'].id}", "title": "First", "stage": "interim",
         "period_start": date(2025, 4, 1), "period_end": date(2026, 3, 31)})  # fmt: skip

@@ -24,8 +24,7 @@ from pam.decisions import services as decision_services
 from pam.exports.funder_return import build as build_funder_return
 from pam.exports.tabular import Sheet, csv_safe, to_csv, to_xlsx
 from pam.extensions import db
-from tests.conftest import FACTORY
-from tests.test_dashboards import dataset, report  # noqa: F401 - the shared fixture
+from tests.conftest import FACTORY, report
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 NASTY = ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "\tTAB"]
@@ -51,7 +50,7 @@ def test_xlsx_text_cells_stay_text():
 
 
 @pytest.fixture
-def hostile_records(dataset):  # noqa: F811
+def hostile_records(dataset):
     """Text a user typed that starts like a formula, in every kind of exported record."""
     north = dataset["north"]
     for record, field, text in ((north, "title", NASTY[0]), (north.provider, "name", NASTY[3])):
@@ -115,7 +114,7 @@ def test_the_contract_register_export_is_exact(hostile_records, client_as):
     assert sheet.freeze_panes == "A2"
 
 
-def test_the_board_pack_has_every_section_and_suppresses_small_numbers(dataset, client_as):  # noqa: F811
+def test_the_board_pack_has_every_section_and_suppresses_small_numbers(dataset, client_as):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
     report(dataset["south"], "2025/26-Q1", RJ01="10", VS02="0")  # 3 people in all
     client = client_as(Role.BOARD_MEMBER)
@@ -136,7 +135,7 @@ def test_the_board_pack_has_every_section_and_suppresses_small_numbers(dataset, 
     assert bad.status_code == 302
 
 
-def test_the_command_line_writes_the_same_board_pack(dataset, client_as, runner, tmp_path):  # noqa: F811
+def test_the_command_line_writes_the_same_board_pack(dataset, client_as, runner, tmp_path):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
     downloaded = client_as(Role.OFFICER).get("/exports/board-pack?period=2025-26-Q1").data
     output = tmp_path / "pack.xlsx"
@@ -155,7 +154,7 @@ def _workbook_values(body: bytes) -> dict:
 
 
 @pytest.mark.skipif(not SOFFICE, reason="LibreOffice is not installed")
-def test_the_board_pack_opens_in_libreoffice(dataset, client_as, tmp_path):  # noqa: F811
+def test_the_board_pack_opens_in_libreoffice(dataset, client_as, tmp_path):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
     body = client_as(Role.BOARD_MEMBER).get("/exports/board-pack?period=2025-26-Q1").data
     (tmp_path / "pack.xlsx").write_bytes(body)
@@ -167,7 +166,7 @@ def test_the_board_pack_opens_in_libreoffice(dataset, client_as, tmp_path):  # n
     assert (tmp_path / "out" / "pack.pdf").stat().st_size > 10_000
 
 
-def test_the_funder_return_adds_up_through_the_dictionary_mappings(dataset, client_as):  # noqa: F811
+def test_the_funder_return_adds_up_through_the_dictionary_mappings(dataset, client_as):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
     report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")
     report(dataset["north"], "2025/26-Q2", RJ01="20", VS02="11")

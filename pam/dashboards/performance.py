@@ -3,6 +3,7 @@ and per contract), the RAG matrix of contracts by quarter, and return timeliness
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date
 from decimal import Decimal
 
@@ -11,9 +12,10 @@ from sqlalchemy.orm import selectinload
 
 from pam.contracts.models import Contract, ContractStatus
 from pam.core.periods import UK, Period
-from pam.dashboards.charts import RAG_COLOURS, Chart, DataTable, bar_figure
+from pam.dashboards.charts import RAG_COLOURS, SUPPRESSED, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
 from pam.dashboards.portfolio import RAG_ORDER, WORST
+from pam.dashboards.suppression import suppress
 from pam.extensions import db
 from pam.outcomes.models import Metric, MetricVersion, OutcomeFramework
 from pam.outcomes.schedule import all_periods
@@ -42,16 +44,54 @@ def measure_choices(filters: Filters) -> list[tuple[str, str]]:
     return [(code, names.get(code, code)) for code in codes]
 
 
-def build(filters: Filters, today: date, choices: list[tuple[str, str]]) -> list[Chart]:
+def build(
+    filters: Filters, today: date, choices: list[tuple[str, str]], threshold: int = 0
+) -> list[Chart]:
+    """threshold 0 shows every figure (an officer's view); otherwise counts of people are
+    suppressed as on the outcomes page."""
     code = filters.measure if filters.measure in dict(choices) else None
     preferred = [c for c in DEFAULT_MEASURES if c in dict(choices)] + [c for c, _ in choices]
     code = code or (preferred[0] if preferred else None)
     charts = []
     if code:
         name = dict(choices)[code]
-        charts += [by_service(filters, code, name), by_contract(filters, code, name)]
+        service_chart, contract_chart = (
+            by_service(filters, code, name),
+            by_contract(filters, code, name),
+        )
+        if threshold and service_chart.table.formats[2] == "number":
+            _suppress_counts(service_chart, contract_chart, threshold)
+        charts += [service_chart, contract_chart]
     charts += [rag_matrix(filters), timeliness(filters, today)]
     return charts
+
+
+def _suppress_counts(service_chart: Chart, contract_chart: Chart, threshold: int) -> None:
+    """A service's count is the sum of its contracts' counts that quarter: each such
+    group is suppressed together, and a percentage of target built on a suppressed count
+    goes with it."""
+    values, groups = {}, {}
+    for service, quarter, actual, *_ in service_chart.table.rows:
+        values[("s", service, quarter)] = actual
+        groups[(service, quarter)] = [("s", service, quarter)]
+    for reference, _provider, quarter, actual, _target, _rag, service in contract_chart.table.rows:
+        values[("c", reference, quarter)] = actual
+        groups.setdefault((service, quarter), []).append(("c", reference, quarter))
+    hidden = suppress(values, list(groups.values()), threshold)
+    for row in service_chart.table.rows:
+        if hidden.hides(("s", row[0], row[1])):
+            row[2], row[4] = SUPPRESSED, SUPPRESSED
+    for row in contract_chart.table.rows:
+        if hidden.hides(("c", row[0], row[2])):
+            row[3] = SUPPRESSED
+    figure = json.loads(service_chart.figure) if service_chart.figure else None
+    if figure:  # the chart draws % of target: a gap where the figure is suppressed
+        for trace in figure["data"]:
+            for index, quarter in enumerate(trace["x"]):
+                if hidden.hides(("s", trace["name"], quarter)):
+                    trace["y"][index] = None
+        service_chart.figure = json.dumps(figure)
+    service_chart.note += " [c]: suppressed small number."
 
 
 def _measure_rows(filters: Filters, code: str, *group):
@@ -113,14 +153,16 @@ def by_service(filters: Filters, code: str, name: str) -> Chart:
 
 
 def by_contract(filters: Filters, code: str, name: str) -> Chart:
-    unit, rows = _measure_rows(filters, code, Contract.reference, Organisation.name)
+    unit, rows = _measure_rows(
+        filters, code, Contract.reference, Organisation.name, ServiceCategory.name
+    )
     fmt = "percent" if unit == "percentage" else "number"
     table = DataTable(
-        ["Contract", "Provider", "Quarter", "Actual", "Target", "RAG"],
+        ["Contract", "Provider", "Quarter", "Actual", "Target", "RAG", "Service category"],
         [[reference, provider, f"Q{quarter}", _figure(actual), _figure(target),
-          WORST.get(worst, "Not rated")]
-         for reference, provider, quarter, actual, target, worst in rows],
-        ["", "", "", fmt, fmt, "rag"],
+          WORST.get(worst, "Not rated"), service]
+         for reference, provider, service, quarter, actual, target, worst in rows],
+        ["", "", "", fmt, fmt, "rag", ""],
     )  # fmt: skip
     reds = sum(1 for row in table.rows if row[5] == "Red")
     return Chart(

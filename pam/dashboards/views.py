@@ -74,8 +74,9 @@ def performance_page():
     choices = performance.measure_choices(filters)
     if filters.measure and filters.measure not in dict(choices):
         problems.append(f"No accepted figures for '{filters.measure}' in {filters.year.label}")
-    charts = performance.build(filters, today_in_uk(), choices)
-    return _page("Performance", charts, filters, problems, measures=choices)
+    threshold = suppression_threshold()
+    charts = performance.build(filters, today_in_uk(), choices, threshold)
+    return _page("Performance", charts, filters, problems, measures=choices, threshold=threshold)
 
 
 @bp.get("/outcomes")
