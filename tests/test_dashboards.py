@@ -267,3 +267,12 @@ def test_the_board_sees_small_measure_counts_suppressed_on_the_performance_page(
     assert '"y":[55.0,null,null,null]' in board[0].figure.replace(" ", "")  # 22 of 40
     officer = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices)
     assert [row[3] for row in officer[1].table.rows] == [Decimal(3), Decimal(2), Decimal(19)]
+
+
+def test_the_measure_shown_is_the_one_selected_in_the_filter(dataset, client_as):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    client = client_as(Role.BOARD_MEMBER)
+    page = client.get("/dashboards/performance?year=2025-26").data
+    assert b'<option value="RJ01" selected' in page  # not the first in the list
+    chosen = client.get("/dashboards/performance?year=2025-26&measure=VS02").data
+    assert b'<option value="VS02" selected' in chosen and b"VS02 Victims supported" in chosen

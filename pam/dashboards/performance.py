@@ -44,14 +44,20 @@ def measure_choices(filters: Filters) -> list[tuple[str, str]]:
     return [(code, names.get(code, code)) for code in codes]
 
 
+def chosen_measure(filters: Filters, choices: list[tuple[str, str]]) -> str | None:
+    """The measure asked for, if it has figures; else the first of the usual ones."""
+    if filters.measure in dict(choices):
+        return filters.measure
+    preferred = [c for c in DEFAULT_MEASURES if c in dict(choices)] + [c for c, _ in choices]
+    return preferred[0] if preferred else None
+
+
 def build(
     filters: Filters, today: date, choices: list[tuple[str, str]], threshold: int = 0
 ) -> list[Chart]:
     """threshold 0 shows every figure (an officer's view); otherwise counts of people are
     suppressed as on the outcomes page."""
-    code = filters.measure if filters.measure in dict(choices) else None
-    preferred = [c for c in DEFAULT_MEASURES if c in dict(choices)] + [c for c, _ in choices]
-    code = code or (preferred[0] if preferred else None)
+    code = chosen_measure(filters, choices)
     charts = []
     if code:
         name = dict(choices)[code]

@@ -7,6 +7,8 @@ suppressed.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
@@ -76,6 +78,7 @@ def performance_page():
         problems.append(f"No accepted figures for '{filters.measure}' in {filters.year.label}")
     threshold = suppression_threshold()
     charts = performance.build(filters, today_in_uk(), choices, threshold)
+    filters = replace(filters, measure=performance.chosen_measure(filters, choices))
     return _page("Performance", charts, filters, problems, measures=choices, threshold=threshold)
 
 
