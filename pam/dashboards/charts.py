@@ -117,7 +117,7 @@ def _layout(figure: go.Figure, axis_title: str, horizontal: bool, bars: int) -> 
     value_axis = {"title": axis_title, "rangemode": "tozero"}
     figure.update_layout(
         font={"family": "arial, sans-serif", "size": 14},
-        margin={"l": 60 if not horizontal else 220, "r": 20, "t": 20, "b": 40},
+        margin={"l": 60 if not horizontal else 300, "r": 20, "t": 20, "b": 40},
         height=max(340, 26 * bars + 100) if horizontal else 340,
         legend={"orientation": "h", "y": -0.2},
         plot_bgcolor="#ffffff",

@@ -55,7 +55,7 @@ def plan_progress(today: date) -> Chart:
         f"{done} of {total} milestones done; {late} overdue.",
         table,
         bar_figure(
-            [row[0][:40] for row in table.rows],
+            [row[0] if len(row[0]) <= 45 else row[0][:44] + "…" for row in table.rows],
             {"Green": [r[4] for r in table.rows], "Amber": [r[5] for r in table.rows],
              "Red": [r[6] for r in table.rows]},
             y_title="Milestones", stacked=True, horizontal=True, colours=RAG_COLOURS,
@@ -81,7 +81,7 @@ def overdue_milestones(today: date) -> Chart:
     return Chart(
         "overdue-milestones",
         "Overdue milestones",
-        f"{len(rows)} milestones are past their due date and not done.",
+        f"{len(rows)} milestone{'' if len(rows) == 1 else 's'} past the due date and not done.",
         table,
     )
 
@@ -115,7 +115,8 @@ def decision_summary(filters: Filters) -> Chart:
     return Chart(
         "decisions",
         f"Funding decisions with money in {filters.year.label}",
-        f"{decided} decisions approved, committing £{approved:,.0f} in {filters.year.label}.",
+        f"{decided} decision{'' if decided == 1 else 's'} approved, committing "
+        f"£{approved:,.0f} in {filters.year.label}.",
         table,
         bar_figure(
             [row[0] for row in table.rows],

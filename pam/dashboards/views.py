@@ -96,4 +96,7 @@ def outcomes_page():
 def delivery_page():
     filters, problems = _filters()
     charts = delivery.build(filters, today_in_uk())
-    return _page("Delivery plan and decisions", charts, filters, problems, contract_filters=False)
+    return _page(
+        "Delivery plan and decisions", charts, filters, problems, contract_filters=False,
+        quarter_filter=False,
+    )  # fmt: skip
