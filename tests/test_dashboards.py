@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import event, select
 
+from pam.audit import services as audit
 from pam.auth.models import Role
 from pam.core.periods import FinancialYear, Period
 from pam.dashboards import outcomes, performance, portfolio
@@ -276,3 +277,46 @@ def test_the_measure_shown_is_the_one_selected_in_the_filter(dataset, client_as)
     assert b'<option value="RJ01" selected' in page  # not the first in the list
     chosen = client.get("/dashboards/performance?year=2025-26&measure=VS02").data
     assert b'<option value="VS02" selected' in chosen and b"VS02 Victims supported" in chosen
+
+
+def test_one_service_cannot_be_worked_out_from_the_others_and_the_total(
+    dataset, make_contract, make_service
+):
+    # Outcomes pages show the measure's total; with one service hidden, another must go.
+    other = make_contract(reference="DASH-O", service=make_service(name="Mediation"))
+    framework = outcome_services.framework_for(FACTORY, other)
+    metric = db.session.scalar(select(Metric).where(Metric.code == "RJ01"))
+    outcome_services.add_measure(FACTORY, framework, metric, Decimal("20"),
+                                 Period.parse("2025/26-Q1"))  # fmt: skip
+    db.session.commit()
+    report(dataset["north"], "2025/26-Q1", RJ01="30", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="20", VS02="10")
+    report(other, "2025/26-Q1", RJ01="3")
+    choices = performance.measure_choices(Filters(YEAR))
+    board = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices, threshold=4)
+    services = {row[0]: row[2] for row in board[0].table.rows}
+    assert services == {"Mediation": SUPPRESSED, "Restorative justice": SUPPRESSED}
+    # Filtered to the north only, its 30 against the service's 50 unfiltered leaves 20:
+    # shown; the mediation contract is outside the filter.
+    north = Filters(YEAR, measure="RJ01", area_id=dataset["areas"][0].id)
+    filtered = performance.build(north, TODAY, choices, threshold=4)
+    assert filtered[0].table.rows[0][2] == Decimal("30.0")
+
+
+def test_nonsense_in_the_address_never_breaks_a_page(dataset, client_as):
+    client = client_as(Role.OFFICER)
+    for url in ("/dashboards/?area=%C2%B2", "/dashboards/outcomes?year=9999-00",
+                "/dashboards/performance?measure=%3Cscript%3E", "/decisions?fmt=x",
+                "/contracts?fmt=x", "/audit?fmt=x"):  # fmt: skip
+        assert client.get(url).status_code == 200, url
+    assert client.get("/exports/board-pack?period=9999-00-Q4").status_code == 302
+
+
+def test_chart_data_cannot_close_its_script_block(dataset, client_as):
+    dataset["service"].name = "</script><script>alert(1)</script>"
+    audit.record_update(FACTORY, dataset["service"], {"name": "Restorative justice"})
+    db.session.commit()
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    url = "/dashboards/performance?year=2025-26&measure=RJ01"  # the board view re-writes it
+    page = client_as(Role.BOARD_MEMBER).get(url).data.decode()
+    assert "alert(1)" in page and "<script>alert(1)" not in page  # there, but inert

@@ -101,3 +101,15 @@ def test_a_pilot_report_suppresses_small_counts(app, make_area):
     assert by_site["Village"][2] is SUPPRESSED  # 2 cases
     assert by_site["Town"][2] is SUPPRESSED  # else 14 - 12 would give the village away
     assert content.build(saved, threshold=0).charts[0].table.rows[0][2] == 12
+
+
+def test_a_small_count_is_not_given_away_by_its_percentage_of_target(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="3")
+    saved = services.create_report(FACTORY, {
+        "subject": f"contract:{dataset['north'].id}", "title": "T", "stage": "final",
+        "period_start": date(2025, 4, 1), "period_end": date(2026, 3, 31)})  # fmt: skip
+    db.session.commit()
+    trend = {row[0]: row[1:] for row in content.build(saved, threshold=4).charts[1].table.rows}
+    assert trend["VS02"] == [SUPPRESSED, SUPPRESSED]  # 3 of 10 would be 30%; 10 goes too
+    assert trend["RJ01"] == [120, 120]

@@ -49,7 +49,8 @@ class Permission(enum.StrEnum):
     VIEW_DASHBOARDS = "view_dashboards"
     # Figures before small-number suppression: OPCC staff only, never the boards.
     SEE_UNSUPPRESSED_FIGURES = "see_unsuppressed_figures"
-    # Record-level exports (register, returns data, decision log): OPCC staff.
+    # Exports of unsuppressed returns data and funders' returns: OPCC staff. (The register
+    # and decision log download wherever they can be read, boards included.)
     EXPORT_RECORDS = "export_records"
 
 

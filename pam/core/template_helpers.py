@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask import Flask, request, url_for
+from markupsafe import Markup
 
 from pam.auth import permissions
 from pam.core.periods import UK, today_in_uk
@@ -43,6 +44,18 @@ def format_money(value: Decimal | int | None) -> str:
     return f"£{Decimal(value):,.2f}"
 
 
+def script_json(text: str | None) -> Markup:
+    """JSON text made safe inside a <script type="application/json"> block: <, > and &
+    escaped as JSON unicode escapes, so no value (a provider's name, say) can close it."""
+    safe = (text or "null").replace("<", "\\u003c").replace(">", "\\u003e")
+    return Markup(safe.replace("&", "\\u0026"))  # noqa: S704 - escaped just above
+
+
+def query_args(*leave_out: str) -> dict[str, str]:
+    """The current query arguments, less some (so a link can set them itself)."""
+    return {k: v for k, v in request.args.items() if k not in leave_out}
+
+
 def url_with(**changes) -> str:
     """The current URL with some query arguments changed (for filters and pagination)."""
     args = request.args.to_dict(flat=True)
@@ -58,13 +71,18 @@ def register(app: Flask) -> None:
     from pam.dashboards.charts import cell_text
 
     app.jinja_env.filters.update(
-        date=format_date, datetime=format_datetime, money=format_money, cell=cell_text
+        date=format_date,
+        datetime=format_datetime,
+        money=format_money,
+        cell=cell_text,
+        script_json=script_json,
     )
     app.jinja_env.globals.update(
         can=permissions.can,
         Permission=permissions.Permission,
         navigation_for=permissions.navigation_for,
         url_with=url_with,
+        query_args=query_args,
         today=today_in_uk,
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from pam.contracts.models import Contract, contract_areas
+from pam.core.forms import whole_number
 from pam.core.periods import FinancialYear
 from pam.extensions import db
 from pam.providers.models import Area, Organisation, OrganisationKind, ServiceCategory
@@ -32,9 +33,9 @@ class Filters:
         year = FinancialYear.containing(today)
         if args.get("year"):
             try:
-                year = FinancialYear.parse(args["year"].replace("-", "/"))
+                year = supported_year(args["year"])
             except ValueError:
-                problems.append(f"'{args['year']}' is not a financial year like 2025/26")
+                problems.append(f"'{args['year'][:20]}' is not a financial year like 2025/26")
         quarter = _choice(args.get("quarter"), {"1", "2", "3", "4"}, "quarter", problems)
         filters = cls(
             year=year,
@@ -85,11 +86,20 @@ class Filters:
         return [self.quarter] if self.quarter else [1, 2, 3, 4]
 
 
+def supported_year(text: str) -> FinancialYear:
+    """A financial year PAM can report on ('2025/26' or '2025-26'): 2000/01 to 2098/99."""
+    year = FinancialYear.parse(text.replace("-", "/"))
+    if not 2000 <= year.start_year <= 2098:
+        raise ValueError(f"'{text}' is outside the years PAM reports on")
+    return year
+
+
 def _whole(raw: str | None, name: str, problems: list[str]) -> int | None:
     if not raw:
         return None
-    if raw.isdigit() and len(raw) < 10:
-        return int(raw)
+    number = whole_number(raw)  # ASCII digits only: "²" is a digit to str.isdigit
+    if number is not None:
+        return number
     problems.append(f"The {name} filter '{raw[:40]}' was not recognised and is ignored")
     return None
 

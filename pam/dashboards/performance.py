@@ -4,6 +4,7 @@ and per contract), the RAG matrix of contracts by quarter, and return timeliness
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date
 from decimal import Decimal
 
@@ -66,24 +67,40 @@ def build(
             by_contract(filters, code, name),
         )
         if threshold and service_chart.table.formats[2] == "number":
-            _suppress_counts(service_chart, contract_chart, threshold)
+            everything = None
+            if filters.narrows_contracts:  # what the unfiltered view would show
+                wider = replace(filters, area_id=None, service_id=None, provider_id=None)
+                everything = by_service(wider, code, name)
+            _suppress_counts(service_chart, contract_chart, threshold, everything)
         charts += [service_chart, contract_chart]
     charts += [rag_matrix(filters), timeliness(filters, today)]
     return charts
 
 
-def _suppress_counts(service_chart: Chart, contract_chart: Chart, threshold: int) -> None:
-    """A service's count is the sum of its contracts' counts that quarter: each such
-    group is suppressed together, and a percentage of target built on a suppressed count
-    goes with it."""
+def _suppress_counts(
+    service_chart: Chart, contract_chart: Chart, threshold: int, everything: Chart | None
+) -> None:
+    """A service's count is the sum of its contracts' counts that quarter, and the
+    services add up to the measure's total (public on the outcomes page): each such group
+    is suppressed together. With a filter, a service's figure also goes when the same
+    figure unfiltered, less it, would be a small number. A percentage of target built on
+    a suppressed count goes with it."""
     values, groups = {}, {}
     for service, quarter, actual, *_ in service_chart.table.rows:
         values[("s", service, quarter)] = actual
         groups[(service, quarter)] = [("s", service, quarter)]
+        groups.setdefault(("all services", quarter), []).append(("s", service, quarter))
     for reference, _provider, quarter, actual, _target, _rag, service in contract_chart.table.rows:
         values[("c", reference, quarter)] = actual
         groups.setdefault((service, quarter), []).append(("c", reference, quarter))
-    hidden = suppress(values, list(groups.values()), threshold)
+    complements = None
+    if everything is not None:
+        unfiltered = {(row[0], row[1]): row[2] for row in everything.table.rows}
+        complements = {
+            ("s", service, quarter): unfiltered.get((service, quarter), 0) - (actual or 0)
+            for service, quarter, actual, *_ in service_chart.table.rows
+        }
+    hidden = suppress(values, list(groups.values()), threshold, complements)
     for row in service_chart.table.rows:
         if hidden.hides(("s", row[0], row[1])):
             row[2], row[4] = SUPPRESSED, SUPPRESSED
@@ -109,7 +126,8 @@ def _measure_rows(filters: Filters, code: str, *group):
     combine = func.avg if unit in RATE_UNITS else func.sum
     return unit, db.session.execute(
         select(*group, ReturnFact.quarter, combine(ReturnFact.value), combine(ReturnFact.target),
-               func.max(RAG_ORDER))
+               func.max(RAG_ORDER),
+               combine(case((ReturnFact.target.is_not(None), ReturnFact.value))))
         .join(Contract, Contract.id == ReturnFact.contract_id)
         .join(ServiceCategory, ServiceCategory.id == Contract.service_category_id)
         .join(Organisation, Organisation.id == Contract.provider_id)
@@ -136,16 +154,16 @@ def by_service(filters: Filters, code: str, name: str) -> Chart:
     fmt = "percent" if unit == "percentage" else "number"
     table = DataTable(
         ["Service category", "Quarter", "Actual", "Target", "% of target"],
-        [[service, f"Q{quarter}", _figure(actual), _figure(target), _percent(actual, target)]
-         for service, quarter, actual, target, _ in rows],
+        [[service, f"Q{quarter}", _figure(actual), _figure(target), _percent(targeted, target)]
+         for service, quarter, actual, target, _, targeted in rows],
         ["", "", fmt, fmt, "count"],
     )  # fmt: skip
     quarters = [f"Q{q}" for q in filters.quarters]
     series: dict[str, list] = {}
-    for service, quarter, actual, _target, _ in rows:
+    for service, quarter, _actual, target, _, targeted in rows:
         series.setdefault(service, [None] * len(quarters))
         if f"Q{quarter}" in quarters:
-            series[service][quarters.index(f"Q{quarter}")] = _percent(actual, _target)
+            series[service][quarters.index(f"Q{quarter}")] = _percent(targeted, target)
     below = [row for row in table.rows if row[4] is not None and row[4] < 100]
     return Chart(
         "measure-by-service",
@@ -167,7 +185,7 @@ def by_contract(filters: Filters, code: str, name: str) -> Chart:
         ["Contract", "Provider", "Quarter", "Actual", "Target", "RAG", "Service category"],
         [[reference, provider, f"Q{quarter}", _figure(actual), _figure(target),
           WORST.get(worst, "Not rated"), service]
-         for reference, provider, service, quarter, actual, target, worst in rows],
+         for reference, provider, service, quarter, actual, target, worst, _ in rows],
         ["", "", "", fmt, fmt, "rag", ""],
     )  # fmt: skip
     reds = sum(1 for row in table.rows if row[5] == "Red")

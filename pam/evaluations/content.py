@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from pam.dashboards.charts import SUPPRESSED, Chart, DataTable, bar_figure, line_figure
-from pam.dashboards.suppression import suppress
+from pam.dashboards.suppression import Suppression, suppress
 from pam.evaluations.models import EvaluationReport
 from pam.extensions import db
 from pam.outcomes.models import Direction, Metric, MetricVersion
@@ -66,11 +66,30 @@ def contract_content(report: EvaluationReport, threshold: int) -> ReportContent:
             .order_by(MetricVersion.number)
         ).all()
     )
+    hidden = _suppressed_counts(totals, threshold)
     content = ReportContent()
-    content.charts += [_against_targets(totals, names, threshold), _trend(totals)]
+    content.charts += [_against_targets(totals, names, hidden), _trend(totals, hidden)]
     content.charts.append(_equality(report, threshold))
     content.highlights = _highlights(report)
     return content
+
+
+def _suppressed_counts(totals: list[ReturnFact], threshold: int) -> Suppression:
+    """A count measure's periods add up to its total for the report's period (both are
+    shown, and a period's % of target with its target gives the count away): each
+    measure's periods and total are suppressed as a group."""
+    values: dict[tuple[str, str], Decimal] = {}
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for fact in totals:
+        if fact.unit in RATE_UNITS:
+            continue
+        key = (fact.code, fact.period)
+        values[key] = fact.value
+        groups[fact.code].append(key)
+    for code, keys in groups.items():
+        values[(code, "total")] = sum((values[key] for key in keys), Decimal(0))
+        keys.append((code, "total"))
+    return suppress(values, list(groups.values()), threshold)
 
 
 def _label(fact: ReturnFact) -> str:
@@ -79,7 +98,7 @@ def _label(fact: ReturnFact) -> str:
     )
 
 
-def _against_targets(totals: list[ReturnFact], names: dict, threshold: int) -> Chart:
+def _against_targets(totals: list[ReturnFact], names: dict, hidden: Suppression) -> Chart:
     """Each measure over the period: actual against target and RAG, counts summed and
     rates averaged; the RAG for the period uses the tolerance-free rule (on target or not)
     when the measure's own tolerance is not to hand."""
@@ -96,9 +115,7 @@ def _against_targets(totals: list[ReturnFact], names: dict, threshold: int) -> C
         if len(targets) == len(facts):
             target = sum(targets, Decimal(0)) / len(targets) if rate else sum(targets, Decimal(0))
         rags = [f.rag for f in facts if f.rag]
-        shown = actual.quantize(Decimal("0.1"))
-        if not rate and 0 < shown <= threshold:
-            shown = SUPPRESSED
+        shown = SUPPRESSED if hidden.hides((code, "total")) else actual.quantize(Decimal("0.1"))
         direction = _direction(facts[0])
         overall = rag_status(actual, target, direction, Decimal(10)) if target is not None else None
         rows.append([
@@ -128,7 +145,7 @@ def _direction(fact: ReturnFact) -> Direction:
     return version.direction if version else Direction.HIGHER
 
 
-def _trend(totals: list[ReturnFact]) -> Chart:
+def _trend(totals: list[ReturnFact], hidden: Suppression) -> Chart:
     """Each measure as a percentage of its target, period by period."""
     periods: list[str] = []
     series: dict[str, dict[str, Decimal | None]] = defaultdict(dict)
@@ -136,7 +153,9 @@ def _trend(totals: list[ReturnFact]) -> Chart:
         label = _label(fact)
         if label not in periods:
             periods.append(label)
-        if fact.target:
+        if hidden.hides((fact.code, fact.period)):
+            series[fact.code][label] = SUPPRESSED  # with the target it would give the count
+        elif fact.target:
             series[fact.code][label] = (fact.value * 100 / fact.target).quantize(Decimal("1"))
     rows = [[code, *[values.get(p) for p in periods]] for code, values in series.items()]
     return Chart(

@@ -19,8 +19,8 @@ from pam.contracts.models import Contract
 from pam.core.periods import Period
 from pam.dashboards import delivery, outcomes, performance, portfolio
 from pam.dashboards.charts import SUPPRESSED, Chart
-from pam.dashboards.filters import Filters
-from pam.dashboards.suppression import SUPPRESSED_NOTE, is_small
+from pam.dashboards.filters import Filters, supported_year
+from pam.dashboards.suppression import SUPPRESSED_NOTE, suppress
 from pam.decisions.models import DecisionAmount, DecisionStatus, FundingDecision
 from pam.exports.tabular import (
     Sheet,
@@ -44,6 +44,7 @@ def parse_period(label: str) -> Period:
     if len(text) >= 7 and text[4] == "-" and text[:4].isdigit():
         text = f"{text[:4]}/{text[5:]}"
     period = Period.parse(text)
+    supported_year(period.year.label)  # a year a pack can be made for
     if period.kind != "quarter":
         raise ValueError(f"'{label}' is not a quarter: board packs are quarterly, e.g. 2025/26-Q2")
     return period
@@ -159,12 +160,19 @@ def _service_sheets(period: Period) -> list[tuple[str, Sheet]]:
         .group_by(ServiceCategory.name, ReturnFact.code, ReturnFact.unit, ReturnFact.quarter)
         .order_by(ServiceCategory.name, ReturnFact.code, ReturnFact.quarter)
     ).all()  # fmt: skip
+    counts, groups = {}, {}
+    for service, code, unit, quarter, total, *_ in rows:
+        if unit not in RATES:  # the services add up to the measure's (public) total
+            counts[(service, code, quarter)] = round(float(total or 0), 1)
+            groups.setdefault((code, quarter), []).append((service, code, quarter))
+    hidden = suppress(counts, list(groups.values()), threshold)
     by_service: dict[str, dict[tuple[str, str], dict[int, tuple]]] = {}
     for service, code, unit, quarter, total, target, mean, mean_target in rows:
         rate = unit in RATES
         actual, goal = (mean, mean_target) if rate else (total, target)
+        shown = SUPPRESSED if hidden.hides((service, code, quarter)) else _number(actual)
         by_service.setdefault(service, {}).setdefault((code, unit), {})[quarter] = (
-            _shown(actual, rate, threshold), _shown(goal, True, threshold))  # fmt: skip
+            shown, _number(goal))  # fmt: skip
     sheets = []
     for service, measures in by_service.items():
         headers = ["Code", "Measure"]
@@ -183,13 +191,8 @@ def _service_sheets(period: Period) -> list[tuple[str, Sheet]]:
     return sheets
 
 
-def _shown(value, is_rate: bool, threshold: int):
-    if value is None:
-        return None
-    number = round(float(value), 1)
-    if not is_rate and is_small(number, threshold):
-        return SUPPRESSED
-    return number
+def _number(value) -> float | None:
+    return None if value is None else round(float(value), 1)
 
 
 def _service_chart(workbook, ws, sheet: Sheet, title: str, period: Period, last_row: int):
@@ -231,9 +234,12 @@ def _exceptions(filters: Filters, today: date, threshold: int) -> list[Sheet]:
     red_sheet = Sheet(
         "Red measures",
         ["Contract", "Provider", "Measure", "Period", "Actual", "Target"],
-        [[ref, provider, code, label, _shown(value, unit in RATES, threshold), float(target)]
+        [[ref, provider, code, label,
+          _number(value) if unit in RATES else "Below tolerance", float(target)]
          for ref, provider, code, label, value, target, unit in red],
         ["", "", "", "", "number", "number"],
+        notes=["A contract's own count is not shown here: with the service totals it could "
+               "reveal a small number. Officers see it on the contract's page."],
     )  # fmt: skip
     late = [
         [contract.reference, contract.provider.name, period.label, due, state]

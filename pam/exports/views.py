@@ -8,8 +8,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from pam.auth.permissions import Permission, can, require
-from pam.core.periods import FinancialYear, Period, today_in_uk
-from pam.dashboards.filters import year_choices
+from pam.core.periods import Period, today_in_uk
+from pam.dashboards.filters import supported_year, year_choices
 from pam.exports import board_pack, funder_return, records
 from pam.exports.responses import send_file_bytes, send_sheet
 
@@ -59,7 +59,7 @@ def funder_return_download():
         flash("Choose a funder from the list", "error")
         return redirect(url_for("exports.index"))
     try:
-        year = FinancialYear.parse(request.args.get("year", "").replace("-", "/"))
+        year = supported_year(request.args.get("year", ""))
     except ValueError:
         flash("Choose a financial year from the list", "error")
         return redirect(url_for("exports.index"))
@@ -78,9 +78,9 @@ def funder_return_download():
 @bp.get("/returns-data.<fmt>")
 @require(Permission.EXPORT_RECORDS)
 def returns_data(fmt: str):
-    year = request.args.get("year", "").replace("-", "/")
+    year = request.args.get("year", "")
     try:
-        year = FinancialYear.parse(year).label if year else None
+        year = supported_year(year).label if year else None
     except ValueError:
         flash("Choose a financial year from the list", "error")
         return redirect(url_for("exports.index"))
