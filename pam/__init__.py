@@ -67,6 +67,7 @@ def _register_blueprints(app: Flask) -> None:
     from pam.audit.views import bp as audit_bp
     from pam.auth.views import bp as auth_bp
     from pam.contracts.views import bp as contracts_bp
+    from pam.core.health import bp as health_bp
     from pam.core.views import bp as core_bp
     from pam.dashboards.views import bp as dashboards_bp
     from pam.decisions.views import bp as decisions_bp
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
 
     blueprints = (
         core_bp,
+        health_bp,
         auth_bp,
         providers_bp,
         contracts_bp,

@@ -72,3 +72,27 @@ def test_migrations_go_down_and_up_again(migrated_app):
     assert tables == set()
     upgrade()
     assert "users" in inspect(db.engine).get_table_names()
+
+
+def test_the_health_check_knows_when_the_schema_is_behind(migrated_app):
+    client = migrated_app.test_client()
+    before = client.get("/health")
+    assert before.status_code == 503 and before.json["migrations"] == "not applied"
+    upgrade()
+    healthy = client.get("/health")
+    assert healthy.status_code == 200
+    assert healthy.json == {"status": "ok", "database": "ok", "migrations": "current"}
+    assert healthy.headers["Cache-Control"] == "no-store"
+    downgrade(revision="-1")
+    behind = client.get("/health")
+    assert behind.status_code == 503 and behind.json["migrations"] == "behind"
+    upgrade()
+
+
+def test_the_health_check_says_when_the_database_is_unreachable(tmp_path):
+    missing = f"sqlite:///{tmp_path}/missing/none.db"  # its folder does not exist
+    app = create_app({"PAM_ENV": "testing", "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": missing})
+    answer = app.test_client().get("/health")
+    assert answer.status_code == 503
+    assert answer.json == {"status": "unhealthy", "database": "unreachable",
+                           "migrations": "unknown"}  # fmt: skip
