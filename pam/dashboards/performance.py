@@ -18,7 +18,8 @@ from pam.dashboards.filters import Filters
 from pam.dashboards.portfolio import RAG_ORDER, WORST
 from pam.dashboards.suppression import suppress
 from pam.extensions import db
-from pam.outcomes.models import Metric, MetricVersion, OutcomeFramework
+from pam.outcomes.dictionary import current_names
+from pam.outcomes.models import OutcomeFramework
 from pam.outcomes.schedule import all_periods
 from pam.providers.models import Organisation, ServiceCategory
 from pam.returns.models import ProviderReturn, ReturnFact, ReturnVersion
@@ -30,12 +31,7 @@ DEFAULT_MEASURES = ("RJ01", "VS02")  # shown first: the measures most contracts 
 
 def measure_choices(filters: Filters) -> list[tuple[str, str]]:
     """The measures with accepted figures in the year: [(code, name)], by code."""
-    latest_names = db.session.execute(
-        select(Metric.code, MetricVersion.name)
-        .join(MetricVersion, MetricVersion.metric_id == Metric.id)
-        .order_by(MetricVersion.number)
-    ).all()
-    names = dict(latest_names)  # later versions overwrite earlier ones
+    names = current_names()
     codes = db.session.scalars(
         select(ReturnFact.code)
         .where(ReturnFact.year == filters.year.label, ReturnFact.kind == "K")

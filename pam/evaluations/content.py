@@ -20,7 +20,8 @@ from pam.dashboards.charts import SUPPRESSED, Chart, DataTable, bar_figure, line
 from pam.dashboards.suppression import Suppression, suppress
 from pam.evaluations.models import EvaluationReport
 from pam.extensions import db
-from pam.outcomes.models import Direction, Metric, MetricVersion
+from pam.outcomes.dictionary import current_names
+from pam.outcomes.models import Direction, MetricVersion
 from pam.outcomes.rag import rag_status
 from pam.programmes.models import PanelCase, PanelSession, PilotSite
 from pam.returns.layout import EQUALITY, slug
@@ -59,13 +60,7 @@ def contract_content(report: EvaluationReport, threshold: int) -> ReportContent:
             ReturnFact.period_end, ReturnFact.code
         )
     ).all()
-    names = dict(
-        db.session.execute(
-            select(Metric.code, MetricVersion.name)
-            .join(MetricVersion, MetricVersion.metric_id == Metric.id)
-            .order_by(MetricVersion.number)
-        ).all()
-    )
+    names = current_names()
     hidden = _suppressed_counts(totals, threshold)
     content = ReportContent()
     content.charts += [_against_targets(totals, names, hidden), _trend(totals, hidden)]

@@ -31,7 +31,7 @@ from pam.exports.tabular import (
     write_table,
 )
 from pam.extensions import db
-from pam.outcomes.models import Metric, MetricVersion
+from pam.outcomes.dictionary import current_names
 from pam.providers.models import Organisation, ServiceCategory
 from pam.returns.models import ReturnFact
 
@@ -142,13 +142,7 @@ def _service_sheets(period: Period) -> list[tuple[str, Sheet]]:
     suppressed."""
     threshold = current_app.config["PAM_SUPPRESSION_THRESHOLD"]
     quarters = list(range(1, int(period.part[1]) + 1))
-    names = dict(
-        db.session.execute(
-            select(Metric.code, MetricVersion.name)
-            .join(MetricVersion, MetricVersion.metric_id == Metric.id)
-            .order_by(MetricVersion.number)
-        ).all()
-    )
+    names = current_names()
     rows = db.session.execute(
         select(ServiceCategory.name, ReturnFact.code, ReturnFact.unit, ReturnFact.quarter,
                func.sum(ReturnFact.value), func.sum(ReturnFact.target),

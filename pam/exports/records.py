@@ -14,7 +14,8 @@ from pam.core.template_helpers import uk_time
 from pam.decisions.models import FundingDecision
 from pam.exports.tabular import Sheet
 from pam.extensions import db
-from pam.outcomes.models import BREAKDOWNS, Metric, MetricVersion
+from pam.outcomes.dictionary import current_names
+from pam.outcomes.models import BREAKDOWNS
 from pam.providers.models import Organisation
 from pam.returns.layout import EQUALITY, slug
 from pam.returns.models import ReturnFact, ReturnVersion
@@ -58,13 +59,7 @@ def _category_labels() -> dict[tuple[str, str], str]:
 
 def returns_data(year: str | None = None) -> Sheet:
     """Accepted figures, one row per contract x period x measure x breakdown category."""
-    names = dict(
-        db.session.execute(
-            select(Metric.code, MetricVersion.name)
-            .join(MetricVersion, MetricVersion.metric_id == Metric.id)
-            .order_by(MetricVersion.number)
-        ).all()
-    )
+    names = current_names()
     query = (
         select(ReturnFact, Contract.reference, Organisation.name, ReturnVersion.number)
         .join(Contract, Contract.id == ReturnFact.contract_id)

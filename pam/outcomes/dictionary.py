@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from pam.extensions import db
-from pam.outcomes.models import Metric
+from pam.outcomes.models import Metric, MetricVersion
 
 # The dictionary's first versions apply from the start of 2023/24, before any demo contract.
 SEED_VALID_FROM = date(2023, 4, 1)
@@ -230,3 +230,14 @@ def seed_dictionary(actor: Any) -> int:
             services.create_metric(actor, seed.code, seed.fields())
             added += 1
     return added
+
+
+def current_names() -> dict[str, str]:
+    """{metric code: the name its latest version gives it}, in one statement (the
+    dictionary is small: a few dozen measures, however many contracts report them)."""
+    rows = db.session.execute(
+        select(Metric.code, MetricVersion.name)
+        .join(MetricVersion, MetricVersion.metric_id == Metric.id)
+        .order_by(MetricVersion.number)
+    ).all()
+    return dict(rows)  # later versions overwrite earlier ones
