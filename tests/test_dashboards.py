@@ -181,6 +181,7 @@ def test_a_board_member_sees_suppressed_outcomes_and_an_officer_every_figure(dat
     board = client_as(Role.BOARD_MEMBER).get("/dashboards/outcomes?year=2025-26")
     assert board.status_code == 200
     assert b"[c]" in board.data and b"no victim can be identified" in board.data
+    assert b"left out of the chart" in board.data  # the gaps in the chart are explained
     officer = client_as(Role.OFFICER)
     page = officer.get("/dashboards/outcomes?year=2025-26")
     assert b"You are seeing every figure" in page.data
