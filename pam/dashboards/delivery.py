@@ -8,12 +8,13 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
+from pam.core.progress import ProgressStatus
 from pam.dashboards.charts import RAG_COLOURS, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
 from pam.dashboards.portfolio import money
 from pam.decisions.models import DecisionAmount, DecisionStatus, DecisionType, FundingDecision
 from pam.extensions import db
-from pam.programmes.models import Milestone, MilestoneStatus, Objective, PlanAction
+from pam.programmes.models import Milestone, Objective, PlanAction
 
 
 def build(filters: Filters, today: date) -> list[Chart]:
@@ -23,14 +24,14 @@ def build(filters: Filters, today: date) -> list[Chart]:
 def plan_progress(today: date) -> Chart:
     """Milestones per objective by status, with their RAG and how many are overdue."""
     overdue = case(
-        ((Milestone.status != MilestoneStatus.DONE) & (Milestone.due_on < today), 1), else_=0
+        ((Milestone.status != ProgressStatus.DONE) & (Milestone.due_on < today), 1), else_=0
     )
     rows = db.session.execute(
         select(
             Objective.title,
             func.count(Milestone.id),
-            func.sum(case((Milestone.status == MilestoneStatus.DONE, 1), else_=0)),
-            func.sum(case((Milestone.status == MilestoneStatus.IN_PROGRESS, 1), else_=0)),
+            func.sum(case((Milestone.status == ProgressStatus.DONE, 1), else_=0)),
+            func.sum(case((Milestone.status == ProgressStatus.IN_PROGRESS, 1), else_=0)),
             func.sum(case((Milestone.rag == "green", 1), else_=0)),
             func.sum(case((Milestone.rag == "amber", 1), else_=0)),
             func.sum(case((Milestone.rag == "red", 1), else_=0)),
@@ -69,7 +70,7 @@ def overdue_milestones(today: date) -> Chart:
         select(Objective.title, Milestone.title, Milestone.owner, Milestone.due_on, Milestone.rag)
         .join(PlanAction, PlanAction.id == Milestone.action_id)
         .join(Objective, Objective.id == PlanAction.objective_id)
-        .where(Milestone.status != MilestoneStatus.DONE, Milestone.due_on < today)
+        .where(Milestone.status != ProgressStatus.DONE, Milestone.due_on < today)
         .order_by(Milestone.due_on)
     ).all()
     table = DataTable(

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pam.audit.models import Audited, utcnow
+from pam.core.progress import ProgressStatus
 from pam.extensions import db, enum_column
 
 if TYPE_CHECKING:
@@ -308,16 +309,6 @@ class EscalationStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
-class ActionStatus(enum.StrEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
-
-
 class Escalation(Audited, db.Model):
     """An improvement plan opened on a contract that is under-performing."""
 
@@ -353,8 +344,8 @@ class EscalationAction(Audited, db.Model):
     description: Mapped[str] = mapped_column(Text)
     owner: Mapped[str] = mapped_column(String(200))
     due_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[ActionStatus] = mapped_column(
-        enum_column(ActionStatus), default=ActionStatus.NOT_STARTED
+    status: Mapped[ProgressStatus] = mapped_column(
+        enum_column(ProgressStatus), default=ProgressStatus.NOT_STARTED
     )
 
     escalation: Mapped[Escalation] = relationship(back_populates="actions")

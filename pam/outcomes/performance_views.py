@@ -10,10 +10,11 @@ from pam.auth.permissions import Permission, can_view_contract, refuse, require
 from pam.contracts.models import Contract
 from pam.core.forms import save_change
 from pam.core.periods import FinancialYear, today_in_uk
+from pam.core.progress import ProgressStatus
 from pam.extensions import db
 from pam.outcomes import services
 from pam.outcomes.forms import ActionForm, CloseEscalationForm, EscalationForm, RatingForm
-from pam.outcomes.models import ActionStatus, Escalation, EscalationAction
+from pam.outcomes.models import Escalation, EscalationAction
 from pam.outcomes.performance import contract_performance, years_of
 
 bp = Blueprint("performance", __name__)
@@ -130,7 +131,7 @@ def action_status(contract_id: int, escalation_id: int, action_id: int):
         abort(404)
     status = request.form.get("status", "")
     form = ConfirmForm()
-    if form.validate_on_submit() and status in {s.value for s in ActionStatus}:
+    if form.validate_on_submit() and status in {s.value for s in ProgressStatus}:
         save_change(form, lambda: services.set_action_status(current_user, action, status) or True)
     return redirect(_back(contract))
 

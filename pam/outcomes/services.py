@@ -13,10 +13,10 @@ from pam.audit.models import utcnow
 from pam.contracts.models import Contract
 from pam.core.exceptions import BusinessRuleError, StaleRecordError
 from pam.core.periods import Period
+from pam.core.progress import ProgressStatus
 from pam.extensions import db
 from pam.outcomes.models import (
     BREAKDOWNS,
-    ActionStatus,
     Aggregation,
     ContractRating,
     Direction,
@@ -395,7 +395,7 @@ def add_action(
 
 def set_action_status(actor: Any, action: EscalationAction, status: str) -> None:
     before = audit.snapshot(action)
-    action.status = ActionStatus(status)
+    action.status = ProgressStatus(status)
     audit.record_update(actor, action, before)
 
 

@@ -15,7 +15,7 @@ from wtforms import BooleanField, SelectChoice, SelectField, StringField, Submit
 from wtforms.validators import InputRequired, Optional, Regexp
 
 from pam.core.forms import DateRequired, GovDateField, MaxLength
-from pam.programmes.models import MilestoneStatus
+from pam.core.progress import ProgressStatus
 
 SCALE = [SelectChoice(str(n), f"{n}") for n in range(1, 6)]
 RAG_CHOICES = [
@@ -56,7 +56,7 @@ class ProgressForm(FlaskForm):
     status = SelectField(
         "Status",
         widget=GovRadioInput(),
-        choices=[SelectChoice(s.value, s.label) for s in MilestoneStatus],
+        choices=[SelectChoice(s.value, s.label) for s in ProgressStatus],
     )
     rag = SelectField("RAG", widget=GovRadioInput(), choices=RAG_CHOICES)
     submit = SubmitField("Record progress", widget=GovSubmitInput())

@@ -8,7 +8,6 @@ review date; each review is kept.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -16,21 +15,12 @@ from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pam.audit.models import Audited, utcnow
+from pam.core.progress import ProgressStatus
 from pam.extensions import db, enum_column
 from pam.providers.models import Area
 
 if TYPE_CHECKING:
     from pam.auth.models import User
-
-
-class MilestoneStatus(enum.StrEnum):
-    NOT_STARTED = "not_started"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
 
 
 class Objective(Audited, db.Model):
@@ -72,8 +62,8 @@ class Milestone(Audited, db.Model):
     title: Mapped[str] = mapped_column(String(300))
     owner: Mapped[str] = mapped_column(String(200))
     due_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[MilestoneStatus] = mapped_column(
-        enum_column(MilestoneStatus), default=MilestoneStatus.NOT_STARTED
+    status: Mapped[ProgressStatus] = mapped_column(
+        enum_column(ProgressStatus), default=ProgressStatus.NOT_STARTED
     )
     rag: Mapped[str] = mapped_column(String(10), default="green")
 
@@ -86,7 +76,7 @@ class Milestone(Audited, db.Model):
         return self.title
 
     def is_overdue(self, today: date) -> bool:
-        return self.status != MilestoneStatus.DONE and self.due_on < today
+        return self.status != ProgressStatus.DONE and self.due_on < today
 
 
 class ProgressUpdate(Audited, db.Model):
@@ -96,7 +86,7 @@ class ProgressUpdate(Audited, db.Model):
     milestone_id: Mapped[int] = mapped_column(ForeignKey("plan_milestones.id"), index=True)
     written_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text)
-    status: Mapped[MilestoneStatus] = mapped_column(enum_column(MilestoneStatus))
+    status: Mapped[ProgressStatus] = mapped_column(enum_column(ProgressStatus))
     rag: Mapped[str] = mapped_column(String(10))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from pam.audit import services as audit
 from pam.core.exceptions import BusinessRuleError
+from pam.core.progress import ProgressStatus
 from pam.extensions import db
 from pam.programmes.models import (
     Milestone,
-    MilestoneStatus,
     Objective,
     PanelCase,
     PanelSession,
@@ -75,7 +75,7 @@ def record_progress(
         milestone=milestone,
         written_on=written_on,
         note=_text(note, "Say what progress has been made", "note"),
-        status=MilestoneStatus(status),
+        status=ProgressStatus(status),
         rag=rag,
         author_id=getattr(actor, "id", None),
     )
