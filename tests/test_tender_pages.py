@@ -134,6 +134,12 @@ def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
             data={f"score-{bids[0].id}-{quality.id}": "9", f"why-{bids[0].id}-{quality.id}": "x"},
         )
         assert "Scores run from 0 to 5" in out_of_scale.text
+        cell = f"{bids[0].id}-{quality.id}"
+        words = client.post(
+            f"/tenders/{tender.id}/score", data={f"score-{cell}": "four", f"why-{cell}": "y"}
+        )
+        assert f"Bid {bids[0].id}, {quality.name}: enter a whole-number score" in words.text
+        assert ">y</textarea>" in words.text  # what was typed is kept
         marks = {bids[0].id: (5 - index, 3), bids[1].id: (2, 4)}
         data = {"finish": "y"}
         for bid_id, marks_for_bid in marks.items():
@@ -153,6 +159,10 @@ def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
         f"/tenders/{tender.id}/moderate", data={f"final-{bids[1].id}-{quality.id}": "7"}
     )
     assert "Scores run from 0 to 5" in bad.text
+    words = lead.post(
+        f"/tenders/{tender.id}/moderate", data={f"final-{bids[1].id}-{quality.id}": "5.5"}
+    )
+    assert f"Beta Justice, {quality.name}: enter a whole-number score" in words.text
     lead.post(
         f"/tenders/{tender.id}/moderate",
         data={f"final-{bids[1].id}-{quality.id}": "5", f"note-{bids[1].id}-{quality.id}": "Agreed"},
