@@ -352,21 +352,27 @@ def score(tender_id: int):
     )
 
 
-def _save_scores(tender: Tender, evaluator, bids) -> list[str]:
-    """Every score typed, through the service; all or nothing, with every problem listed."""
+def _save_grid(tender: Tender, bids, fields: tuple[str, str], save, *, blank_score_skips: bool,
+               bid_name):  # fmt: skip
+    """Each bid x criterion cell of a scoring form (a score and its text, posted as
+    "<field>-<bid>-<criterion>") through `save`; all or nothing, every problem listed.
+
+    A cell with neither a score nor text is skipped; so is one with no score at all when
+    `blank_score_skips` (moderation agrees only the scores an officer types)."""
+    score_field, text_field = fields
     problems = []
     for current in bids:
         for criterion in tender.criteria:
-            raw = request.form.get(f"score-{current.id}-{criterion.id}", "").strip()
-            why = request.form.get(f"why-{current.id}-{criterion.id}", "")
-            if raw == "" and not why.strip():
+            raw = request.form.get(f"{score_field}-{current.id}-{criterion.id}", "").strip()
+            text = request.form.get(f"{text_field}-{current.id}-{criterion.id}", "")
+            if raw == "" and (blank_score_skips or not text.strip()):
                 continue
-            where = f"Bid {current.id}, {criterion.name}"
+            where = f"{bid_name(current)}, {criterion.name}"
             if not raw.isdecimal():
                 problems.append(f"{where}: enter a whole-number score")
                 continue
             try:
-                tenders.record_score(current_user, evaluator, current, criterion, int(raw), why)
+                save(current, criterion, int(raw), text)
             except tenders.BusinessRuleError as error:
                 problems.append(f"{where}: {error.message}")
     if problems:
@@ -374,6 +380,17 @@ def _save_scores(tender: Tender, evaluator, bids) -> list[str]:
     else:
         db.session.commit()
     return problems
+
+
+def _save_scores(tender: Tender, evaluator, bids) -> list[str]:
+    """Every score an evaluator typed, with its justification."""
+    return _save_grid(
+        tender, bids, ("score", "why"),
+        lambda bid, criterion, score, why: tenders.record_score(
+            current_user, evaluator, bid, criterion, score, why),
+        blank_score_skips=False,
+        bid_name=lambda bid: f"Bid {bid.id}",
+    )  # fmt: skip
 
 
 @bp.post("/tenders/<int:tender_id>/award")
@@ -433,24 +450,14 @@ def moderate(tender_id: int):
     bids = tenders.live_bids(tender)
     problems: list[str] = []
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        for current in bids:
-            for criterion in tender.criteria:
-                raw = request.form.get(f"final-{current.id}-{criterion.id}", "").strip()
-                if not raw:
-                    continue
-                note = request.form.get(f"note-{current.id}-{criterion.id}", "")
-                where = f"{current.provider.name}, {criterion.name}"
-                if not raw.isdecimal():
-                    problems.append(f"{where}: enter a whole-number score")
-                    continue
-                try:
-                    tenders.moderate(current_user, tender, current, criterion, int(raw), note)
-                except tenders.BusinessRuleError as error:
-                    problems.append(f"{where}: {error.message}")
-        if problems:
-            db.session.rollback()
-        else:
-            db.session.commit()
+        problems = _save_grid(
+            tender, bids, ("final", "note"),
+            lambda bid, criterion, score, note: tenders.moderate(
+                current_user, tender, bid, criterion, score, note),
+            blank_score_skips=True,
+            bid_name=lambda bid: bid.provider.name,
+        )  # fmt: skip
+        if not problems:
             flash("The moderated scores are saved and the ranking updated", "success")
             return redirect(_back(tender))
     scores = tenders.scores_visible_to(current_user, tender)
