@@ -185,17 +185,18 @@ def processes(filters: Filters, threshold: int) -> Chart:
 def satisfaction(filters: Filters, threshold: int) -> Chart:
     """Service users satisfied: the rate is suppressed when either count behind it is."""
     sums = _sums(filters, ReturnFact.code, ReturnFact.kind == "Q")
-    grid = Grid.from_sums(["satisfied", "responses"], sums)
-    for column in COLUMNS:  # the not-satisfied count is implied, so it is a cell too
-        for source in (grid.filtered, grid.everything):
-            source["unsatisfied", column] = (
-                source["responses", column] - source["satisfied", column]
-            )
-    grid.rows = ["satisfied", "unsatisfied", "responses"]
-    groups = [[(row, c) for c in COLUMNS] for row in ("satisfied", "unsatisfied", "responses")]
-    groups += [[("satisfied", c), ("unsatisfied", c), ("responses", c)] for c in COLUMNS]
-    complements = _complements(grid.filtered, grid.everything, groups, threshold, filters)
-    hidden = suppress(grid.filtered, groups, threshold, complements)
+    # Those who gave feedback are the satisfied plus the rest: the rest is implied by the
+    # other two, so it is a cell of the grid too, and "responses" is the grid's total.
+    for (code, quarter), (everyone, filtered) in list(sums.items()):
+        if code == "responses":
+            satisfied = sums.get(("satisfied", quarter), (0, 0))
+            sums["unsatisfied", quarter] = (
+                (everyone or 0) - (satisfied[0] or 0), (filtered or 0) - (satisfied[1] or 0)
+            )  # fmt: skip
+    sums = {key: value for key, value in sums.items() if key[0] != "responses"}
+    grid = Grid.from_sums(["satisfied", "unsatisfied"], sums)
+    grid.add_total_row("responses")
+    hidden = grid.suppression(threshold, filters, totals=True)
     columns = _columns(filters)
     responses = _cells(grid, hidden, "responses", columns)
     satisfied = _cells(grid, hidden, "satisfied", columns)
