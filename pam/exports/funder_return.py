@@ -9,7 +9,6 @@ an officer's download and is audited like every export.
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from decimal import Decimal
 
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 from pam.contracts.models import Contract
 from pam.core.periods import FinancialYear
-from pam.exports.tabular import Sheet, Styles, new_workbook, print_setup, write_table
+from pam.exports.tabular import Sheet
 from pam.extensions import db
 from pam.outcomes.models import MetricVersion
 from pam.providers.models import Organisation
@@ -97,16 +96,3 @@ def build(funder: str, year: FinancialYear, quarter: int | None) -> tuple[list[S
         ["", "", "", "", "", "number"],
     )
     return [summary, detail], len(returns)
-
-
-def to_xlsx(funder: str, sheets: list[Sheet]) -> bytes:
-    buffer = io.BytesIO()
-    workbook = new_workbook(buffer)
-    workbook.set_properties({"title": funder, "author": "PAM"})
-    styles = Styles(workbook)
-    for sheet in sheets:
-        worksheet = workbook.add_worksheet(sheet.title)
-        write_table(worksheet, sheet, styles)
-        print_setup(worksheet, f"{funder}: {sheet.title}")
-    workbook.close()
-    return buffer.getvalue()

@@ -210,8 +210,9 @@ def sheet_name(title: str, taken: Iterable[str] = ()) -> str:
     return name
 
 
-def to_xlsx(sheets: list[Sheet], title: str) -> bytes:
-    """A workbook with one formatted worksheet per Sheet."""
+def to_xlsx(sheets: list[Sheet], title: str, header_prefix: str = "") -> bytes:
+    """A workbook with one formatted worksheet per Sheet; each printed page is headed with
+    the sheet's title (after header_prefix, e.g. the funder's name)."""
     buffer = io.BytesIO()
     workbook = new_workbook(buffer)
     workbook.set_properties({"title": title, "author": "PAM", "company": "OPCC"})
@@ -222,6 +223,6 @@ def to_xlsx(sheets: list[Sheet], title: str) -> bytes:
         names.append(name)
         ws = workbook.add_worksheet(name)
         write_table(ws, sheet, styles)
-        print_setup(ws, sheet.title)
+        print_setup(ws, f"{header_prefix}{sheet.title}")
     workbook.close()
     return buffer.getvalue()

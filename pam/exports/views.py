@@ -12,6 +12,7 @@ from pam.core.periods import Period, today_in_uk
 from pam.dashboards.filters import supported_year, year_choices
 from pam.exports import board_pack, funder_return, records
 from pam.exports.responses import send_file_bytes, send_sheet
+from pam.exports.tabular import to_xlsx
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -68,8 +69,9 @@ def funder_return_download():
         abort(404)
     sheets, count = funder_return.build(funder, year, int(quarter) if quarter else None)
     name = f"funder-return-{year.label.replace('/', '-')}{'-Q' + quarter if quarter else ''}"
+    body = to_xlsx(sheets, funder, header_prefix=f"{funder}: ")
     return send_file_bytes(
-        funder_return.to_xlsx(funder, sheets), "xlsx", f"{name}.xlsx", "funder_return",
+        body, "xlsx", f"{name}.xlsx", "funder_return",
         f"Downloaded the {funder} for {year.label}{' Q' + quarter if quarter else ''} "
         f"({count} returns)",
     )  # fmt: skip
