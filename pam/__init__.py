@@ -31,11 +31,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     _configure_templates(app)
     _register_blueprints(app)
 
+    from pam.auth.sessions import register_timeouts
     from pam.cli import register_commands
     from pam.core.errors import register_error_pages
     from pam.core.hooks import register_request_hooks
 
     register_request_hooks(app)
+    register_timeouts(app)
     register_error_pages(app)
     register_commands(app)
     return app
@@ -65,6 +67,7 @@ def _configure_templates(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from pam.audit.views import bp as audit_bp
+    from pam.auth.two_factor_views import bp as two_factor_bp
     from pam.auth.views import bp as auth_bp
     from pam.contracts.views import bp as contracts_bp
     from pam.core.health import bp as health_bp
@@ -86,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
         core_bp,
         health_bp,
         auth_bp,
+        two_factor_bp,
         providers_bp,
         contracts_bp,
         outcomes_bp,

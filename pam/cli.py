@@ -116,6 +116,10 @@ def demo_logins() -> None:
     click.echo(f"  password for every demo account: {DEMO_PASSWORD}")
     for user in DEMO_USERS:
         click.echo(f"  {user['role'].label:<24} {user['email']}")
+    click.echo(
+        "Two-factor sign-in is optional here (set it up from Your account); in production"
+        " it is required of administrators, officers and decision makers."
+    )
 
 
 @pam_cli.command("create-admin")

@@ -32,6 +32,13 @@ def read_secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
 def normalise_database_url(url: str) -> str:
     """Let `postgresql://` URLs use psycopg 3, the driver PAM installs."""
     if url.startswith("postgres://"):
@@ -74,7 +81,21 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Login throttling: failures allowed in the window before further tries wait.
         "PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
         "PAM_LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
-        "PAM_LOGIN_WINDOW_SECONDS": 15 * 60,
+        "PAM_LOGIN_WINDOW_SECONDS": 60 * 60,
+        # Lockout with backoff: after that many failures, wait this long, doubling with
+        # each further failure (up to the cap). Counts are shared by every process through
+        # the database.
+        "PAM_LOGIN_LOCKOUT_SECONDS": 60,
+        "PAM_LOGIN_LOCKOUT_MAX_SECONDS": 15 * 60,
+        # Sessions end after this long without a request, and this long after sign-in.
+        "PAM_SESSION_IDLE_MINUTES": int(os.environ.get("PAM_SESSION_IDLE_MINUTES", 30)),
+        "PAM_SESSION_MAX_HOURS": int(os.environ.get("PAM_SESSION_MAX_HOURS", 12)),
+        # Two-factor sign-in for administrators, officers and decision makers (and provider
+        # users when the second setting is on). Off only where demo logins are allowed.
+        "PAM_REQUIRE_TWO_FACTOR": _flag("PAM_REQUIRE_TWO_FACTOR", production),
+        "PAM_REQUIRE_TWO_FACTOR_FOR_PROVIDERS": _flag(
+            "PAM_REQUIRE_TWO_FACTOR_FOR_PROVIDERS", False
+        ),
         # Demo accounts are refused a login in production, whatever their password.
         "PAM_ALLOW_DEMO_LOGINS": not production,
         "PAM_PAGE_SIZE": 25,

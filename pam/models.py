@@ -1,7 +1,7 @@
 """Every model, imported in one place so that Alembic and the tests see the whole schema."""
 
 from pam.audit.models import AuditChainHead, AuditEvent  # noqa: F401
-from pam.auth.models import LoginFailure, PasswordLink, User  # noqa: F401
+from pam.auth.models import LoginFailure, PasswordLink, RecoveryCode, User  # noqa: F401
 from pam.contracts.models import (  # noqa: F401
     ComplianceItem,
     Contract,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,6 +22,7 @@ from sqlalchemy import select, text
 from pam import create_app
 from pam.audit import services as audit
 from pam.audit.models import AuditEvent, SystemActor
+from pam.auth import sessions
 from pam.auth.models import Role, User
 from pam.auth.passwords import hash_password
 from pam.contracts import services as contract_services
@@ -192,9 +194,11 @@ def make_user(make_organisation) -> Callable[..., User]:
 
 def login(client: FlaskClient, user: User) -> FlaskClient:
     """Sign the client in as the user without the form (the form is tested on its own)."""
+    now = time.time()
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
+        session[sessions.STARTED] = session[sessions.SEEN] = now
     return client
 
 

@@ -35,6 +35,11 @@ MATRIX = [
     ("GET", "auth.login", "/sign-in", {ANON}, 200),
     ("GET", "auth.account", "/account", EVERYONE, 200),
     ("GET", "auth.change_password", "/account/password", EVERYONE, 200),
+    # Without a password checked first, both second steps send anyone back to sign in.
+    ("GET", "two_factor.verify", "/sign-in/two-factor", PUBLIC, 302),
+    ("GET", "two_factor.sign_in_set_up", "/sign-in/set-up-two-factor", PUBLIC, 302),
+    ("GET", "two_factor.manage", "/account/two-factor", EVERYONE, 200),
+    ("GET", "two_factor.set_up", "/account/two-factor/set-up", EVERYONE, 200),
     ("GET", "auth.set_password", "/set-password/not-a-real-token", PUBLIC, 404),
     ("GET", "auth.users", "/admin/users", ADMIN, 200),
     ("GET", "auth.new_user", "/admin/users/new", ADMIN, 200),
@@ -306,6 +311,10 @@ MATRIX = [
     ("POST", "auth.reset_password", "/admin/users/{target_user}/reset-password", ADMIN, 200),
     ("POST", "auth.deactivate_user", "/admin/users/{target_user}/deactivate", ADMIN, 302),
     ("POST", "auth.reactivate_user", "/admin/users/{target_user}/reactivate", ADMIN, 302),
+    # Without a good code both say so and go back to the two-factor page.
+    ("POST", "two_factor.new_recovery_codes", "/account/two-factor/recovery-codes", EVERYONE, 302),
+    ("POST", "two_factor.turn_off", "/account/two-factor/turn-off", EVERYONE, 302),
+    ("POST", "two_factor.admin_reset", "/admin/users/{target_user}/reset-two-factor", ADMIN, 302),
     ("POST", "auth.logout", "/sign-out", EVERYONE, 302),
 ]
 

@@ -29,7 +29,7 @@ from pam.returns import services
 from pam.returns.imports import Entries
 from pam.returns.models import ProviderReturn, ReturnSource, ReturnStatus, ReturnVersion
 from pam.returns.workflow import CONCURRENT
-from tests.conftest import FACTORY, valid_answers
+from tests.conftest import FACTORY, login, valid_answers
 
 PERIOD = Period.parse("2025/26-Q2")
 SIGN_OFF = {"signed_off_by": "Amy Turner, Service manager", "confirm": "y"}
@@ -404,21 +404,18 @@ def test_a_draft_saved_online_comes_back_and_in_the_template(setup):
 
 def test_the_same_return_uploaded_twice_at_once_is_stored_once(setup, app):
     filled = fill(template(setup), answers_for(setup))
-    session_id = setup["user"].get_id()
+    clients = [login(app.test_client(), setup["user"]) for _ in range(2)]
     results: list[int] = []
     bodies: list[str] = []
     barrier = threading.Barrier(2)
 
-    def send():
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = session_id
+    def send(client):
         barrier.wait()
         response = upload(setup, filled, client=client)
         results.append(response.status_code)
         bodies.append(response.text)
 
-    threads = [threading.Thread(target=send) for _ in range(2)]
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
     for thread in threads:

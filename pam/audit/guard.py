@@ -45,7 +45,14 @@ def _own_data_changed(session: Session, obj: Audited) -> bool:
     events, not to the parent.
     """
     state = inspect(obj)
-    if any(state.attrs[attr.key].history.has_changes() for attr in state.mapper.column_attrs):
+    # Columns kept out of the trail (timestamps, versions, a TOTP time step) change as a
+    # side effect of audited work and need no event of their own.
+    ignored = obj.__audit_exclude__
+    if any(
+        state.attrs[attr.key].history.has_changes()
+        for attr in state.mapper.column_attrs
+        if attr.key not in ignored
+    ):
         return True
     return any(
         state.attrs[rel.key].history.has_changes()

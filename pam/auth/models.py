@@ -44,8 +44,8 @@ class User(Audited, UserMixin, db.Model):
     """A person who signs in. Provider users belong to exactly one provider organisation."""
 
     __tablename__ = "users"
-    __audit_redact__ = ("password_hash",)
-    __audit_exclude__ = ("created_at", "updated_at", "version", "session_version")
+    __audit_redact__ = ("password_hash", "totp_secret")
+    __audit_exclude__ = ("created_at", "updated_at", "version", "session_version", "totp_last_step")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -58,6 +58,11 @@ class User(Audited, UserMixin, db.Model):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped to end every session of this user (deactivation, password or role change).
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Two-factor sign-in (pam.auth.two_factor): the encrypted TOTP seed, the last time
+    # step a code was accepted for (replay protection), and when set-up was confirmed.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    two_factor_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -116,6 +121,17 @@ class PasswordLink(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A one-time code to sign in without the authenticator app; stored only as a hash."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class LoginFailure(db.Model):

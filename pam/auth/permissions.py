@@ -206,6 +206,23 @@ def scope_contracts(user: User, query: Any) -> Any:
     return query.where(false())
 
 
+# Roles that commit public money or administer access always sign in with a second factor.
+_TWO_FACTOR_ROLES = frozenset({Role.ADMINISTRATOR, Role.OFFICER, Role.DECISION_MAKER})
+
+
+def must_use_two_factor(user: User) -> bool:
+    """Whether the user must set up and use two-factor sign-in. Where PAM_REQUIRE_TWO_FACTOR
+    is off (the local demo), anyone may still turn it on for themselves."""
+    from flask import current_app
+
+    config = current_app.config
+    if not config["PAM_REQUIRE_TWO_FACTOR"]:
+        return False
+    if user.role == Role.PROVIDER:
+        return bool(config["PAM_REQUIRE_TWO_FACTOR_FOR_PROVIDERS"])
+    return user.role in _TWO_FACTOR_ROLES
+
+
 def can_change_user(actor: User, target: User) -> bool:
     """Administrators manage users, but not their own role or active state (no self lock-out)."""
     return can(actor, Permission.MANAGE_USERS) and actor.id != target.id

@@ -8,6 +8,7 @@ durable together.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -32,48 +33,86 @@ RESET_LIFETIME = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class SignInResult:
-    """The outcome of a sign-in attempt. `user` is set only on success."""
+    """The outcome of a password check. `user` is set only when the password was right;
+    `wait_seconds` is set when the account or address is locked out for now."""
 
     user: User | None
-    throttled: bool = False
+    wait_seconds: int = 0
+
+    @property
+    def throttled(self) -> bool:
+        return self.wait_seconds > 0
 
 
 def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _recent_failures(column, value: str) -> int:
-    since = utcnow() - timedelta(seconds=current_app.config["PAM_LOGIN_WINDOW_SECONDS"])
-    return db.session.scalar(
-        select(func.count(LoginFailure.id)).where(
+def _aware(moment):
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+
+def _lockout_seconds(column, value: str, limit: int) -> int:
+    """Seconds until `value` may try again: none below `limit` failures in the window,
+    then PAM_LOGIN_LOCKOUT_SECONDS after the latest, doubling with each further failure."""
+    config = current_app.config
+    since = utcnow() - timedelta(seconds=config["PAM_LOGIN_WINDOW_SECONDS"])
+    count, latest = db.session.execute(
+        select(func.count(LoginFailure.id), func.max(LoginFailure.occurred_at)).where(
             column == value, LoginFailure.occurred_at >= since
         )
+    ).one()
+    if count < limit:
+        return 0
+    delay = min(
+        config["PAM_LOGIN_LOCKOUT_SECONDS"] * 2 ** min(count - limit, 20),
+        config["PAM_LOGIN_LOCKOUT_MAX_SECONDS"],
     )
+    remaining = (_aware(latest) + timedelta(seconds=delay) - utcnow()).total_seconds()
+    return max(0, math.ceil(remaining))
 
 
-def is_throttled(account: str, address: str) -> bool:
-    """True when this account or this address has failed too often in the window."""
+def lockout_seconds(account: str, address: str) -> int:
+    """How long this account or this address must wait before another try (0: not locked).
+
+    The failures are rows in the database, so every server process sees the same counts.
+    """
     config = current_app.config
-    return (
-        _recent_failures(LoginFailure.account, account)
-        >= config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures(LoginFailure.address, address)
-        >= config["PAM_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    return max(
+        _lockout_seconds(
+            LoginFailure.account, account, config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        ),
+        _lockout_seconds(
+            LoginFailure.address, address, config["PAM_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+        ),
     )
 
 
-def sign_in(email: str, password: str, address: str) -> SignInResult:
-    """Check credentials and record the attempt. The caller logs the user in on success.
+def lockout_message(wait_seconds: int) -> str:
+    minutes = max(1, -(-wait_seconds // 60))
+    return f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def check_password(email: str, password: str, address: str) -> SignInResult:
+    """The first step of signing in: check the credentials and record a failure.
 
     The message shown is the same whatever went wrong, and an unknown address costs the
     same hashing work as a wrong password, so neither reveals whether an account exists.
+    A locked-out attempt is not checked at all (and does not extend the lockout, so
+    someone hammering an account cannot keep its owner out for longer than the cap).
     """
     account = normalise_email(email)[:254]
     address = (address or "unknown")[:64]
-    if is_throttled(account, address):
+    wait = lockout_seconds(account, address)
+    if wait:
         verify_password(None, password)  # same work as a real attempt
-        _record_failure(account, address, None, "too many failed attempts")
-        return SignInResult(None, throttled=True)
+        audit.record(
+            "login_failed",
+            actor=None,
+            actor_label=f"sign-in attempt as {account}",
+            summary="Sign-in refused: locked out after too many failed attempts",
+        )
+        return SignInResult(None, wait_seconds=wait)
 
     user = db.session.scalar(select(User).where(User.email == account))
     password_ok = verify_password(user.password_hash if user else None, password)
@@ -85,21 +124,25 @@ def sign_in(email: str, password: str, address: str) -> SignInResult:
     elif user.is_demo and not current_app.config["PAM_ALLOW_DEMO_LOGINS"]:
         reason = "demo accounts are refused in production"
     if reason:
-        _record_failure(account, address, user, reason)
+        record_failure(account, address, user, reason)
         return SignInResult(None)
-
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
-    audit.record("login", actor=user, target=user, summary="Signed in")
     return SignInResult(user)
 
 
-def _record_failure(account: str, address: str, user: User | None, reason: str) -> None:
+def complete_sign_in(user: User, how: str) -> None:
+    """The last step: record the sign-in and forget the account's failures."""
+    user.last_login_at = utcnow()
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == user.email))
+    audit.record("login", actor=user, target=user, summary=f"Signed in ({how})")
+
+
+def record_failure(account: str, address: str, user: User | None, reason: str) -> None:
+    """Count a failed attempt (password or second factor) against the account and address."""
     window = timedelta(seconds=current_app.config["PAM_LOGIN_WINDOW_SECONDS"])
     db.session.execute(delete(LoginFailure).where(LoginFailure.occurred_at < utcnow() - window))
-    db.session.add(LoginFailure(account=account, address=address))
+    db.session.add(LoginFailure(account=account, address=(address or "unknown")[:64]))
     audit.record(
         "login_failed",
         actor=None,
@@ -110,8 +153,9 @@ def _record_failure(account: str, address: str, user: User | None, reason: str) 
 
 
 def sign_out(user: User) -> None:
-    """Record a sign-out."""
-    audit.record("logout", actor=user, target=user, summary="Signed out")
+    """Sign out everywhere: bumping the session version ends every session of the user."""
+    user.session_version += 1
+    audit.record("logout", actor=user, target=user, summary="Signed out of every session")
 
 
 # --- managing users -----------------------------------------------------------------

@@ -5,13 +5,19 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import or_, select
 
-from pam.auth import services
+from pam.auth import services, sessions, two_factor
 from pam.auth.forms import ChangePasswordForm, ConfirmForm, LoginForm, SetPasswordForm, UserForm
 from pam.auth.models import ROLE_LABELS, Role, User
-from pam.auth.permissions import Permission, can_change_user, refuse, require
+from pam.auth.permissions import (
+    Permission,
+    can_change_user,
+    must_use_two_factor,
+    refuse,
+    require,
+)
 from pam.core.exceptions import BusinessRuleError
 from pam.core.forms import page_number, show_rule_error
 from pam.extensions import db, login_manager
@@ -51,29 +57,34 @@ def login():
         return redirect(url_for("core.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = services.sign_in(form.email.data, form.password.data, request.remote_addr)
+        result = services.check_password(form.email.data, form.password.data, request.remote_addr)
         if result.user is None:
             db.session.commit()  # keep the failure (throttling and the audit trail)
             form.email.errors = []
             form.form_errors.append(
-                "Too many failed attempts. Wait 15 minutes, then try again."
+                services.lockout_message(result.wait_seconds)
                 if result.throttled
                 else "Enter a correct email address and password"
             )
             return render_template("auth/login.html", form=form), 200
-        login_user(result.user)
+        user, destination = result.user, _safe_next(request.args.get("next"))
+        if two_factor.is_enabled(user) or must_use_two_factor(user):
+            db.session.commit()  # a rehashed password
+            return sessions.await_second_factor(user, destination)
+        services.complete_sign_in(user, "password")
+        sessions.start(user, second_factor=False)
         db.session.commit()
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(destination)
     return render_template("auth/login.html", form=form)
 
 
 @bp.post("/sign-out")
 @login_required
 def logout():
-    services.sign_out(current_user)
+    services.sign_out(current_user._get_current_object())
     db.session.commit()
-    logout_user()
-    flash("You have signed out", "success")
+    sessions.end()
+    flash("You have signed out of PAM on every device", "success")
     return redirect(url_for("auth.login"))
 
 
@@ -116,7 +127,7 @@ def set_password(token: str):
             show_rule_error(form, error)
         else:
             db.session.commit()
-            logout_user()
+            sessions.end()
             flash("Your password has been saved. You can now sign in.", "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/set_password.html", form=form, link=link)

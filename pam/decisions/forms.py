@@ -132,6 +132,14 @@ class DecideForm(FlaskForm):
         widget=GovTextArea(),
         validators=[MaxLength(2000)],
     )
+    # Asked of anyone who signs in with two factors: committing public money needs a fresh
+    # code, not just a session that may have been left open. Removed for anyone else.
+    second_factor_code = StringField(
+        "Code from your authenticator app",
+        widget=GovTextInput(),
+        description="To confirm it is you recording this decision.",
+        validators=[InputRequired("Enter the code from your authenticator app"), MaxLength(20)],
+    )
     submit = SubmitField("Record the decision", widget=GovSubmitInput())
 
 

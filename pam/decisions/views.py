@@ -10,8 +10,16 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from wtforms import SelectChoice
 
+from pam.auth import two_factor
 from pam.auth.forms import ConfirmForm
-from pam.auth.permissions import Permission, can, can_decide, refuse, require
+from pam.auth.permissions import (
+    Permission,
+    can,
+    can_decide,
+    must_use_two_factor,
+    refuse,
+    require,
+)
 from pam.contracts.models import Contract
 from pam.core.forms import save_change, whole_number
 from pam.core.periods import FinancialYear, today_in_uk
@@ -257,7 +265,13 @@ def decide(decision_id: int):
     if not can_decide(current_user, decision):
         refuse(current_user)
     form = DecideForm()
-    if form.validate_on_submit():
+    user = current_user._get_current_object()
+    if must_use_two_factor(user) and not two_factor.is_enabled(user):
+        flash("Set up two-factor sign-in before recording a decision", "info")
+        return redirect(url_for("two_factor.set_up"))
+    if not two_factor.is_enabled(user):
+        del form.second_factor_code
+    if form.validate_on_submit() and _second_factor_confirmed(form, user):
         saved = save_change(
             form,
             lambda: services.decide(
@@ -284,7 +298,24 @@ def decide(decision_id: int):
             else ""
         ),
         back_url=url_for("decisions.detail", decision_id=decision.id),
+        field_params={
+            "second_factor_code": {
+                "autocomplete": "one-time-code",
+                "classes": "govuk-input--width-10",
+            }
+        },
     )
+
+
+def _second_factor_confirmed(form: DecideForm, user) -> bool:
+    if "second_factor_code" not in form:
+        return True
+    _how, problem = two_factor.check(user, form.second_factor_code.data, request.remote_addr)
+    if problem:
+        db.session.commit()  # a wrong code counts towards the lockout; a used one stays used
+        form.second_factor_code.errors.append(problem)
+        return False
+    return True
 
 
 # --- budgets --------------------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""How a signed-in session starts and ends.
+
+A session ends after PAM_SESSION_IDLE_MINUTES without a request, or PAM_SESSION_MAX_HOURS
+after sign-in, whichever comes first. Both times live in the signed session cookie, so
+every server process enforces them without shared state. Ending *every* session of a user
+at once (sign-out, password, role or organisation change, deactivation) is done by
+bumping User.session_version, which is part of the session's identity (User.get_id).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+STARTED = "pam_started"
+SEEN = "pam_seen"
+SECOND_FACTOR_AT = "pam_second_factor_at"
+# Refresh the "last seen" stamp at most this often, so the cookie is not rewritten on
+# every request; the idle limit is then exact to within this many seconds.
+_SEEN_RESOLUTION_SECONDS = 60
+
+
+PENDING = "pam_pending_sign_in"
+# How long someone who got their password right has to give their second factor.
+PENDING_LIFETIME_SECONDS = 5 * 60
+
+
+def await_second_factor(user, destination: str):
+    """The password was right: remember who is half signed in, and ask for the second
+    factor (or, for someone who must use one but has none yet, to set it up)."""
+    from pam.auth import two_factor
+
+    session.clear()
+    session[PENDING] = {"user": user.get_id(), "at": time.time(), "next": destination}
+    endpoint = "two_factor.verify" if two_factor.is_enabled(user) else "two_factor.sign_in_set_up"
+    return redirect(url_for(endpoint))
+
+
+def pending_user():
+    """(user, destination) for a sign-in waiting for its second factor, or (None, None)."""
+    from pam.auth.models import User
+    from pam.extensions import db
+
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
+        return None, None
+    if time.time() - pending["at"] > PENDING_LIFETIME_SECONDS:
+        session.pop(PENDING, None)
+        return None, None
+    user_id, _, version = str(pending.get("user", "")).partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None, None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active_account or user.session_version != int(version):
+        return None, None
+    return user, pending.get("next") or url_for("core.home")
+
+
+def start(user, *, second_factor: bool) -> None:
+    """Sign the user in on a fresh session (nothing carried over from before sign-in)."""
+    session.clear()
+    login_user(user)
+    now = time.time()
+    session[STARTED] = now
+    session[SEEN] = now
+    if second_factor:
+        session[SECOND_FACTOR_AT] = now
+
+
+def end() -> None:
+    """Forget this browser's session entirely."""
+    logout_user()
+    session.clear()
+
+
+def expiry_reason(now: float | None = None) -> str | None:
+    """Why the current session has run out, or None while it is still good."""
+    now = time.time() if now is None else now
+    started, seen = session.get(STARTED), session.get(SEEN)
+    if not isinstance(started, int | float) or not isinstance(seen, int | float):
+        return "Your session has ended. Sign in again."
+    config = current_app.config
+    if now - started > config["PAM_SESSION_MAX_HOURS"] * 3600:
+        return (
+            f"You have been signed out because you signed in more than "
+            f"{config['PAM_SESSION_MAX_HOURS']} hours ago. Sign in again."
+        )
+    if now - seen > config["PAM_SESSION_IDLE_MINUTES"] * 60:
+        return (
+            f"You have been signed out because you had not used PAM for "
+            f"{config['PAM_SESSION_IDLE_MINUTES']} minutes. Sign in again."
+        )
+    return None
+
+
+def register_timeouts(app: Flask) -> None:
+    @app.before_request
+    def enforce_session_timeouts():
+        if request.endpoint in (None, "static") or not current_user.is_authenticated:
+            return None
+        reason = expiry_reason()
+        if reason is None:
+            now = time.time()
+            if now - session[SEEN] >= _SEEN_RESOLUTION_SECONDS:
+                session[SEEN] = now
+            return None
+        end()
+        flash(reason, "info")
+        # After signing in again, a GET comes back to where it was; a POST cannot be
+        # replayed, so its form page (the referrer is not trusted) is left to the user.
+        target = request.full_path if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=target))

@@ -1,0 +1,212 @@
+"""Two-factor pages: the second step of signing in, setting up an authenticator app (at
+sign-in when a role requires it, or from the account page), recovery codes, and an
+administrator's reset for someone who lost their phone."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from pam.auth import services, sessions, two_factor
+from pam.auth.forms import ConfirmForm, SecondFactorForm, SetUpTwoFactorForm
+from pam.auth.models import User
+from pam.auth.permissions import (
+    Permission,
+    can_change_user,
+    must_use_two_factor,
+    refuse,
+    require,
+)
+from pam.core.exceptions import BusinessRuleError
+from pam.core.forms import show_rule_error
+from pam.extensions import db
+
+bp = Blueprint("two_factor", __name__)
+
+
+def _start_again():
+    flash("Sign in again: that sign-in was not finished within 5 minutes", "info")
+    return redirect(url_for("auth.login"))
+
+
+# --- the second step of signing in -----------------------------------------------------
+
+
+@bp.route("/sign-in/two-factor", methods=["GET", "POST"])
+def verify():
+    user, destination = sessions.pending_user()
+    if user is None:
+        return _start_again()
+    if not two_factor.is_enabled(user):
+        return redirect(url_for("two_factor.sign_in_set_up"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        how, problem = two_factor.check(user, form.code.data, request.remote_addr)
+        if problem:
+            db.session.commit()  # the failure counts towards the lockout
+            form.code.errors.append(problem)
+        else:
+            services.complete_sign_in(user, f"password and {how}")
+            sessions.start(user, second_factor=True)
+            db.session.commit()
+            if how == "recovery code":
+                flash(
+                    f"You signed in with a recovery code: you have "
+                    f"{two_factor.recovery_codes_left(user)} left. If you have lost your "
+                    "phone, set up your app again from your account page.",
+                    "info",
+                )
+            return redirect(destination)
+    return render_template("auth/two_factor_verify.html", form=form)
+
+
+@bp.route("/sign-in/set-up-two-factor", methods=["GET", "POST"])
+def sign_in_set_up():
+    """Someone whose role needs two-factor sign-in and who has not set it up yet."""
+    user, destination = sessions.pending_user()
+    if user is None:
+        return _start_again()
+    if two_factor.is_enabled(user):
+        return redirect(url_for("two_factor.verify"))
+
+    def signed_in(codes: list[str]):
+        services.complete_sign_in(user, "password and a newly set-up authenticator app")
+        sessions.start(user, second_factor=True)
+        db.session.commit()
+        return render_template(
+            "auth/recovery_codes.html", codes=codes, continue_url=destination, first_time=True
+        )
+
+    return _set_up_page(user, signed_in, cancel_url=url_for("auth.login"))
+
+
+# --- from the account page ------------------------------------------------------------------
+
+
+@bp.get("/account/two-factor")
+@login_required
+def manage():
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/two_factor_manage.html",
+        user=user,
+        enabled=two_factor.is_enabled(user),
+        required=must_use_two_factor(user),
+        codes_left=two_factor.recovery_codes_left(user),
+        form=SecondFactorForm(),
+    )
+
+
+@bp.route("/account/two-factor/set-up", methods=["GET", "POST"])
+@login_required
+def set_up():
+    user = current_user._get_current_object()
+    if two_factor.is_enabled(user):
+        return redirect(url_for("two_factor.manage"))
+
+    def done(codes: list[str]):
+        db.session.commit()
+        return render_template(
+            "auth/recovery_codes.html",
+            codes=codes,
+            continue_url=url_for("two_factor.manage"),
+            first_time=True,
+        )
+
+    return _set_up_page(user, done, cancel_url=url_for("two_factor.manage"))
+
+
+def _set_up_page(user: User, on_success, cancel_url: str):
+    seed = two_factor.pending_seed(user)
+    db.session.commit()  # the same seed is shown until it is confirmed
+    form = SetUpTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm(user, form.code.data)
+        except BusinessRuleError as error:
+            db.session.rollback()
+            show_rule_error(form, error)
+        else:
+            return on_success(codes)
+    uri = two_factor.provisioning_uri(user, seed)
+    return render_template(
+        "auth/two_factor_set_up.html",
+        form=form,
+        qr_code=two_factor.qr_code_data_uri(uri),
+        seed=" ".join(seed[i : i + 4] for i in range(0, len(seed), 4)),
+        cancel_url=cancel_url,
+    )
+
+
+def _fresh_code_problem(user: User) -> str | None:
+    """Check the code posted with an account change; None when it is good."""
+    form = SecondFactorForm()
+    if not form.validate_on_submit():
+        return next(iter(form.errors.values()), ["Enter the code from your app"])[0]
+    _how, problem = two_factor.check(user, form.code.data, request.remote_addr)
+    return problem
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@login_required
+def new_recovery_codes():
+    user = current_user._get_current_object()
+    problem = _fresh_code_problem(user)
+    if problem:
+        db.session.commit()  # the failure counts towards the lockout
+        flash(f"Your recovery codes were not replaced. {problem}", "error")
+        return redirect(url_for("two_factor.manage"))
+    codes = two_factor.new_recovery_codes(user)
+    db.session.commit()
+    return render_template(
+        "auth/recovery_codes.html",
+        codes=codes,
+        continue_url=url_for("two_factor.manage"),
+        first_time=False,
+    )
+
+
+@bp.post("/account/two-factor/turn-off")
+@login_required
+def turn_off():
+    user = current_user._get_current_object()
+    if must_use_two_factor(user):
+        abort(403)  # the page offers no such button: their role needs it
+    problem = _fresh_code_problem(user)
+    if problem:
+        db.session.commit()
+        flash(f"Two-factor sign-in is still on. {problem}", "error")
+        return redirect(url_for("two_factor.manage"))
+    two_factor.turn_off(user, user, reason="Turned off own two-factor sign-in")
+    db.session.commit()
+    sessions.end()
+    flash("Two-factor sign-in is off. Sign in again with your password.", "success")
+    return redirect(url_for("auth.login"))
+
+
+# --- an administrator's reset -------------------------------------------------------------
+
+
+@bp.post("/admin/users/<int:user_id>/reset-two-factor")
+@require(Permission.MANAGE_USERS)
+def admin_reset(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not can_change_user(current_user, user):
+        refuse(current_user)
+    two_factor.turn_off(
+        current_user,
+        user,
+        reason="Two-factor sign-in reset by an administrator: sessions ended, "
+        "to be set up again at the next sign-in",
+    )
+    db.session.commit()
+    flash(
+        f"{user.full_name}'s two-factor sign-in has been reset. They will set it up again "
+        "when they next sign in.",
+        "success",
+    )
+    return redirect(url_for("auth.user_detail", user_id=user.id))
