@@ -18,9 +18,10 @@ run: setup db demo
 	@$(FLASK) pam demo-logins
 	PAM_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
-## test: set up, then run the whole suite (SQLite; PostgreSQL too when PAM_TEST_DATABASE_URL is set)
+## test: set up, lint (ruff, bandit), then run the whole suite (SQLite; PostgreSQL too when PAM_TEST_DATABASE_URL is set)
 test: setup
 	$(BIN)/ruff check pam tests app.py
+	$(BIN)/bandit --quiet --recursive pam app.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed pam/static/dist/.built

@@ -35,7 +35,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from pam.cli import register_commands
     from pam.core.errors import register_error_pages
     from pam.core.hooks import register_request_hooks
+    from pam.core.logs import configure_logging
 
+    configure_logging(app)
     register_request_hooks(app)
     register_timeouts(app)
     register_error_pages(app)

@@ -60,7 +60,6 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     production = env == "production"
     config = {
         "PAM_ENV": env,
-        "SECRET_KEY": None,  # filled below unless overridden
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Sessions: HttpOnly always; Secure in production (served over TLS there).
@@ -108,6 +107,6 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PAM_SUPPRESSION_THRESHOLD": int(os.environ.get("PAM_SUPPRESSION_THRESHOLD", 4)),
     }
     config.update(overrides)
-    if not config["SECRET_KEY"]:
+    if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = read_secret_key(instance_path)
     return config

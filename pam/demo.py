@@ -27,7 +27,7 @@ from pam.providers.models import Area, Organisation, ServiceCategory
 from pam.returns.demo import load_returns
 
 LOADER = SystemActor("demo data loader")
-DEMO_PASSWORD = "dorset-demo-2026"  # noqa: S105 - published demo password, refused in production
+DEMO_PASSWORD = "dorset-demo-2026"  # noqa: S105 - published demo password, refused in production  # nosec B105
 OPCC_NAME = "Dorset Office of the Police and Crime Commissioner"
 
 AREAS = [

@@ -69,7 +69,7 @@ def register_request_hooks(app: Flask) -> None:
                 "path": request.path,
                 "status": response.status_code,
                 "duration_ms": round(elapsed_ms, 1),
-                "user_id": current_user.get_id() if current_user.is_authenticated else None,
+                "user_id": current_user.id if current_user.is_authenticated else None,
             },
         )
         return response

@@ -142,7 +142,7 @@ def load_pilot(actor, today: date) -> int:
 
     if db.session.scalar(select(Pilot.id)) is not None:
         return 0
-    rng = random.Random("njp-demo")  # noqa: S311 - demo figures, not secrets
+    rng = random.Random("njp-demo")  # noqa: S311 - demo figures, not secrets  # nosec B311
     start = date(today.year - 1, today.month, 1)
     pilot = services.add_pilot(
         actor,

@@ -94,7 +94,7 @@ def _split(total: int, categories: list[str], rng: random.Random) -> dict[str, i
 def _add_breakdowns(layout: Layout, answers: dict[str, str]) -> None:
     """Breakdown categories of each count measure, and equality monitoring of the people
     the service worked with. Their own seeded generator, so the totals stay as they were."""
-    rng = random.Random(f"{layout.contract.reference} {layout.period.label}")  # noqa: S311
+    rng = random.Random(f"{layout.contract.reference} {layout.period.label}")  # noqa: S311  # nosec B311
     groups: dict[tuple[str, str], list[str]] = {}
     for item in layout.section("measures"):
         if item.total_key and item.unit == Unit.COUNT:
@@ -157,7 +157,7 @@ def load_returns(actor, today: date) -> int:
         )
         if has_returns or contract.framework is None or not contract.framework.measures:
             continue
-        rng = random.Random(contract.reference)  # noqa: S311 - demo figures, not secrets
+        rng = random.Random(contract.reference)  # noqa: S311 - demo figures, not secrets  # nosec B311
         periods = services.reporting_periods(contract, today)
         for index, period in enumerate(periods):
             added += _one_return(actor, contract, period, index, periods, rng, reviewer, today)

@@ -1,0 +1,62 @@
+"""Request logs are JSON lines carrying the request id that the audit trail records too,
+and never what was typed into a form."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from pam.audit.models import AuditEvent
+from pam.core.logs import json_formatter
+from pam.extensions import db
+from tests.conftest import TEST_PASSWORD
+
+
+@pytest.fixture
+def request_logs() -> Iterator[io.StringIO]:
+    """What the request logger writes, formatted as in production."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    logger = logging.getLogger("pam.requests")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)  # setLevel, not the attribute: it clears logging's cache
+    yield stream
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def test_a_request_log_line_carries_the_id_the_audit_event_has(client, make_user, request_logs):
+    stream = request_logs
+    user = make_user()
+    response = client.post(
+        "/sign-in?next=/contracts",
+        data={"email": user.email, "password": TEST_PASSWORD},
+        headers={"X-Request-ID": "abc12345-from-the-balancer"},
+    )
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["message"] == "request" and line["level"] == "INFO" and "time" in line
+    assert line["request_id"] == "abc12345-from-the-balancer" == response.headers["X-Request-ID"]
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/sign-in", 302)
+    assert isinstance(line["duration_ms"], float)
+    login = db_event("login")
+    assert login.request_id == line["request_id"]
+    assert TEST_PASSWORD not in stream.getvalue() and "next=" not in stream.getvalue()
+
+
+def test_a_malformed_request_id_is_replaced_with_a_fresh_one(client, request_logs):
+    stream = request_logs
+    response = client.get("/cookies", headers={"X-Request-ID": "<script>"})
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["request_id"] == response.headers["X-Request-ID"]
+    assert len(line["request_id"]) == 32 and line["request_id"].isalnum()
+
+
+def db_event(action: str) -> AuditEvent:
+    return db.session.scalar(select(AuditEvent).where(AuditEvent.action == action))
