@@ -64,6 +64,8 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Sessions: HttpOnly always; Secure in production (served over TLS there).
         "SESSION_COOKIE_HTTPONLY": True,
+        # HSTS max-age in production (0 turns the header off, e.g. behind a proxy that sets it).
+        "PAM_HSTS_SECONDS": int(os.environ.get("PAM_HSTS_SECONDS", 365 * 24 * 3600)),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,

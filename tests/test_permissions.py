@@ -314,7 +314,8 @@ MATRIX = [
     # Without a good code both say so and go back to the two-factor page.
     ("POST", "two_factor.new_recovery_codes", "/account/two-factor/recovery-codes", EVERYONE, 302),
     ("POST", "two_factor.turn_off", "/account/two-factor/turn-off", EVERYONE, 302),
-    ("POST", "two_factor.admin_reset", "/admin/users/{target_user}/reset-two-factor", ADMIN, 302),
+    # The reset shows the new password link, once.
+    ("POST", "two_factor.admin_reset", "/admin/users/{target_user}/reset-two-factor", ADMIN, 200),
     ("POST", "auth.logout", "/sign-out", EVERYONE, 302),
 ]
 

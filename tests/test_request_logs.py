@@ -24,12 +24,14 @@ def request_logs() -> Iterator[io.StringIO]:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(json_formatter())
     logger = logging.getLogger("pam.requests")
-    level = logger.level
+    level, disabled = logger.level, logger.disabled
+    logger.disabled = False  # a logging.config call elsewhere in the run may have disabled it
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)  # setLevel, not the attribute: it clears logging's cache
     yield stream
     logger.removeHandler(handler)
     logger.setLevel(level)
+    logger.disabled = disabled
 
 
 def test_a_request_log_line_carries_the_id_the_audit_event_has(client, make_user, request_logs):

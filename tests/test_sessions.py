@@ -118,3 +118,16 @@ def test_the_lockout_doubles_with_each_failure_after_it_ends(client, make_user, 
     _age_failures(121)
     assert sign_in(client, user.email).status_code == 302  # the right password, at last
     assert db.session.query(LoginFailure).count() == 0
+
+
+def test_signing_out_after_the_idle_limit_still_ends_the_other_sessions(
+    app, make_user, monkeypatch
+):
+    user = make_user()
+    desk, phone = app.test_client(), app.test_client()
+    sign_in(desk, user.email)
+    sign_in(phone, user.email)
+    at(monkeypatch, app.config["PAM_SESSION_IDLE_MINUTES"] * 60 + 60)
+    desk.post("/sign-out")  # back from lunch, the user signs out everywhere
+    monkeypatch.undo()
+    assert phone.get("/account").status_code == 302

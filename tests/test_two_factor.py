@@ -4,12 +4,14 @@ lockout, the administrator's reset, and a fresh code to record a funding decisio
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 
 import pyotp
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from pam.audit.models import AuditEvent
@@ -55,18 +57,35 @@ def sign_in(client, user, **kwargs):
     return client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD}, **kwargs)
 
 
-def code_for(user, steps_ahead: int = 0) -> str:
+_REAL_TIME = time.time
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch) -> None:
+    """Freeze the clock 5 seconds into a 30-second step, so "this step's code" and "the
+    next step's code" are the same codes for the whole test, however slow the machine."""
+    start = (int(_REAL_TIME()) // 30) * 30 + 5
+    monkeypatch.setattr(time, "time", lambda: start)
+
+
+def code_for(user, steps_ahead: int = 0, seed: str | None = None) -> str:
     """The code the user's app would show (steps_ahead=1: the next 30 seconds' code)."""
-    totp = pyotp.TOTP(two_factor._seed(user))
+    totp = pyotp.TOTP(seed or two_factor._seed(user))
     return totp.at(time.time() + steps_ahead * totp.interval)
 
 
 def enrol(user) -> list[str]:
     """Set up two-factor for the user directly; returns their recovery codes."""
-    two_factor.pending_seed(user)
-    codes = two_factor.confirm(user, code_for(user))
+    with current_app.test_request_context():
+        codes = two_factor.confirm(user, code_for(user, seed=two_factor.pending_seed(user)))
     db.session.commit()
     return codes
+
+
+def key_on_page(page) -> str:
+    """The set-up key as the page shows it, without the spaces."""
+    match = re.search(rb'id="two-factor-key">([A-Z2-7 ]+)</code>', page.data)
+    return match.group(1).decode().replace(" ", "")
 
 
 def signed_in(client) -> bool:
@@ -87,14 +106,16 @@ def test_an_officer_sets_up_an_app_at_first_sign_in_and_gets_recovery_codes(
 
     page = client.get("/sign-in/set-up-two-factor")
     assert b'src="data:image/svg+xml' in page.data
-    seed = two_factor._seed(db.session.get(type(officer), officer.id))
-    assert " ".join(seed[i : i + 4] for i in range(0, len(seed), 4)).encode() in page.data
+    seed = key_on_page(page)
+    assert key_on_page(client.get("/sign-in/set-up-two-factor")) == seed  # same key on reload
+    db.session.refresh(officer)
+    assert officer.totp_secret is None  # nothing stored until it is confirmed
 
     wrong = client.post("/sign-in/set-up-two-factor", data={"code": "000000"})
     assert b"That code is not right" in wrong.data
     assert not signed_in(client)
 
-    done = client.post("/sign-in/set-up-two-factor", data={"code": code_for(officer)})
+    done = client.post("/sign-in/set-up-two-factor", data={"code": code_for(officer, seed=seed)})
     codes = re.findall(rb"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", done.data)
     assert len(codes) == 10
     assert signed_in(client)
@@ -113,7 +134,7 @@ def test_a_code_works_once_and_a_wrong_code_counts_towards_the_lockout(
     enrol(officer)  # used this step's code
     assert sign_in(client, officer).headers["Location"].endswith("/sign-in/two-factor")
     replay = client.post("/sign-in/two-factor", data={"code": code_for(officer)})
-    assert b"That code is not right" in replay.data and not signed_in(client)
+    assert b"already been used" in replay.data and not signed_in(client)
 
     good = client.post("/sign-in/two-factor", data={"code": code_for(officer, steps_ahead=1)})
     assert good.status_code == 302 and signed_in(client)
@@ -169,9 +190,8 @@ def test_board_members_choose_it_and_may_turn_it_off_but_officers_may_not(
     board = make_user(role=Role.BOARD_MEMBER)
     client = login_as(board)
     assert b"Two-factor sign-in is off" in client.get("/account/two-factor").data
-    client.get("/account/two-factor/set-up")
-    db.session.refresh(board)
-    client.post("/account/two-factor/set-up", data={"code": code_for(board)})
+    seed = key_on_page(client.get("/account/two-factor/set-up"))
+    client.post("/account/two-factor/set-up", data={"code": code_for(board, seed=seed)})
     db.session.refresh(board)
     assert two_factor.is_enabled(board)
 
@@ -201,11 +221,11 @@ def test_new_recovery_codes_replace_the_old_ones(make_user, login_as):
     page = client.post("/account/two-factor/recovery-codes", data={"code": code_for(user, 1)})
     new = re.findall(rb"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", page.data)
     assert len(new) == 10
-    assert two_factor.verify(user, old[1]) is None
-    assert two_factor.verify(user, new[0].decode()) == "recovery code"
+    assert two_factor.verify(user, old[1]) == (None, two_factor.WRONG_CODE)
+    assert two_factor.verify(user, new[0].decode()) == (two_factor.RECOVERY, None)
 
 
-def test_an_administrator_resets_a_lost_phone_and_the_user_sets_up_again(
+def test_an_administrator_resets_a_lost_phone_and_the_password_with_it(
     make_user, login_as, app, required
 ):
     officer = make_user(role=Role.OFFICER)
@@ -213,14 +233,122 @@ def test_an_administrator_resets_a_lost_phone_and_the_user_sets_up_again(
     officer_client = login_as(officer)
     admin = make_user(role=Role.ADMINISTRATOR)
     response = login_as(admin).post(f"/admin/users/{officer.id}/reset-two-factor")
-    assert response.status_code == 302
+    assert response.status_code == 200
+    assert b"Two-factor sign-in and password reset" in response.data
+    link = re.search(rb'id="password-link">[^<]*/set-password/([^<\s]+)<', response.data)
     db.session.refresh(officer)
     assert officer.two_factor_enabled_at is None and officer.totp_secret is None
+    assert officer.password_hash is None  # whoever knew the old one cannot set up an app
     assert db.session.scalar(select(RecoveryCode).where(RecoveryCode.user_id == officer.id)) is None
     assert not signed_in(officer_client)  # their sessions ended
     assert "two_factor_off" in actions()
     fresh = app.test_client()
-    assert sign_in(fresh, officer).headers["Location"].endswith("/sign-in/set-up-two-factor")
+    assert b"Enter a correct email" in sign_in(fresh, officer).data
+    new_password = "a brand new long passphrase"
+    fresh.post(
+        f"/set-password/{link.group(1).decode()}",
+        data={"password": new_password, "confirm": new_password},
+    )
+    again = fresh.post("/sign-in", data={"email": officer.email, "password": new_password})
+    assert again.headers["Location"].endswith("/sign-in/set-up-two-factor")
+
+
+def test_a_key_shown_to_someone_else_is_never_the_one_confirmed(client, app, make_user, required):
+    officer = make_user(role=Role.OFFICER)
+    sign_in(client, officer)
+    seen_by_an_intruder = key_on_page(client.get("/sign-in/set-up-two-factor"))
+    real_browser = app.test_client()
+    sign_in(real_browser, officer)
+    real_key = key_on_page(real_browser.get("/sign-in/set-up-two-factor"))
+    assert real_key != seen_by_an_intruder
+    real_browser.post("/sign-in/set-up-two-factor", data={"code": code_for(officer, seed=real_key)})
+    db.session.refresh(officer)
+    assert two_factor._seed(officer) == real_key
+    late = client.post(
+        "/sign-in/set-up-two-factor", data={"code": code_for(officer, 1, seed=seen_by_an_intruder)}
+    )
+    assert late.headers["Location"].endswith("/sign-in/two-factor")  # set up: not by this key
+    assert not signed_in(client)
+
+
+def test_the_same_code_at_the_same_moment_signs_in_only_once(app, make_user, required):
+    officer = make_user(role=Role.OFFICER)
+    enrol(officer)
+    clients = [app.test_client() for _ in range(2)]
+    for client in clients:
+        sign_in(client, officer)
+    code, results = code_for(officer, 1), []
+    barrier = threading.Barrier(2)
+
+    def send(client):
+        barrier.wait()
+        results.append(client.post("/sign-in/two-factor", data={"code": code}).status_code)
+
+    threads = [threading.Thread(target=send, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == [200, 302]
+    assert sum(signed_in(client) for client in clients) == 1
+
+
+def test_a_changed_secret_key_asks_for_a_reset_and_never_falls_back_to_the_password(
+    app, client, make_user, monkeypatch
+):
+    board = make_user(role=Role.BOARD_MEMBER)  # chose two-factor; not required of them
+    enrol(board)
+    monkeypatch.setattr(app, "secret_key", "a different key after a rotation")
+    assert sign_in(client, board).headers["Location"].endswith("/sign-in/two-factor")
+    page = client.post("/sign-in/two-factor", data={"code": "123456"})
+    assert b"Ask your PAM administrator to reset your two-factor sign-in" in page.data
+    assert not signed_in(client)
+
+
+def test_failed_sign_ins_by_a_stranger_do_not_stop_a_signed_in_decision_maker(
+    app, client, make_user, login_as, decision_factory
+):
+    decision = decision_factory(status="submitted")
+    maker = make_user(role=Role.DECISION_MAKER)
+    enrol(maker)
+    working = login_as(maker)
+    for _ in range(app.config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"] + 2):
+        client.post("/sign-in", data={"email": maker.email, "password": "guessing wrongly"})
+    response = working.post(
+        f"/decisions/{decision.id}/decide",
+        data={"outcome": "approved", "second_factor_code": code_for(maker, 1)},
+    )
+    assert response.status_code == 302
+    db.session.refresh(decision)
+    assert decision.status == DecisionStatus.APPROVED
+
+
+def test_wrong_codes_on_the_decision_form_lock_that_form_only(
+    app, make_user, login_as, decision_factory
+):
+    decision = decision_factory(status="submitted")
+    maker = make_user(role=Role.DECISION_MAKER)
+    enrol(maker)
+    working = login_as(maker)
+    url = f"/decisions/{decision.id}/decide"
+    for _ in range(app.config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+        working.post(url, data={"outcome": "approved", "second_factor_code": "000000"})
+    locked = working.post(
+        url, data={"outcome": "approved", "second_factor_code": code_for(maker, 1)}
+    )
+    assert b"Too many failed attempts" in locked.data
+    assert sign_in(app.test_client(), maker).status_code == 302  # sign-in itself unaffected
+
+
+def test_a_password_only_session_ends_once_two_factor_becomes_required(app, make_user, login_as):
+    officer = make_user(role=Role.OFFICER)
+    client = app.test_client()
+    assert sign_in(client, officer).status_code == 302 and signed_in(client)
+    app.config["PAM_REQUIRE_TWO_FACTOR"] = True
+    try:
+        assert not signed_in(client)
+    finally:
+        app.config["PAM_REQUIRE_TWO_FACTOR"] = False
 
 
 def test_recording_a_decision_needs_a_fresh_code(make_user, login_as, decision_factory):
@@ -235,7 +363,7 @@ def test_recording_a_decision_needs_a_fresh_code(make_user, login_as, decision_f
     missing = client.post(url, data=data)
     assert b"Enter the code from your authenticator app" in missing.data
     replayed = client.post(url, data={**data, "second_factor_code": code_for(maker)})
-    assert b"That code is not right" in replayed.data
+    assert b"already been used. Wait for your app to show a new code" in replayed.data
     assert b"Good value" in replayed.data  # what was typed is kept
     db.session.refresh(decision)
     assert decision.status == DecisionStatus.SUBMITTED
@@ -257,9 +385,10 @@ def test_a_decision_maker_who_must_use_two_factor_sets_it_up_before_deciding(
     assert decision.status == DecisionStatus.SUBMITTED
 
 
-def test_the_seed_is_never_in_the_audit_trail(make_user):
+def test_the_seed_is_redacted_in_the_audit_trail(make_user):
     user = make_user(role=Role.OFFICER)
     enrol(user)
-    seed = two_factor._seed(user)
-    details = " ".join(str(e.changes) for e in db.session.scalars(select(AuditEvent)))
-    assert seed not in details and user.totp_secret not in details
+    [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "two_factor_on"))
+    assert "totp_secret" in event.changes and "two_factor_enabled_at" in event.changes
+    assert user.totp_secret not in str(event.changes)
+    assert two_factor._seed(user) not in str(event.changes)

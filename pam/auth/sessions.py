@@ -14,6 +14,8 @@ import time
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from pam.auth.permissions import must_use_two_factor
+
 STARTED = "pam_started"
 SEEN = "pam_seen"
 SECOND_FACTOR_AT = "pam_second_factor_at"
@@ -87,6 +89,9 @@ def expiry_reason(now: float | None = None) -> str | None:
             f"You have been signed out because you signed in more than "
             f"{config['PAM_SESSION_MAX_HOURS']} hours ago. Sign in again."
         )
+    if SECOND_FACTOR_AT not in session and must_use_two_factor(current_user):
+        # Signed in with a password alone before two-factor became required of them.
+        return "Sign in again: your role now needs a code from an authenticator app."
     if now - seen > config["PAM_SESSION_IDLE_MINUTES"] * 60:
         return (
             f"You have been signed out because you had not used PAM for "
@@ -98,7 +103,10 @@ def expiry_reason(now: float | None = None) -> str | None:
 def register_timeouts(app: Flask) -> None:
     @app.before_request
     def enforce_session_timeouts():
-        if request.endpoint in (None, "static") or not current_user.is_authenticated:
+        # Signing out is always allowed through, so it still ends every other session.
+        if request.endpoint in (None, "static", "auth.logout"):
+            return None
+        if not current_user.is_authenticated:
             return None
         reason = expiry_reason()
         if reason is None:

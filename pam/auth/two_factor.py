@@ -21,8 +21,9 @@ import time
 import pyotp
 import segno
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, session
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pam.audit import services as audit
 from pam.audit.models import utcnow
@@ -54,24 +55,34 @@ def _seed(user: User) -> str | None:
 
 
 def is_enabled(user: User) -> bool:
-    return user.two_factor_enabled_at is not None and _seed(user) is not None
+    """Set up and confirmed. (If SECRET_KEY has changed since, the seed cannot be read:
+    the user is still asked for a code, which then cannot succeed, and is told to ask an
+    administrator for a reset; they never fall back to the password alone.)"""
+    return user.two_factor_enabled_at is not None
+
+
+def seed_unreadable(user: User) -> bool:
+    return is_enabled(user) and _seed(user) is None
 
 
 # --- setting up --------------------------------------------------------------------------
 
+# The key being set up lives only in this browser's session (encrypted) until it is
+# confirmed, so a key shown to someone else earlier can never become the user's.
+_PENDING_SEED = "pam_two_factor_pending_seed"
+
 
 def pending_seed(user: User) -> str:
-    """The seed being set up (created on first call; kept until it is confirmed)."""
-    if user.two_factor_enabled_at is None and _seed(user) is None:
-        user.totp_secret = _fernet().encrypt(pyotp.random_base32().encode()).decode()
-        user.totp_last_step = None
-        audit.record(
-            "two_factor_set_up_started",
-            actor=user,
-            target=user,
-            summary="Started setting up two-factor sign-in (new key shown)",
-        )
-    return _seed(user)
+    """The key being set up in this session, new the first time set-up is shown here."""
+    stored = session.get(_PENDING_SEED)
+    if isinstance(stored, dict) and stored.get("user") == user.id:
+        try:
+            return _fernet().decrypt(stored["seed"].encode()).decode()
+        except (InvalidToken, KeyError, AttributeError):
+            pass
+    seed = pyotp.random_base32()
+    session[_PENDING_SEED] = {"user": user.id, "seed": _fernet().encrypt(seed.encode()).decode()}
+    return seed
 
 
 def provisioning_uri(user: User, seed: str) -> str:
@@ -87,16 +98,23 @@ def qr_code_data_uri(uri: str) -> str:
 def confirm(user: User, code: str) -> list[str]:
     """Turn two-factor on once the user has typed a code from their app; returns the
     recovery codes, to be shown once."""
-    if user.two_factor_enabled_at is not None:
-        raise BusinessRuleError("Two-factor authentication is already set up", field="code")
+    if is_enabled(user):
+        raise BusinessRuleError("Two-factor sign-in is already set up", field="code")
     seed = pending_seed(user)
-    if not _accept_totp(user, seed, code):
+    step = _matching_step(seed, code)
+    if step is None:
         raise BusinessRuleError(
             "That code is not right. Enter the 6-digit code your app shows now", field="code"
         )
+    before = audit.snapshot(user)
+    user.totp_secret = _fernet().encrypt(seed.encode()).decode()
+    user.totp_last_step = step
     user.two_factor_enabled_at = utcnow()
+    session.pop(_PENDING_SEED, None)
     codes = _replace_recovery_codes(user)
-    audit.record("two_factor_on", actor=user, target=user, summary="Set up two-factor sign-in")
+    audit.record_update(
+        user, user, before, action="two_factor_on", summary="Set up two-factor sign-in"
+    )
     return codes
 
 
@@ -113,67 +131,101 @@ def new_recovery_codes(user: User) -> list[str]:
 def turn_off(actor: User, user: User, *, reason: str) -> None:
     """Remove the user's two-factor set-up and end their sessions. They set it up again
     at their next sign-in where their role requires it."""
+    before = audit.snapshot(user)
     user.totp_secret = None
     user.totp_last_step = None
     user.two_factor_enabled_at = None
     for recovery in _recovery_codes(user):
         db.session.delete(recovery)
     user.session_version += 1
-    audit.record("two_factor_off", actor=actor, target=user, summary=reason)
+    audit.record_update(actor, user, before, action="two_factor_off", summary=reason)
 
 
 # --- checking a code ----------------------------------------------------------------------
 
 
-def verify(user: User, code: str | None) -> str | None:
-    """Check a code from the app or a recovery code; each is good once.
-
-    Returns how the user proved it ("authenticator app" or "recovery code") or None.
-    """
-    typed = re.sub(r"[\s]", "", code or "").lower()
-    seed = _seed(user)
-    if user.two_factor_enabled_at is None or seed is None:
-        return None
-    if _TOTP_CODE.match(typed) and _accept_totp(user, seed, typed):
-        return "authenticator app"
-    if _RECOVERY_CODE.match(typed) and _use_recovery_code(user, typed.replace("-", "")):
-        return "recovery code"
-    return None
-
-
+APP = "authenticator app"
+RECOVERY = "recovery code"
 WRONG_CODE = "That code is not right. Enter the code your app shows now, or an unused recovery code"
+USED_CODE = "That code has already been used. Wait for your app to show a new code, then enter it"
+UNREADABLE = (
+    "Your two-factor set-up can no longer be read (the portal's key has changed). "
+    "Ask your PAM administrator to reset your two-factor sign-in"
+)
 
 
-def check(user: User, code: str | None, address: str | None) -> tuple[str | None, str | None]:
-    """verify(), counted like a password: a wrong code is a failed attempt against the
-    account and address, and a locked-out account is not checked at all.
+def verify(user: User, code: str | None) -> tuple[str | None, str | None]:
+    """Check a code from the app or a recovery code; each is good once, even when two
+    requests bring the same code at the same moment (the claim is one conditional UPDATE).
 
-    Returns (how, None) on success and (None, message for the user) otherwise.
+    Returns (APP or RECOVERY, None) on success, else (None, a message for the user).
+    """
+    typed = re.sub(r"\s", "", code or "").lower()
+    if not is_enabled(user):
+        return None, WRONG_CODE
+    seed = _seed(user)
+    if seed is None:
+        return None, UNREADABLE
+    if _TOTP_CODE.match(typed):
+        step = _matching_step(seed, typed)
+        if step is not None:
+            return (APP, None) if _claim_step(user, step) else (None, USED_CODE)
+    if _RECOVERY_CODE.match(typed) and _use_recovery_code(user, typed.replace("-", "")):
+        return RECOVERY, None
+    return None, WRONG_CODE
+
+
+def check(
+    user: User, code: str | None, address: str | None, *, signed_in: bool = False
+) -> tuple[str | None, str | None]:
+    """verify(), with wrong codes counted towards a lockout like wrong passwords.
+
+    At sign-in the count is the account's and the address's. For someone already signed
+    in (confirming a decision, say) it is their own step-up count, so strangers failing
+    to sign in as them cannot stop them working. A reused code is not counted: it is
+    what a real user types just after signing in.
     """
     from pam.auth import services
 
-    wait = services.lockout_seconds(user.email, (address or "unknown")[:64])
+    if signed_in:
+        account = address = f"step-up:{user.id}"
+    else:
+        account, address = user.email, (address or "unknown")[:64]
+    wait = services.lockout_seconds(account, address)
     if wait:
         return None, services.lockout_message(wait)
-    how = verify(user, code)
-    if how is None:
-        services.record_failure(user.email, address, user, "wrong second-factor code")
-        return None, WRONG_CODE
-    return how, None
+    how, problem = verify(user, code)
+    if problem == WRONG_CODE:
+        services.record_failure(account, address, user, "wrong second-factor code")
+    return how, problem
 
 
-def _accept_totp(user: User, seed: str, code: str) -> bool:
+def _matching_step(seed: str, code: str) -> int | None:
+    """The 30-second step (now, or one either side for clock drift) the code belongs to."""
     if not _TOTP_CODE.match(code or ""):
-        return False
+        return None
     totp = pyotp.TOTP(seed)
     now_step = int(time.time()) // totp.interval
     for step in range(now_step - _DRIFT_STEPS, now_step + _DRIFT_STEPS + 1):
         if hmac.compare_digest(totp.at(step * totp.interval), code):
-            if user.totp_last_step is not None and step <= user.totp_last_step:
-                return False  # already used: a replayed or older code
-            user.totp_last_step = step
-            return True
-    return False
+            return step
+    return None
+
+
+def _claim_step(user: User, step: int) -> bool:
+    """Record the step as used, only if it is later than the last one (atomically)."""
+    claimed = db.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed:
+        set_committed_value(user, "totp_last_step", step)
+    return bool(claimed)
 
 
 def _code_hash(user: User, code: str) -> str:
@@ -199,20 +251,30 @@ def _replace_recovery_codes(user: User) -> list[str]:
 
 
 def _use_recovery_code(user: User, code: str) -> bool:
-    wanted = _code_hash(user, code)
-    for recovery in _recovery_codes(user):
-        if recovery.used_at is None and hmac.compare_digest(recovery.code_hash, wanted):
-            recovery.used_at = utcnow()
-            left = sum(1 for r in _recovery_codes(user) if r.used_at is None)
-            audit.record(
-                "recovery_code_used",
-                actor=user,
-                target=user,
-                summary=f"Used a recovery code ({left} left)",
-            )
-            return True
-    return False
+    used = db.session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == _code_hash(user, code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not used:
+        return False
+    audit.record(
+        "recovery_code_used",
+        actor=user,
+        target=user,
+        summary=f"Used a recovery code ({recovery_codes_left(user)} left)",
+    )
+    return True
 
 
 def recovery_codes_left(user: User) -> int:
-    return sum(1 for recovery in _recovery_codes(user) if recovery.used_at is None)
+    return db.session.scalar(
+        select(func.count(RecoveryCode.id)).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
+        )
+    )

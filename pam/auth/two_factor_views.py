@@ -49,7 +49,7 @@ def verify():
             services.complete_sign_in(user, f"password and {how}")
             sessions.start(user, second_factor=True)
             db.session.commit()
-            if how == "recovery code":
+            if how == two_factor.RECOVERY:
                 flash(
                     f"You signed in with a recovery code: you have "
                     f"{two_factor.recovery_codes_left(user)} left. If you have lost your "
@@ -63,6 +63,8 @@ def verify():
 @bp.route("/sign-in/set-up-two-factor", methods=["GET", "POST"])
 def sign_in_set_up():
     """Someone whose role needs two-factor sign-in and who has not set it up yet."""
+    if current_user.is_authenticated:  # e.g. the codes page refreshed after set-up
+        return redirect(url_for("core.home"))
     user, destination = sessions.pending_user()
     if user is None:
         return _start_again()
@@ -143,7 +145,7 @@ def _fresh_code_problem(user: User) -> str | None:
     form = SecondFactorForm()
     if not form.validate_on_submit():
         return next(iter(form.errors.values()), ["Enter the code from your app"])[0]
-    _how, problem = two_factor.check(user, form.code.data, request.remote_addr)
+    _how, problem = two_factor.check(user, form.code.data, request.remote_addr, signed_in=True)
     return problem
 
 
@@ -203,10 +205,9 @@ def admin_reset(user_id: int):
         reason="Two-factor sign-in reset by an administrator: sessions ended, "
         "to be set up again at the next sign-in",
     )
+    # The password goes too: otherwise whoever knew it could set up their own app first.
+    token = services.reset_password(current_user, user)
     db.session.commit()
-    flash(
-        f"{user.full_name}'s two-factor sign-in has been reset. They will set it up again "
-        "when they next sign in.",
-        "success",
+    return render_template(
+        "auth/link_issued.html", user=user, token=token, purpose="two_factor_reset"
     )
-    return redirect(url_for("auth.user_detail", user_id=user.id))

@@ -114,9 +114,7 @@ def _run_pg_tool(tool: str, url: URL, arguments: list[str]) -> None:
     environment = {**os.environ}
     if url.password:
         environment["PGPASSWORD"] = str(url.password)
-    conninfo = url.set(drivername="postgresql", password=None).render_as_string(
-        hide_password=False
-    )
+    conninfo = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     result = subprocess.run(  # noqa: S603 - fixed argument list, no shell  # nosec B603
         [executable, *arguments, "--dbname", conninfo],
         env=environment,

@@ -48,7 +48,7 @@ def register_request_hooks(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        hsts = app.config.get("PAM_HSTS_SECONDS", 0 if app.debug else 31536000)
+        hsts = app.config["PAM_HSTS_SECONDS"]
         if app.config["PAM_ENV"] == "production" and hsts:
             headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
         if current_user.is_authenticated and request.endpoint != "static":

@@ -310,7 +310,9 @@ def decide(decision_id: int):
 def _second_factor_confirmed(form: DecideForm, user) -> bool:
     if "second_factor_code" not in form:
         return True
-    _how, problem = two_factor.check(user, form.second_factor_code.data, request.remote_addr)
+    _how, problem = two_factor.check(
+        user, form.second_factor_code.data, request.remote_addr, signed_in=True
+    )
     if problem:
         db.session.commit()  # a wrong code counts towards the lockout; a used one stays used
         form.second_factor_code.errors.append(problem)
