@@ -117,27 +117,29 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField("Confirm", widget=GovSubmitInput())
 
 
+def _code_field(description: str, missing: str) -> StringField:
+    return StringField(
+        "Code from your authenticator app",
+        widget=GovTextInput(),
+        description=description,
+        validators=[InputRequired(message=missing), MaxLength(20)],
+    )
+
+
 class SecondFactorForm(FlaskForm):
     """A code from the authenticator app, or a recovery code (the service tells which)."""
 
-    code = StringField(
-        "Code from your authenticator app",
-        widget=GovTextInput(),
-        description="The 6-digit code your app shows now. Lost your phone? Enter one of "
+    code = _code_field(
+        "The 6-digit code your app shows now. Lost your phone? Enter one of "
         "your recovery codes instead.",
-        validators=[
-            InputRequired(message="Enter the code from your authenticator app"),
-            MaxLength(20),
-        ],
+        "Enter the code from your authenticator app",
     )
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
 class SetUpTwoFactorForm(FlaskForm):
-    code = StringField(
-        "Code from your authenticator app",
-        widget=GovTextInput(),
-        description="After adding PAM to the app, enter the 6-digit code it shows.",
-        validators=[InputRequired(message="Enter the 6-digit code from your app"), MaxLength(20)],
+    code = _code_field(
+        "After adding PAM to the app, enter the 6-digit code it shows.",
+        "Enter the 6-digit code from your app",
     )
     submit = SubmitField("Turn on two-factor sign-in", widget=GovSubmitInput())
