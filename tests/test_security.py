@@ -106,3 +106,13 @@ def test_an_unknown_environment_name_is_refused(tmp_path, monkeypatch):
 )
 def test_database_urls_use_the_installed_driver(given, expected):
     assert normalise_database_url(given) == expected
+
+
+def test_a_nul_character_anywhere_in_a_request_is_a_plain_400(client, client_as):
+    """Found by the fuzz tests: PostgreSQL cannot store NUL in text, so it was a 500."""
+    assert client.post("/sign-in", data={"email": "\x00", "password": "x"}).status_code == 400
+    assert client.get("/transparency?q=a\x00b").status_code == 400
+    officer = client_as("officer")
+    response = officer.post("/contracts/new", data={"title": "Mediation\x00"})
+    assert response.status_code == 400
+    assert b"There was a problem with your request" in response.data

@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 
 log = logging.getLogger("pam.requests")
@@ -38,6 +38,16 @@ def register_request_hooks(app: Flask) -> None:
         offered = request.headers.get("X-Request-ID", "")
         g.request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
+
+    @app.before_request
+    def refuse_nul_characters():
+        """No one types a NUL character; PostgreSQL cannot store one in text, and a
+        control character in a name or reference only ever means a forged request."""
+        fields = request.args.items(multi=True)
+        if request.method in ("POST", "PUT", "PATCH"):
+            fields = (*fields, *request.form.items(multi=True))
+        if any("\x00" in value for _, value in fields):
+            abort(400)
 
     @app.after_request
     def security_headers(response):
