@@ -8,15 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from pam.auth import services, sessions, two_factor
-from pam.auth.forms import ConfirmForm, SecondFactorForm, SetUpTwoFactorForm
+from pam.auth.forms import SecondFactorForm, SetUpTwoFactorForm
 from pam.auth.models import User
 from pam.auth.permissions import (
     Permission,
-    can_change_user,
     must_use_two_factor,
-    refuse,
     require,
 )
+from pam.auth.views import confirmed_target
 from pam.core.exceptions import BusinessRuleError
 from pam.core.forms import show_rule_error
 from pam.extensions import db
@@ -75,11 +74,16 @@ def sign_in_set_up():
         services.complete_sign_in(user, "password and a newly set-up authenticator app")
         sessions.start(user, second_factor=True)
         db.session.commit()
-        return render_template(
-            "auth/recovery_codes.html", codes=codes, continue_url=destination, first_time=True
-        )
+        return _show_recovery_codes(codes, destination, first_time=True)
 
     return _set_up_page(user, signed_in, cancel_url=url_for("auth.login"))
+
+
+def _show_recovery_codes(codes: list[str], continue_url: str, *, first_time: bool):
+    """The one page that shows recovery codes (once: they are stored only as hashes)."""
+    return render_template(
+        "auth/recovery_codes.html", codes=codes, continue_url=continue_url, first_time=first_time
+    )
 
 
 # --- from the account page ------------------------------------------------------------------
@@ -108,12 +112,7 @@ def set_up():
 
     def done(codes: list[str]):
         db.session.commit()
-        return render_template(
-            "auth/recovery_codes.html",
-            codes=codes,
-            continue_url=url_for("two_factor.manage"),
-            first_time=True,
-        )
+        return _show_recovery_codes(codes, url_for("two_factor.manage"), first_time=True)
 
     return _set_up_page(user, done, cancel_url=url_for("two_factor.manage"))
 
@@ -160,12 +159,7 @@ def new_recovery_codes():
         return redirect(url_for("two_factor.manage"))
     codes = two_factor.new_recovery_codes(user)
     db.session.commit()
-    return render_template(
-        "auth/recovery_codes.html",
-        codes=codes,
-        continue_url=url_for("two_factor.manage"),
-        first_time=False,
-    )
+    return _show_recovery_codes(codes, url_for("two_factor.manage"), first_time=False)
 
 
 @bp.post("/account/two-factor/turn-off")
@@ -192,13 +186,7 @@ def turn_off():
 @bp.post("/admin/users/<int:user_id>/reset-two-factor")
 @require(Permission.MANAGE_USERS)
 def admin_reset(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if not can_change_user(current_user, user):
-        refuse(current_user)
+    user = confirmed_target(user_id)
     two_factor.turn_off(
         current_user,
         user,

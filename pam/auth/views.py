@@ -249,13 +249,20 @@ def edit_user(user_id: int):
     return render_template("auth/user_form.html", form=form, user=user)
 
 
-def _confirmed_change(user_id: int, change, message: str):
-    """Shared body of the POST-only account actions (deactivate, reactivate)."""
+def confirmed_target(user_id: int) -> User:
+    """The user a confirmed POST-only account action (deactivate, resets) applies to:
+    404 if unknown, 400 without the confirmation form, refused for one's own account."""
     user = _get_user(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if not can_change_user(current_user, user):
         refuse(current_user)
+    return user
+
+
+def _confirmed_change(user_id: int, change, message: str):
+    """Shared body of the POST-only account actions (deactivate, reactivate)."""
+    user = confirmed_target(user_id)
     try:
         change(user)
     except BusinessRuleError as error:
@@ -290,11 +297,7 @@ def reactivate_user(user_id: int):
 @bp.post("/admin/users/<int:user_id>/reset-password")
 @require(Permission.MANAGE_USERS)
 def reset_password(user_id: int):
-    user = _get_user(user_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    if not can_change_user(current_user, user):
-        refuse(current_user)
+    user = confirmed_target(user_id)
     token = services.reset_password(current_user, user)
     db.session.commit()
     return render_template("auth/link_issued.html", user=user, token=token, purpose="reset")
