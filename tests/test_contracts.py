@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from pam.audit.models import AuditEvent
 from pam.auth.models import Role
@@ -141,6 +141,36 @@ def test_a_stale_edit_is_refused_and_keeps_the_input(client_as, make_contract):
     }
     body = officer.post(f"/contracts/{contract.id}/edit", data=stale).data.decode()
     assert "Someone else changed this contract" in body and 'value="My change"' in body
+
+
+def test_two_edits_racing_past_the_version_check_meet_at_the_database(
+    client_as, make_contract, monkeypatch
+):
+    """Both requests read version N; the second UPDATE finds no row at N and its user is
+    told so, with the input kept, rather than a server error or a silent overwrite."""
+    contract = make_contract()
+    checked = services.update_contract
+
+    def and_meanwhile_another_edit_lands(actor, racing, *args, **kwargs):
+        db.session.connection().execute(
+            text("UPDATE contracts SET version = version + 1 WHERE id = :id"), {"id": racing.id}
+        )
+        return checked(actor, racing, *args, **kwargs)
+
+    monkeypatch.setattr(services, "update_contract", and_meanwhile_another_edit_lands)
+    form = {
+        "version": str(contract.version),
+        "title": "My change",
+        "service_category_id": str(contract.service_category_id),
+        "areas": [str(a.id) for a in contract.areas],
+        "annual_value": "1",
+    }
+    response = client_as(Role.OFFICER).post(f"/contracts/{contract.id}/edit", data=form)
+    assert response.status_code == 200
+    assert "Someone else changed this record" in response.text
+    assert 'value="My change"' in response.text
+    db.session.expire_all()
+    assert db.session.get(Contract, contract.id).title != "My change"
 
 
 def variation(**overrides):

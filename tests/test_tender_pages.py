@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from pam.auth.models import Role
 from pam.decisions.models import FundingDecision
@@ -155,17 +155,24 @@ def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
     assert "Alpha Mediation" in page and "Ranking" in page
     moderation = lead.get(f"/tenders/{tender.id}/moderate").text
     assert "Reason" in moderation  # the evaluators' scores and reasons side by side
+    version = str(db.session.get(Tender, tender.id).version)
     bad = lead.post(
-        f"/tenders/{tender.id}/moderate", data={f"final-{bids[1].id}-{quality.id}": "7"}
+        f"/tenders/{tender.id}/moderate",
+        data={"version": version, f"final-{bids[1].id}-{quality.id}": "7"},
     )
     assert "Scores run from 0 to 5" in bad.text
     words = lead.post(
-        f"/tenders/{tender.id}/moderate", data={f"final-{bids[1].id}-{quality.id}": "5.5"}
+        f"/tenders/{tender.id}/moderate",
+        data={"version": version, f"final-{bids[1].id}-{quality.id}": "5.5"},
     )
     assert f"Beta Justice, {quality.name}: enter a whole-number score" in words.text
     lead.post(
         f"/tenders/{tender.id}/moderate",
-        data={f"final-{bids[1].id}-{quality.id}": "5", f"note-{bids[1].id}-{quality.id}": "Agreed"},
+        data={
+            "version": version,
+            f"final-{bids[1].id}-{quality.id}": "5",
+            f"note-{bids[1].id}-{quality.id}": "Agreed",
+        },
     )
     ranked = tenders.ranking(db.session.get(Tender, tender.id))
     assert ranked[0].bid.provider.name == "Beta Justice"  # moderation changed the order
@@ -174,3 +181,100 @@ def test_after_the_deadline_bids_open_are_scored_and_the_award_is_drafted(
     decision = db.session.scalar(select(FundingDecision))
     assert decision.tender_id == tender.id and decision.provider.name == "Beta Justice"
     assert decision.terms["contract_reference"] == tender.reference
+
+
+@pytest.fixture
+def scored(make_service, make_area, make_organisation, make_user):
+    """A tender whose two evaluators have submitted their scores: ready to moderate."""
+    deadline = datetime.now(UTC) - timedelta(hours=1)
+    tender = make_tender(make_service, make_area, deadline, deadline - timedelta(days=30))
+    bidder = make_user(role=Role.PROVIDER, organisation=make_organisation("Alpha Mediation"))
+    bid = tenders.submit_bid(
+        bidder, tender, Decimal("80000"), {c.id: "Plan" for c in tender.criteria},
+        deadline - timedelta(days=1),
+    )  # fmt: skip
+    officers = [make_user(role=Role.OFFICER) for _ in range(2)]
+    evaluators = [tenders.assign_evaluator(FACTORY, tender, officer) for officer in officers]
+    tenders.open_bids(FACTORY, tender, datetime.now(UTC))
+    for officer, evaluator in zip(officers, evaluators, strict=True):
+        tenders.declare_interest(officer, evaluator, False, "")
+        for criterion in tender.criteria:
+            tenders.record_score(officer, evaluator, bid, criterion, 3, "Sound")
+        tenders.submit_scores(officer, evaluator)
+    db.session.commit()
+    return tender, bid, officers
+
+
+def test_a_moderation_grid_opened_before_someone_elses_save_is_refused_with_the_input_kept(
+    scored, login_as
+):
+    tender, bid, officers = scored
+    quality = tender.criteria[0]
+    cell = f"{bid.id}-{quality.id}"
+    first, second = (login_as(officer) for officer in officers)
+    url = f"/tenders/{tender.id}/moderate"
+    opened = db.session.get(Tender, tender.id).version  # both grids open at this version
+    assert f'name="version" value="{opened}"' in second.get(url).text
+    saved = first.post(url, data={"version": opened, f"final-{cell}": "4", f"note-{cell}": "Met"})
+    assert saved.status_code == 302
+    stale = second.post(
+        url, data={"version": opened, f"final-{cell}": "1", f"note-{cell}": "Weak plan"}
+    )
+    assert "Someone else changed this tender&#39;s agreed scores" in stale.text
+    assert 'value="1"' in stale.text and 'value="Weak plan"' in stale.text  # input kept
+    assert "Saved now: 4, Met" in stale.text  # beside what the first officer agreed
+    agreed = tenders.moderated_scores(db.session.get(Tender, tender.id))[(bid.id, quality.id)]
+    assert (agreed.score, agreed.note) == (4, "Met")  # the refused grid changed nothing
+    fresh = str(db.session.get(Tender, tender.id).version)
+    assert f'name="version" value="{fresh}"' in stale.text  # saving again applies it
+    assert second.post(url, data={"version": fresh, f"final-{cell}": "1"}).status_code == 302
+    missing = first.post(url, data={f"final-{cell}": "2"})  # a form without a version
+    assert "Someone else changed" in missing.text
+
+
+def test_two_moderation_saves_racing_past_the_version_check_meet_at_the_database(
+    scored, login_as, monkeypatch
+):
+    """Both requests read the same version; the second UPDATE finds no row at that version."""
+    tender, bid, officers = scored
+    cell = f"{bid.id}-{tender.criteria[0].id}"
+    checked = tenders.begin_moderation
+
+    def and_meanwhile_another_save_lands(actor, racing, expected):
+        # The page has read the tender; another officer's save lands before this one writes.
+        db.session.connection().execute(
+            text("UPDATE tenders SET version = version + 1 WHERE id = :id"), {"id": racing.id}
+        )
+        checked(actor, racing, expected)  # passes: it compares with the version read
+
+    monkeypatch.setattr(tenders, "begin_moderation", and_meanwhile_another_save_lands)
+    version = db.session.get(Tender, tender.id).version
+    response = login_as(officers[0]).post(
+        f"/tenders/{tender.id}/moderate", data={"version": version, f"final-{cell}": "5"}
+    )
+    assert response.status_code == 200
+    assert "Someone else changed this tender&#39;s agreed scores" in response.text
+    assert 'value="5"' in response.text
+    assert tenders.moderated_scores(db.session.get(Tender, tender.id)) == {}
+
+
+def test_a_refused_score_grid_keeps_what_the_evaluator_retyped(scored, login_as, make_user):
+    tender, bid, _ = scored
+    late = make_user(role=Role.OFFICER)
+    evaluator = tenders.assign_evaluator(FACTORY, tender, late)
+    tenders.declare_interest(late, evaluator, False, "")
+    quality, price = tender.criteria
+    tenders.record_score(late, evaluator, bid, quality, 2, "First thoughts")
+    db.session.commit()
+    page = login_as(late).post(
+        f"/tenders/{tender.id}/score",
+        data={
+            f"score-{bid.id}-{quality.id}": "4",
+            f"why-{bid.id}-{quality.id}": "On reflection",
+            f"score-{bid.id}-{price.id}": "lots",
+            f"why-{bid.id}-{price.id}": "Cheap",
+        },
+    )
+    assert "enter a whole-number score" in page.text
+    assert 'value="4"' in page.text and ">On reflection</textarea>" in page.text
+    assert 'value="lots"' in page.text

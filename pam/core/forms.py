@@ -11,10 +11,11 @@ from typing import TypeVar
 from flask import request
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import DateField, StringField
 from wtforms.validators import StopValidation, ValidationError
 
-from pam.core.exceptions import BusinessRuleError
+from pam.core.exceptions import BusinessRuleError, StaleRecordError
 from pam.extensions import db
 
 T = TypeVar("T")
@@ -34,14 +35,22 @@ def show_rule_error(form: FlaskForm, error: BusinessRuleError) -> None:
 
 def save_change(form: FlaskForm, change: Callable[[], T]) -> T | None:
     """Run a service call and commit it; on a business-rule refusal, roll back and put the
-    message on the form (which keeps what the user typed) and return None."""
+    message on the form (which keeps what the user typed) and return None.
+
+    Two saves of the same versioned record racing past the service's version check meet
+    at the database: the second UPDATE matches no row (StaleDataError), and its user is
+    told the record changed, exactly as if the check had caught it."""
     try:
         result = change()
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        show_rule_error(form, StaleRecordError())
+        return None
     except BusinessRuleError as error:
         db.session.rollback()
         show_rule_error(form, error)
         return None
-    db.session.commit()
     return result
 
 

@@ -229,6 +229,8 @@ class Tender(Audited, db.Model):
     scale_max: Mapped[int] = mapped_column(Integer, default=5)
     # Set when the bids are opened, after the submission deadline (and audited).
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Stamped by each save of the moderation grid, so that save bumps `version`.
+    moderated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from pam.audit import services as audit
 from pam.audit.models import utcnow
-from pam.core.exceptions import BusinessRuleError
+from pam.core.exceptions import BusinessRuleError, StaleRecordError
 from pam.extensions import db
 from pam.files import services as files
 from pam.market.models import (
@@ -366,6 +366,20 @@ def evaluation_complete(tender: Tender) -> bool:
         )
         and bool(scoring_evaluators(tender))
     )
+
+
+def begin_moderation(actor: Any, tender: Tender, expected_version: int | None) -> None:
+    """Start saving a moderation grid opened at `expected_version` of the tender.
+
+    Officers moderate together, often from one meeting; a grid saved over someone else's
+    newer agreed scores would silently undo them. Stamping the tender bumps its version,
+    so the second of two grids opened at the same version is refused (and, if both pass
+    this check at once, the database refuses the second UPDATE)."""
+    if expected_version != tender.version:
+        raise StaleRecordError("tender's agreed scores")
+    before = audit.snapshot(tender)
+    tender.moderated_at = utcnow()
+    audit.record_update(actor, tender, before, action="moderate", summary="Agreed scores saved")
 
 
 def moderate(

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, time
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from pam.auth.forms import ConfirmForm
 from pam.auth.models import Role, User
 from pam.auth.permissions import Permission, can, refuse, require
-from pam.core.forms import save_change, uploaded
+from pam.core.exceptions import StaleRecordError
+from pam.core.forms import save_change, uploaded, whole_number
 from pam.core.periods import UK, today_in_uk
 from pam.decisions import services as decision_services
 from pam.extensions import db
@@ -382,6 +384,24 @@ def _save_grid(tender: Tender, bids, fields: tuple[str, str], save, *, blank_sco
     return problems
 
 
+def _save_moderation(tender: Tender, bids) -> list[str]:
+    """The agreed scores, unless the grid was opened before someone else's save: then
+    nothing is saved and the page keeps this officer's input beside what is saved now.
+    StaleDataError is the same refusal when two saves pass the version check at once."""
+    try:
+        tenders.begin_moderation(current_user, tender, whole_number(request.form.get("version")))
+        return _save_grid(
+            tender, bids, ("final", "note"),
+            lambda bid, criterion, score, note: tenders.moderate(
+                current_user, tender, bid, criterion, score, note),
+            blank_score_skips=True,
+            bid_name=lambda bid: bid.provider.name,
+        )  # fmt: skip
+    except (StaleRecordError, StaleDataError):
+        db.session.rollback()
+        return [StaleRecordError("tender's agreed scores").message]
+
+
 def _save_scores(tender: Tender, evaluator, bids) -> list[str]:
     """Every score an evaluator typed, with its justification."""
     return _save_grid(
@@ -450,13 +470,7 @@ def moderate(tender_id: int):
     bids = tenders.live_bids(tender)
     problems: list[str] = []
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        problems = _save_grid(
-            tender, bids, ("final", "note"),
-            lambda bid, criterion, score, note: tenders.moderate(
-                current_user, tender, bid, criterion, score, note),
-            blank_score_skips=True,
-            bid_name=lambda bid: bid.provider.name,
-        )  # fmt: skip
+        problems = _save_moderation(tender, bids)
         if not problems:
             flash("The moderated scores are saved and the ranking updated", "success")
             return redirect(_back(tender))
