@@ -1,9 +1,10 @@
-"""Error pages in the GOV.UK style (400, 403, 404, 405, 413, 500)."""
+"""Error pages in the GOV.UK style (400, 403, 404, 405, 413, 500, 503)."""
 
 from __future__ import annotations
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 
 from pam.extensions import db
 
@@ -14,6 +15,7 @@ TITLES = {
     405: "Page not found",
     413: "The file is too large",
     500: "Sorry, there is a problem with the service",
+    503: "Sorry, the service is unavailable",
 }
 
 
@@ -42,3 +44,18 @@ def register_error_pages(app: Flask) -> None:
     def server_error(error):
         db.session.rollback()
         return render(500)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        """A lost database connection (a restart, a failover, a killed session) is the
+        user's to retry: the transaction died with the connection, so nothing was saved.
+        Any other database error is a fault, handled as one (a 500, logged)."""
+        db.session.rollback()
+        if not error.connection_invalidated:
+            raise error
+        app.logger.warning("database connection lost during a request", exc_info=error)
+        return render(
+            503,
+            "The service lost its connection to the database. Nothing was saved: "
+            "go back and try again in a moment.",
+        )
