@@ -2,8 +2,11 @@
 
 These prove what the HTML-level tests cannot: the built CSS and JavaScript load under the
 strict Content-Security-Policy, GOV.UK components start, and a user can sign in through
-the real CSRF-protected form. Skipped (with the reason) where no Chromium is installed;
-set PAM_REQUIRE_BROWSER=1 to make a missing browser a failure instead.
+the real CSRF-protected form. Every document a journey loads is scanned with axe-core for
+WCAG 2.2 AA: a serious or critical violation fails the test that met it.
+
+Skipped (with the reason) where no Chromium is installed; set PAM_REQUIRE_BROWSER=1 to
+make a missing browser (or a missing axe-core: run `make setup`) a failure instead.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -20,21 +24,37 @@ from pam.auth.models import Role
 from tests.conftest import TEST_PASSWORD
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 
-if not CHROMIUM and not os.environ.get("PAM_REQUIRE_BROWSER"):
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+if not os.environ.get("PAM_REQUIRE_BROWSER"):
+    if not CHROMIUM:
+        pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed (make setup)", allow_module_level=True)
 
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+# WCAG 2.0, 2.1 and 2.2 at A and AA, with axe's best practices (landmarks, headings).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
+FAILING_IMPACTS = {"serious", "critical"}
+AXE_RUN = """async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))
+  .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
 
 
 @pytest.fixture(scope="module")
 def live_server(database_url):
     """The portal with its production-like settings (CSRF on), on a free local port."""
+    yield from serve(database_url)
+
+
+def serve(database_url, **settings):
     app = create_app(
         {
             "PAM_ENV": "testing",
             "SECRET_KEY": "browser-test",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            **settings,
         }
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -52,15 +72,75 @@ def browser():
         browser.close()
 
 
+class ScannedPage:
+    """A Playwright page that has axe-core scan every document it loads.
+
+    axe is added as an init script (through the DevTools protocol, so the portal's own
+    Content-Security-Policy stays in force). A document is scanned just before the test
+    next acts on the page, which is while that document is still the one shown, and once
+    more when the test ends: so no page of a journey goes unscanned."""
+
+    def __init__(self, page, violations: list):
+        self._page, self._violations = page, violations
+        self._loads = self._scanned = 0
+        self.problems: list[str] = []  # console errors and uncaught exceptions
+        self.urls: list[str] = []  # every document scanned, in order
+        page.on("load", self._loaded)
+        page.on("console", lambda m: m.type == "error" and self.problems.append(m.text))
+        page.on("pageerror", lambda error: self.problems.append(str(error)))
+
+    def _loaded(self, _page) -> None:
+        self._loads += 1
+
+    def scan(self) -> None:
+        if self._scanned == self._loads:
+            return
+        self._scanned = self._loads
+        self._page.wait_for_load_state()
+        self.urls.append(self._page.url)
+        for violation in self._page.evaluate(AXE_RUN, AXE_TAGS):
+            self._violations.append({"url": self._page.url, **violation})
+
+    def __getattr__(self, name):
+        attribute = getattr(self._page, name)
+        if not callable(attribute):
+            return attribute
+
+        def after_scanning(*args, **kwargs):
+            self.scan()
+            return attribute(*args, **kwargs)
+
+        return after_scanning
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.problems = []
-    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-    page.on("pageerror", lambda error: page.problems.append(str(error)))
-    yield page
-    context.close()
+def open_page(browser):
+    """open_page(): a new signed-out browser context's page, scanned by axe as it goes.
+    At the end of the test every serious or critical violation found fails it."""
+    violations: list[dict] = []
+    opened: list[ScannedPage] = []
+
+    def new_page(**context_options) -> ScannedPage:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, **context_options)
+        context.add_init_script(path=str(AXE))
+        page = ScannedPage(context.new_page(), violations)
+        opened.append(page)
+        return page
+
+    yield new_page
+    for page in opened:
+        page.scan()
+        page.context.close()
+    failing = [v for v in violations if v["impact"] in FAILING_IMPACTS]
+    assert not failing, "accessibility violations:\n" + "\n".join(
+        f"{v['impact']} {v['id']} ({v['help']}) at {v['url']}: {v['nodes']}" for v in failing
+    )
+    assert all(page.urls for page in opened), "a page was opened but never scanned"
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()
 
 
 def sign_in(page, live_server, email, password=TEST_PASSWORD):
@@ -106,7 +186,7 @@ def test_the_password_show_button_works(page, live_server):
 
 
 def test_the_full_return_cycle_in_a_browser(
-    browser, live_server, make_user, make_contract, tmp_path
+    open_page, live_server, make_user, make_contract, tmp_path
 ):
     """Provider downloads the template, fills it (openpyxl, then saved by LibreOffice Calc
     where installed), uploads it; the officer queries; the provider resubmits online; the
@@ -136,7 +216,7 @@ def test_the_full_return_cycle_in_a_browser(
     officer_user = make_user(role=Role.OFFICER)
     return_url = f"{live_server}/contracts/{contract.id}/returns/2025-26-Q2"
 
-    provider = browser.new_context().new_page()
+    provider = open_page()
     sign_in(provider, live_server, provider_user.email)
     provider.goto(return_url)
     with provider.expect_download() as download_info:
@@ -155,7 +235,7 @@ def test_the_full_return_cycle_in_a_browser(
         provider.click("main button[type=submit]")
     assert "has been submitted" in provider.inner_text("main")
 
-    officer = browser.new_context().new_page()
+    officer = open_page()
     sign_in(officer, live_server, officer_user.email)
     officer.goto(return_url)
     officer.check("input[value=queried]")
@@ -185,7 +265,7 @@ def test_the_full_return_cycle_in_a_browser(
 
 
 def test_the_whole_commissioning_cycle_in_a_browser(
-    browser, live_server, make_user, make_organisation, make_service, make_area, monkeypatch
+    open_page, live_server, make_user, make_organisation, make_service, make_area, monkeypatch
 ):
     """Assessment published -> tender opened -> two providers bid -> bids open after the
     deadline -> two evaluators score -> award recommended -> decision drafted, submitted and
@@ -216,7 +296,7 @@ def test_the_whole_commissioning_cycle_in_a_browser(
     ]
 
     def page_for(user):
-        page = browser.new_context().new_page()
+        page = open_page()
         sign_in(page, live_server, user.email)
         return page
 
@@ -325,7 +405,7 @@ def test_the_whole_commissioning_cycle_in_a_browser(
     # 6. The contract exists and the public can see it.
     contract = db.session.scalar(select(Contract).where(Contract.reference == "T-LIVE-1"))
     assert contract is not None and contract.provider.name == "Alpha Mediation"
-    public = browser.new_context().new_page()
+    public = open_page()
     public.goto(f"{live_server}/transparency")
     text = public.inner_text("main")
     assert "T-LIVE-1" in text and "Award T-LIVE-1" in text
@@ -363,4 +443,192 @@ def test_a_board_member_uses_the_dashboards_and_downloads_the_board_pack(
     body = open(download.value.path(), "rb").read()  # noqa: SIM115
     workbook = openpyxl.load_workbook(io.BytesIO(body))
     assert workbook.sheetnames[0] == "Cover"
+    assert page.problems == []
+
+
+# --- every role, keyboard only, two-factor -------------------------------------------------
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_signs_in_and_every_page_in_its_menu_is_accessible(
+    open_page, live_server, make_user, make_organisation, role
+):
+    """Signing in lands on the home page, and each item of the role's service navigation
+    opens (all of them scanned by axe on the way)."""
+    organisation = make_organisation("Purbeck Mediation") if role == Role.PROVIDER else None
+    user = make_user(role=role, organisation=organisation)
+    page = open_page()
+    sign_in(page, live_server, user.email)
+    page.wait_for_url(f"{live_server}/home")
+    menu = page.locator(".govuk-service-navigation__list a.govuk-service-navigation__link")
+    links = [(link.inner_text(), link.get_attribute("href")) for link in menu.all()]
+    assert len(links) >= 3, links
+    for label, href in links:
+        response = page.goto(f"{live_server}{href}")
+        assert response.status == 200, f"{label} ({href}) answered {response.status}"
+        assert page.locator("h1").count() == 1, f"{label} ({href}) needs one main heading"
+    assert page.problems == []
+
+
+def tab_to(page, selector: str, presses: int = 80) -> None:
+    """Press Tab until the element matching `selector` has the focus, which must show."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            assert page.evaluate(FOCUS_SHOWS), f"{selector} has the focus but does not show it"
+            return
+    pytest.fail(f"{selector} cannot be reached with the Tab key")
+
+
+# The GOV.UK focus state: an outline or a box-shadow on the element, or on the label's
+# ::before box for its styled radios and checkboxes (whose real input is transparent).
+FOCUS_SHOWS = """() => {
+  const shows = (s) => (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+                       || s.boxShadow !== 'none';
+  const e = document.activeElement;
+  if (shows(getComputedStyle(e))) return true;
+  return Boolean(e.labels && e.labels[0] && shows(getComputedStyle(e.labels[0], '::before')));
+}"""
+
+
+def contract_with_measures(make_contract, reference: str):
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from pam.core.periods import Period
+    from pam.extensions import db
+    from pam.outcomes import services as outcome_services
+    from pam.outcomes.dictionary import seed_dictionary
+    from pam.outcomes.models import Metric
+    from tests.conftest import FACTORY
+
+    seed_dictionary(FACTORY)
+    contract = make_contract(reference=reference)
+    framework = outcome_services.framework_for(FACTORY, contract)
+    for code, target in (("RJ01", "30"), ("RJ08", "85")):
+        metric = db.session.scalar(select(Metric).where(Metric.code == code))
+        outcome_services.add_measure(
+            FACTORY, framework, metric, Decimal(target), Period.parse("2025/26-Q1")
+        )
+    db.session.commit()
+    return contract
+
+
+def test_a_provider_uploads_a_return_with_the_keyboard_alone(
+    open_page, live_server, make_user, make_contract, tmp_path
+):
+    """Sign in, find the return, choose the file, sign off and submit: Tab, typing,
+    Space and Enter only, with the focus visible at every stop."""
+    from tests.test_returns import answers_for, fill
+
+    contract = contract_with_measures(make_contract, "RJ-KEYS")
+    provider = make_user(role=Role.PROVIDER, organisation=contract.provider)
+    page = open_page()
+    page.goto(f"{live_server}/sign-in")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to main content"
+    tab_to(page, "#email")
+    page.keyboard.type(provider.email)
+    tab_to(page, "#password")
+    page.keyboard.type(TEST_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    tab_to(page, "a.govuk-service-navigation__link[href='/returns']")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    tab_to(page, f"main a[href='/contracts/{contract.id}/returns/2025-26-Q2']")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    with page.expect_download() as download:
+        tab_to(page, "main a[href$='template.xlsx']")
+        page.keyboard.press("Enter")
+    filled = fill(
+        download.value.path().read_bytes(),
+        answers_for({"contract": contract}, **{"K:RJ01": 31, "K:RJ08": 80}),
+    )
+    (tmp_path / "return.xlsx").write_bytes(filled)
+    tab_to(page, "main a[href$='/upload']")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    with page.expect_file_chooser() as chooser:
+        tab_to(page, "#file, .govuk-file-upload-button")
+        page.keyboard.press("Space")
+    chooser.value.set_files(str(tmp_path / "return.xlsx"))
+    tab_to(page, "#signed_off_by")
+    page.keyboard.type("Amy Turner, Service manager")
+    tab_to(page, "#confirm")
+    page.keyboard.press("Space")
+    assert page.is_checked("#confirm")
+    tab_to(page, "main button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "has been submitted" in page.inner_text("main")
+    assert page.problems == []
+
+
+@pytest.fixture(scope="module")
+def two_factor_server(database_url):
+    """The portal as production runs it: two factors required of staff."""
+    yield from serve(database_url, PAM_REQUIRE_TWO_FACTOR=True)
+
+
+def test_a_decision_maker_sets_up_two_factor_then_approves_with_a_fresh_code(
+    open_page, two_factor_server, make_user
+):
+    import time
+    from decimal import Decimal
+
+    import pyotp
+
+    from pam.core.periods import today_in_uk
+    from pam.decisions import services as decisions
+    from pam.extensions import db
+    from tests.conftest import FACTORY
+
+    officer, cfo = make_user(role=Role.OFFICER), make_user(role=Role.DECISION_MAKER)
+    line = decisions.save_budget_line(
+        FACTORY, None,
+        {"year": "2027/28", "code": "CORE", "name": "Core", "funder": "PCC",
+         "allocation": Decimal("500000")},
+    )  # fmt: skip
+    decision = decisions.create_decision(
+        officer,
+        {"title": "Allocate the victims' fund", "decision_type": "budget_allocation",
+         "rationale": "Agreed plan", "options_considered": "Allocate; hold"},
+        [(line.id, "40000")],
+        today_in_uk(),
+    )  # fmt: skip
+    decisions.submit_decision(officer, decision)
+    db.session.commit()
+
+    page = open_page()
+    sign_in(page, two_factor_server, cfo.email)
+    assert page.locator("h1").inner_text() == "Set up two-factor sign-in"
+    totp = pyotp.TOTP(page.inner_text("#two-factor-key").replace(" ", ""))
+    now = time.time()
+    page.fill("#code", "000000" if totp.now() != "000000" else "111111")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "That code is not right" in page.inner_text(".govuk-error-summary")
+    page.fill("#code", totp.at(now))
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert len(page.locator("#recovery-codes li").all()) == 10
+    with page.expect_navigation():
+        page.click("text=I have saved my recovery codes: continue")
+
+    page.goto(f"{two_factor_server}/decisions/{decision.id}/decide")
+    page.check("input[name=outcome][value=approved]")
+    code = page.locator("#second_factor_code")
+    assert code.get_attribute("autocomplete") == "one-time-code"
+    code.fill(totp.at(now))  # the code that signed in: used, so refused
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "already been used" in page.inner_text(".govuk-error-summary")
+    assert page.is_checked("input[name=outcome][value=approved]")  # the choice is kept
+    page.fill("#second_factor_code", totp.at(now + totp.interval))  # the next code
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "has been approved" in page.inner_text("main")
     assert page.problems == []
