@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _configure_templates(app)
     _register_blueprints(app)
 
+    from pam.api import init_api
     from pam.auth.sessions import register_timeouts
     from pam.cli import register_commands
     from pam.core.errors import register_error_pages
@@ -38,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from pam.core.logs import configure_logging
 
     configure_logging(app)
+    init_api(app)
     register_request_hooks(app)
     register_timeouts(app)
     register_error_pages(app)

@@ -107,6 +107,17 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PAM_SWING_PERCENT": int(os.environ.get("PAM_SWING_PERCENT", 50)),
         # Counts from 1 to this are suppressed wherever figures leave the officers.
         "PAM_SUPPRESSION_THRESHOLD": int(os.environ.get("PAM_SUPPRESSION_THRESHOLD", 4)),
+        # The API: calls per token (or per address without one), and where the counts are
+        # kept. memory:// is per process; with several server processes use shared
+        # storage, e.g. redis://127.0.0.1:6379 (see README).
+        "PAM_API_RATE_LIMIT": os.environ.get("PAM_API_RATE_LIMIT", "120 per minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("PAM_RATE_LIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "API_TITLE": "PAM API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
     }
     config.update(overrides)
     if not config.get("SECRET_KEY"):

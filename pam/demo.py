@@ -243,6 +243,7 @@ DEMO_USERS = [
         "role": Role.PROVIDER,
         "organisation": "Purbeck Community Mediation",
         "job_title": "Service manager",
+        "is_organisation_admin": True,  # makes the organisation's API tokens
     },
     {
         "email": "ben.okafor@shoreline-victimcare.example.org",
@@ -331,6 +332,7 @@ def load() -> int:
             job_title=spec.get("job_title"),
             password=DEMO_PASSWORD,
             is_demo=True,
+            is_organisation_admin=spec.get("is_organisation_admin", False),
         )
         created += 1
     db.session.flush()

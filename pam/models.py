@@ -1,5 +1,6 @@
 """Every model, imported in one place so that Alembic and the tests see the whole schema."""
 
+from pam.api.models import ApiToken  # noqa: F401
 from pam.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from pam.auth.models import LoginFailure, PasswordLink, RecoveryCode, User  # noqa: F401
 from pam.contracts.models import (  # noqa: F401

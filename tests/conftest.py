@@ -93,6 +93,9 @@ def app(database_url: str) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "WTF_CSRF_ENABLED": False,
             "SERVER_NAME": "pam.test",
+            # One address makes every test's unauthenticated API calls: no limit there
+            # (test_api sets a low one to prove the limit).
+            "PAM_API_RATE_LIMIT": "1000000 per minute",
         }
     )
     app.test_client_class = RequestIsolatedClient

@@ -200,3 +200,26 @@ def test_user_list_filters_by_role_status_and_search(client_as, make_user, make_
     assert b"Gone Officer" not in admin.get("/admin/users").data
     assert b"Gone Officer" in admin.get("/admin/users?status=deactivated").data
     assert b"Provider Person" in admin.get("/admin/users?q=provider+per").data
+
+
+def test_an_administrator_names_a_providers_administrator_but_never_a_staff_one(
+    make_user, login_as, make_organisation
+):
+    admin = login_as(make_user(role=Role.ADMINISTRATOR))
+    provider = make_user(role=Role.PROVIDER, organisation=make_organisation("Purbeck Mediation"))
+    officer = make_user(role=Role.OFFICER)
+    for user, role, organisation in (
+        (provider, "provider", str(provider.organisation_id)),
+        (officer, "officer", ""),
+    ):
+        response = admin.post(
+            f"/admin/users/{user.id}/edit",
+            data={"full_name": user.full_name, "email": user.email, "role": role,
+                  "organisation_id": organisation, "is_organisation_admin": "y"},
+        )  # fmt: skip
+        assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(provider), provider.id).is_organisation_admin is True
+    assert db.session.get(type(officer), officer.id).is_organisation_admin is False
+    page = admin.get(f"/admin/users/{provider.id}").text
+    assert "Yes: manages the organisation\N{RIGHT SINGLE QUOTATION MARK}s API tokens" in page

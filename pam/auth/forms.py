@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovPasswordInput,
     GovSelect,
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
 
 from pam.auth.models import ROLE_LABELS, Role
@@ -102,6 +111,12 @@ class UserForm(FlaskForm):
         description="Only for provider users: they see only this organisation's records.",
         coerce=lambda value: int(value) if value not in (None, "", "None") else None,
         validators=[Optional()],
+    )
+    is_organisation_admin = BooleanField(
+        "Provider administrator",
+        widget=GovCheckboxInput(),
+        description="Creates and revokes the organisation's API tokens, which let its "
+        "case management system send returns to PAM. Provider users only.",
     )
     submit = SubmitField("Save", widget=GovSubmitInput())
 

@@ -56,6 +56,9 @@ class User(Audited, UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A provider user who administers their organisation's API tokens (set by a PAM
+    # administrator; meaningless for OPCC staff, so always False for them).
+    is_organisation_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped to end every session of this user (deactivation, password or role change).
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Two-factor sign-in (pam.auth.two_factor): the encrypted TOTP seed, the last time

@@ -223,6 +223,23 @@ def must_use_two_factor(user: User) -> bool:
     return user.role in _TWO_FACTOR_ROLES
 
 
+# OPCC staff may make read-only API tokens for their own scripts; a provider's
+# administrator makes the organisation's tokens, which may also save and submit returns.
+_STAFF_TOKEN_ROLES = frozenset({Role.ADMINISTRATOR, Role.OFFICER, Role.DECISION_MAKER})
+
+
+def token_scopes_allowed(user: User) -> frozenset:
+    """The API token scopes the user may give (empty: no API tokens). A token acts as its
+    maker, so the pages' rules above then decide what each call may reach."""
+    from pam.api.models import Scope
+
+    if not getattr(user, "is_active_account", False):
+        return frozenset()
+    if user.role == Role.PROVIDER:
+        return frozenset(Scope) if user.is_organisation_admin else frozenset()
+    return frozenset({Scope.READ}) if user.role in _STAFF_TOKEN_ROLES else frozenset()
+
+
 def can_change_user(actor: User, target: User) -> bool:
     """Administrators manage users, but not their own role or active state (no self lock-out)."""
     return can(actor, Permission.MANAGE_USERS) and actor.id != target.id

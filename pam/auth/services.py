@@ -190,6 +190,7 @@ def create_user(
     job_title: str | None = None,
     password: str | None = None,
     is_demo: bool = False,
+    is_organisation_admin: bool = False,
 ) -> User:
     """Create a user. Without a password, they set one through an invitation link."""
     email = normalise_email(email)
@@ -201,6 +202,7 @@ def create_user(
         role=Role(role),
         organisation_id=_check_role_and_organisation(Role(role), organisation_id),
         is_demo=is_demo,
+        is_organisation_admin=bool(is_organisation_admin) and Role(role) == Role.PROVIDER,
         is_active_account=True,
         session_version=1,
     )
@@ -222,6 +224,7 @@ def update_user(
     job_title: str | None,
     role: Role,
     organisation_id: int | None,
+    is_organisation_admin: bool = False,
 ) -> User:
     """Change a user's details. A change of role or organisation ends their sessions."""
     before = audit.snapshot(user)
@@ -236,6 +239,7 @@ def update_user(
     user.full_name, user.email = full_name.strip(), email
     user.job_title = (job_title or "").strip() or None
     user.role, user.organisation_id = role, new_organisation_id
+    user.is_organisation_admin = bool(is_organisation_admin) and role == Role.PROVIDER
     audit.record_update(actor, user, before)
     return user
 

@@ -17,6 +17,7 @@ from pam.auth.permissions import (
     must_use_two_factor,
     refuse,
     require,
+    token_scopes_allowed,
 )
 from pam.core.exceptions import BusinessRuleError
 from pam.core.forms import page_number, show_rule_error
@@ -91,7 +92,11 @@ def logout():
 @bp.get("/account")
 @login_required
 def account():
-    return render_template("auth/account.html", user=current_user)
+    return render_template(
+        "auth/account.html",
+        user=current_user,
+        can_make_api_tokens=bool(token_scopes_allowed(current_user)),
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -194,6 +199,7 @@ def new_user():
                 role=Role(form.role.data),
                 organisation_id=form.organisation_id.data,
                 job_title=form.job_title.data,
+                is_organisation_admin=form.is_organisation_admin.data,
             )
             token = services.invite_user(current_user, user)
         except BusinessRuleError as error:
@@ -238,6 +244,7 @@ def edit_user(user_id: int):
                 job_title=form.job_title.data,
                 role=Role(form.role.data),
                 organisation_id=form.organisation_id.data,
+                is_organisation_admin=form.is_organisation_admin.data,
             )
         except BusinessRuleError as error:
             db.session.rollback()

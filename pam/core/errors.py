@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
 
+from pam.api.problems import is_api_request, problem_for
 from pam.extensions import db
 
 TITLES = {
@@ -22,7 +24,9 @@ TITLES = {
 def register_error_pages(app: Flask) -> None:
     """Render every HTTP error with the portal's layout."""
 
-    def render(status: int, detail: str | None = None):
+    def render(status: int, detail: str | None = None, error: HTTPException | None = None):
+        if is_api_request():  # an API client gets problem details, never a page
+            return problem_for(error, status, detail or "")
         # 405 looks like 404: a wrong method on a real URL reveals nothing more.
         shown = 404 if status == 405 else status
         return render_template(
@@ -30,7 +34,15 @@ def register_error_pages(app: Flask) -> None:
         ), shown
 
     for status in (400, 403, 404, 405, 413):
-        app.register_error_handler(status, lambda error, s=status: render(s))
+        app.register_error_handler(status, lambda error, s=status: render(s, error=error))
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error: HTTPException):
+        """Codes the pages never send themselves (401, 409, 422, 429...): problem details
+        for the API, Werkzeug's plain answer anywhere else."""
+        if is_api_request() and error.code:
+            return render(error.code, error=error)
+        return error
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -43,7 +55,8 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
-        return render(500)
+        api_detail = "Try again later: nothing was half-saved." if is_api_request() else None
+        return render(500, api_detail)
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):

@@ -60,6 +60,7 @@ class ReturnSource(enum.StrEnum):
     CSV = "csv"
     WEB = "web"
     COMMAND_LINE = "command_line"
+    API = "api"
 
 
 class ProviderReturn(Audited, db.Model):
