@@ -1,6 +1,11 @@
-"""Every model, imported in one place so that Alembic and the tests see the whole schema."""
+"""Every model, imported in one place so that Alembic and the tests see the whole schema.
+
+Importing the audit guard here registers its commit check wherever PAM's models are in
+use (the app, the CLI, the tests), not only where a test happens to import it.
+"""
 
 from pam.api.models import ApiToken  # noqa: F401
+from pam.audit import guard  # noqa: F401  (registers the unaudited-change check)
 from pam.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from pam.auth.models import LoginFailure, PasswordLink, RecoveryCode, User  # noqa: F401
 from pam.contracts.models import (  # noqa: F401

@@ -160,3 +160,20 @@ def test_audit_pages_filter_and_show_a_record_timeline(client_as, make_organisat
     bad_date = officer.get("/audit?from=31/12/2025").data.decode()
     assert "Enter the &#39;from&#39; date as YYYY-MM-DD" in bad_date
     assert officer.get("/audit/records/organisations/999999").status_code == 404
+
+
+def test_the_portal_itself_refuses_unaudited_changes_not_only_the_tests():
+    """The guard registers itself on import. This suite imports it above, so check in a
+    fresh interpreter that building the app alone is enough to switch it on."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from pam import create_app; "
+        "create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x'}); "
+        "print('pam.audit.guard' in sys.modules)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown.strip().splitlines()[-1] == "True"
