@@ -208,16 +208,20 @@ def test_an_administrator_names_a_providers_administrator_but_never_a_staff_one(
     admin = login_as(make_user(role=Role.ADMINISTRATOR))
     provider = make_user(role=Role.PROVIDER, organisation=make_organisation("Purbeck Mediation"))
     officer = make_user(role=Role.OFFICER)
-    for user, role, organisation in (
-        (provider, "provider", str(provider.organisation_id)),
-        (officer, "officer", ""),
-    ):
-        response = admin.post(
+
+    def edit(user, role, organisation):
+        return admin.post(
             f"/admin/users/{user.id}/edit",
             data={"full_name": user.full_name, "email": user.email, "role": role,
-                  "organisation_id": organisation, "is_organisation_admin": "y"},
+                  "organisation_id": organisation, "is_organisation_admin": "y",
+                  "job_title": "Chief of staff"},
         )  # fmt: skip
-        assert response.status_code == 302
+
+    assert edit(provider, "provider", str(provider.organisation_id)).status_code == 302
+    refused = edit(officer, "officer", "")
+    assert refused.status_code == 200
+    assert "Only a provider user can be a provider administrator" in refused.text
+    assert 'value="Chief of staff"' in refused.text  # what was typed is kept
     db.session.expire_all()
     assert db.session.get(type(provider), provider.id).is_organisation_admin is True
     assert db.session.get(type(officer), officer.id).is_organisation_admin is False

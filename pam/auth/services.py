@@ -161,6 +161,18 @@ def sign_out(user: User) -> None:
 # --- managing users -----------------------------------------------------------------
 
 
+def _provider_administrator(role: Role, ticked: bool) -> bool:
+    """Only a provider user can administer a provider's API tokens: ticking it for OPCC
+    staff is refused, not silently dropped."""
+    if ticked and role != Role.PROVIDER:
+        raise BusinessRuleError(
+            "Only a provider user can be a provider administrator: untick it, or choose the "
+            "provider user role",
+            field="is_organisation_admin",
+        )
+    return bool(ticked)
+
+
 def _check_role_and_organisation(role: Role, organisation_id: int | None) -> int | None:
     """Provider users need a provider organisation; OPCC staff belong to the OPCC."""
     if role == Role.PROVIDER:
@@ -202,7 +214,7 @@ def create_user(
         role=Role(role),
         organisation_id=_check_role_and_organisation(Role(role), organisation_id),
         is_demo=is_demo,
-        is_organisation_admin=bool(is_organisation_admin) and Role(role) == Role.PROVIDER,
+        is_organisation_admin=_provider_administrator(Role(role), is_organisation_admin),
         is_active_account=True,
         session_version=1,
     )
@@ -239,7 +251,7 @@ def update_user(
     user.full_name, user.email = full_name.strip(), email
     user.job_title = (job_title or "").strip() or None
     user.role, user.organisation_id = role, new_organisation_id
-    user.is_organisation_admin = bool(is_organisation_admin) and role == Role.PROVIDER
+    user.is_organisation_admin = _provider_administrator(role, is_organisation_admin)
     audit.record_update(actor, user, before)
     return user
 
