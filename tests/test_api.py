@@ -296,11 +296,36 @@ def test_malformed_return_bodies_get_a_422_problem_and_change_nothing(world, cli
     for body in ({}, {"values": "12"}, {"values": {}, "explanations": {"K:RJ01": 5}}, []):
         response = call(client, "PUT", f"{base}/draft", text, json=body)
         assert response.status_code == 422 and response.content_type == PROBLEM, body
+    answers_ = {"K:RJ01": "3"}
+    for value, message in (
+        ({"a": 1}, "Give a number, some text or null"),
+        ([1, 2], "Give a number, some text or null"),
+        (True, "Give a number, some text or null"),
+        ("x" * 20_001, "Use 20000 characters or fewer"),
+    ):
+        response = call(client, "PUT", f"{base}/draft", text, json={"values": {"K:RJ01": value}})
+        assert response.status_code == 422, value
+        assert response.json["errors"] == [{"field": "values.K:RJ01", "message": message}]
+    infinite = call(client, "PUT", f"{base}/draft", text, data='{"values": {"K:RJ01": 1e400}}',
+                    content_type="application/json")  # fmt: skip
+    assert infinite.json["errors"] == [
+        {"field": "values.K:RJ01", "message": "Give a finite number"}
+    ]
+    nonsense = {"values": {**answers_, "K:NOPE": "1"}, "explanations": {"X": "y"}}
+    unknown = call(client, "PUT", f"{base}/draft", text, json=nonsense)
+    assert unknown.status_code == 422
+    assert {e["field"] for e in unknown.json["errors"]} == {"values.K:NOPE", "explanations.X"}
+    not_json = call(client, "PUT", f"{base}/draft", text, data="{", content_type="application/json")
+    assert not_json.status_code == 400 and not_json.content_type == PROBLEM
     no_sign_off = call(
         client, "POST", f"{base}/submission", text, json={"values": answers(contract)}
     )
     assert no_sign_off.status_code == 422
     assert any(e["field"] == "signed_off_by" for e in no_sign_off.json["errors"])
+    blank = {"values": answers(contract), "signed_off_by": "   "}
+    blank_sign_off = call(client, "POST", f"{base}/submission", text, json=blank)
+    assert blank_sign_off.status_code == 422
+    assert blank_sign_off.json["errors"][0]["field"] == "signed_off_by"
     assert db.session.scalar(select(func.count(ProviderReturn.id))) == 0
 
 

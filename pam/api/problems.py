@@ -71,6 +71,8 @@ def _flatten(messages: Any, path: str = "") -> list[dict[str, Any]]:
         found = []
         for key, value in messages.items():
             where = key if not path else f"{path}.{key}"
+            if key == "value" and path:  # a dict's entry: {"K:RJ01": {"value": [...]}}
+                where = path
             found += _flatten(value, "" if where in ("json", "query", "headers") else where)
         return found
     if isinstance(messages, list | tuple):

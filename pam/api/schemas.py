@@ -3,9 +3,29 @@ the OpenAPI document and validates requests against them)."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import math
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 MAX_PER_PAGE = 100
+# Longer than any narrative answer may be (the return's own check says how long); a
+# bound here keeps absurd bodies out of the stored draft.
+MAX_ANSWER_LENGTH = 20_000
+
+
+class Answer(fields.Field):
+    """One item's value, as a template's cell holds it: a number, text or null."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None or (isinstance(value, str) and len(value) <= MAX_ANSWER_LENGTH):
+            return value
+        if isinstance(value, str):
+            raise ValidationError(f"Use {MAX_ANSWER_LENGTH} characters or fewer")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("Give a number, some text or null")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError("Give a finite number")
+        return value
 
 
 class PageArgs(Schema):
@@ -64,7 +84,11 @@ class ReturnItem(Schema):
     unit = fields.String(allow_none=True, required=True)
     required = fields.Boolean(required=True)
     breakdown_of = fields.String(allow_none=True, required=True)
-    value = fields.Raw(allow_none=True, required=True, metadata={"type": "string"})
+    value = Answer(
+        allow_none=True,
+        required=True,
+        metadata={"anyOf": [{"type": "string"}, {"type": "number"}], "nullable": True},
+    )
 
 
 class Problem(Schema):
@@ -87,7 +111,10 @@ class Return(Schema):
 class ReturnDraft(Schema):
     values = fields.Dict(
         keys=fields.String(validate=validate.Length(max=40)),
-        values=fields.Raw(allow_none=True, metadata={"type": "string"}),
+        values=Answer(
+            allow_none=True,
+            metadata={"anyOf": [{"type": "string"}, {"type": "number"}], "nullable": True},
+        ),
         required=True,
         metadata={"description": "Each item's value by its key, as in the return template"},
     )

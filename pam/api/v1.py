@@ -69,6 +69,8 @@ def audit_call(response):
     token = g.get("api_token")
     if token is None:
         return response
+    if response.status_code >= 400:
+        db.session.rollback()  # a refused call leaves nothing of itself behind
     try:
         token.last_used_at = utcnow()
         audit.record(
@@ -254,10 +256,22 @@ def _submittable(contract_id: int, period_slug: str) -> tuple[Contract, Period]:
     return contract, _period(contract, period_slug)
 
 
-def _entries(body: dict[str, Any]) -> Entries:
+def _entries(contract: Contract, period: Period, body: dict[str, Any]) -> Entries:
+    """The body's answers, refusing (422) any key that is not an item of this return, so
+    nothing unknown is ever stored in a draft."""
+    keys = {item.key for item in returns.layout_for(contract, period).items}
+    explanations = body.get("explanations", {})
+    unknown = [
+        {"field": f"{part}.{key}", "message": f"{key} is not an item of this return"}
+        for part, given in (("values", body["values"]), ("explanations", explanations))
+        for key in sorted(given)
+        if key not in keys
+    ]
+    if unknown:
+        abort(problem(422, "Some keys are not items of this return: see errors", errors=unknown))
     return Entries(
         raw=dict(body["values"]),
-        explanations={k: v.strip() for k, v in body.get("explanations", {}).items() if v.strip()},
+        explanations={k: v.strip() for k, v in explanations.items() if v.strip()},
     )
 
 
@@ -278,8 +292,9 @@ class ReturnDraft(MethodView):
     def put(self, body, contract_id: int, period_slug: str):
         """Save the values as the return's draft (nothing is checked or submitted)."""
         contract, period = _submittable(contract_id, period_slug)
+        entries = _entries(contract, period, body)
         provider_return = returns.return_for(_user(), contract, period)
-        returns.save_draft(_user(), provider_return, _entries(body), [])
+        returns.save_draft(_user(), provider_return, entries, [])
         db.session.commit()
         return _return_body(contract, period)
 
@@ -289,7 +304,7 @@ class ReturnSubmission(MethodView):
     @bp.arguments(schemas.ReturnSubmission)
     @bp.response(201, schemas.Return)
     @bp.alt_response(422, description="The return has problems; it is kept as a draft")
-    @bp.alt_response(409, description="The return cannot be submitted now")
+    @bp.alt_response(409, description="The return cannot be submitted now (awaiting review)")
     def post(self, body, contract_id: int, period_slug: str):
         """Check the values exactly as an uploaded template is checked and, if all is well,
         submit them. With problems, the values are kept as the draft and every problem is
@@ -300,14 +315,17 @@ class ReturnSubmission(MethodView):
                 _user(),
                 contract,
                 period,
-                _entries(body),
+                _entries(contract, period, body),
                 signed_off_by=body["signed_off_by"],
                 source=ReturnSource.API,
                 correction_reason=body.get("correction_reason", ""),
             )
         except BusinessRuleError as refused:
             db.session.rollback()
-            return problem(409, refused.message)
+            if refused.field:  # the caller can put it right: a sign-off, a correction's reason
+                errors = [{"field": refused.field, "message": refused.message}]
+                return problem(422, refused.message, errors=errors)
+            return problem(409, refused.message)  # not now: the return awaits review
         if version is None:
             return problem(
                 422,
