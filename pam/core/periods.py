@@ -11,10 +11,15 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 UK = ZoneInfo("Europe/London")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored moment with its zone: SQLite hands timestamps back naive, in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def today_in_uk() -> date:

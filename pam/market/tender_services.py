@@ -11,15 +11,16 @@ Two rules hold here, where the data is read and written, not only in the pages:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from pam.audit import services as audit
 from pam.audit.models import utcnow
 from pam.core.exceptions import BusinessRuleError, StaleRecordError
+from pam.core.periods import as_utc
 from pam.extensions import db
 from pam.files import services as files
 from pam.market.models import (
@@ -41,11 +42,6 @@ from pam.providers.models import Area
 
 class SealedBidError(BusinessRuleError):
     """A bid's content was asked for before the bids were opened."""
-
-
-def _aware(moment: datetime) -> datetime:
-    """Datetimes from SQLite come back without their (UTC) zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- the tender ---------------------------------------------------------------------------
@@ -107,11 +103,11 @@ def check_ready(tender: Tender, now: datetime) -> None:
         raise BusinessRuleError(
             "A direct award needs its justification", "direct_award_justification"
         )
-    if _aware(tender.submission_deadline) <= now:
+    if as_utc(tender.submission_deadline) <= now:
         raise BusinessRuleError(
             "The submission deadline must be in the future", "submission_deadline"
         )
-    if _aware(tender.clarification_deadline) >= _aware(tender.submission_deadline):
+    if as_utc(tender.clarification_deadline) >= as_utc(tender.submission_deadline):
         raise BusinessRuleError(
             "The clarification deadline must come before the submission deadline",
             field="clarification_deadline",
@@ -133,14 +129,23 @@ def publish_tender(actor: Any, tender: Tender, today: date, now: datetime) -> No
 
 
 def is_open_for_bids(tender: Tender, now: datetime) -> bool:
-    return tender.status == TenderStatus.PUBLISHED and now < _aware(tender.submission_deadline)
+    return tender.status == TenderStatus.PUBLISHED and now < as_utc(tender.submission_deadline)
+
+
+def open_for_bids(now: datetime) -> Select:
+    """The tenders is_open_for_bids() accepts, as a query: closing soonest first."""
+    return (
+        select(Tender)
+        .where(Tender.status == TenderStatus.PUBLISHED, Tender.submission_deadline > now)
+        .order_by(Tender.submission_deadline, Tender.id)
+    )
 
 
 # --- clarifications -------------------------------------------------------------------------
 
 
 def ask_clarification(actor: Any, tender: Tender, question: str, now: datetime) -> Clarification:
-    if not is_open_for_bids(tender, now) or now >= _aware(tender.clarification_deadline):
+    if not is_open_for_bids(tender, now) or now >= as_utc(tender.clarification_deadline):
         raise BusinessRuleError("The deadline for clarification questions has passed")
     if not (question or "").strip():
         raise BusinessRuleError("Enter your question", field="question")
@@ -228,7 +233,7 @@ def open_bids(actor: Any, tender: Tender, now: datetime) -> None:
     """Unseal the bids: only once the submission deadline has passed."""
     if tender.opened_at is not None:
         return
-    if now < _aware(tender.submission_deadline):
+    if now < as_utc(tender.submission_deadline):
         raise SealedBidError("Bids stay sealed until the submission deadline has passed")
     before = audit.snapshot(tender)
     tender.opened_at = now

@@ -6,6 +6,7 @@ checks, the messages and the audit trail are the same whichever the provider use
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -133,6 +134,29 @@ def layout_for(contract: Contract, period: Period) -> Layout:
 
 
 # --- drafts and submission --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What a return currently says: its draft if it has one, else its latest version."""
+
+    values: dict[str, Any]
+    explanations: dict[str, str]
+    problems: list[Problem]
+
+
+def current_answers(provider_return: ProviderReturn | None) -> Answers:
+    if provider_return is not None and provider_return.has_draft:
+        return Answers(
+            dict(provider_return.draft_values),
+            dict(provider_return.draft_explanations),
+            [Problem(p.get("key"), p["message"]) for p in provider_return.draft_problems],
+        )
+    latest = provider_return.latest if provider_return is not None else None
+    if latest is not None:
+        values = {f.key: f.value for f in latest.figures} | dict(latest.sections)
+        return Answers(values, dict(latest.explanations), [])
+    return Answers({}, {}, [])
 
 
 def save_draft(

@@ -249,15 +249,9 @@ def web_form(contract_id: int, period_slug: str):
                 flash(f"Your return for {period.name} has been submitted", "success")
                 return redirect(_detail_url(contract, period))
         values, explanations = entries.raw, entries.explanations
-    elif provider_return is not None and provider_return.has_draft:
-        values, explanations = provider_return.draft_values, provider_return.draft_explanations
-        problems = [Problem(p.get("key"), p["message"]) for p in provider_return.draft_problems]
-    elif provider_return is not None and provider_return.latest is not None:
-        latest = provider_return.latest
-        values = {f.key: f.value for f in latest.figures} | dict(latest.sections)
-        explanations = dict(latest.explanations)
     else:
-        values, explanations = {}, {}
+        answers = services.current_answers(provider_return)
+        values, explanations, problems = answers.values, answers.explanations, answers.problems
     problem_keys = {problem.key for problem in problems}
     open_groups = {
         (item.total_key or "") + item.breakdown_label
