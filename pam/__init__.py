@@ -14,6 +14,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 from pam import database, models  # noqa: F401  (SQLite settings; every model for Alembic)
 from pam.config import build_config
+from pam.core.urls import BoundedIntConverter
 from pam.extensions import csrf, db, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     """Build the PAM application. `overrides` replaces settings (tests use it)."""
     app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
     app.config.update(build_config(Path(app.instance_path), overrides))
+    app.url_map.converters["int"] = BoundedIntConverter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

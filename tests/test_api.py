@@ -15,6 +15,7 @@ from pam.api.models import ApiToken, Scope
 from pam.audit import services as audit
 from pam.audit.models import AuditEvent
 from pam.auth.models import Role
+from pam.core.exceptions import BusinessRuleError
 from pam.core.periods import Period
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
@@ -161,6 +162,71 @@ def test_calls_without_a_good_token_get_a_401_problem(world, client, header):
     assert set(response.json) >= {"type", "title", "status", "detail"}
 
 
+def test_the_right_prefix_with_a_wrong_secret_is_refused(world, client):
+    text = token_for(world["admin"])
+    wrong = text[:17] + "A" * 43  # "pam_" + the 12-character prefix + "_", then a guess
+    assert wrong != text
+    response = client.get("/api/v1/contracts", headers={"Authorization": f"Bearer {wrong}"})
+    assert response.status_code == 401 and response.json["detail"] == "The API token is not valid"
+
+
+def test_a_signed_in_session_never_authenticates_the_api(world):
+    """The portal's cookie is ignored: without a token, a signed-in browser gets 401."""
+    browser = world["admin_client"]
+    assert browser.get("/account").status_code == 200  # signed in
+    assert browser.get("/api/v1/contracts").status_code == 401
+    url = f"/api/v1/contracts/{world['contract'].id}/returns/{PERIOD.slug}/draft"
+    assert browser.put(url, json={"values": {}}).status_code == 401
+    assert db.session.scalar(select(func.count(ProviderReturn.id))) == 0
+
+
+def test_a_huge_id_is_a_404_problem_not_a_server_error(world, client):
+    text = token_for(world["admin"])
+    response = call(client, "GET", "/api/v1/contracts/99999999999999999999", text)
+    assert response.status_code == 404 and response.content_type == PROBLEM
+    page = world["admin_client"].post("/account/api-tokens/99999999999999999999/revoke")
+    assert page.status_code == 404
+
+
+def test_a_token_stops_when_its_maker_moves_organisation_or_loses_the_right(
+    world, client, make_organisation
+):
+    text = token_for(world["admin"])
+    assert call(client, "GET", "/api/v1/contracts", text).status_code == 200
+    admin = world["admin"]
+    change(admin, organisation_id=world["other"].provider_id)
+    moved = call(client, "GET", "/api/v1/contracts", text)
+    assert moved.status_code == 401 and "can no longer give it" in moved.json["detail"]
+    change(admin, organisation_id=world["contract"].provider_id, is_organisation_admin=False)
+    assert call(client, "GET", "/api/v1/contracts", text).status_code == 401
+    change(admin, is_organisation_admin=True)
+    assert call(client, "GET", "/api/v1/contracts", text).status_code == 200
+    token = db.session.scalar(select(ApiToken))
+    assert tokens.status(token) == "Active"
+
+
+def test_making_a_token_checks_the_makers_rights_not_only_the_form(world, make_user):
+    officer = make_user(role=Role.OFFICER)
+    with pytest.raises(BusinessRuleError, match="cannot give a token that permission"):
+        tokens.create_token(officer, "Script", {Scope.READ, Scope.SUBMIT}, 30)
+    with pytest.raises(BusinessRuleError, match="cannot have API tokens"):
+        tokens.create_token(world["plain"], "Script", {Scope.READ}, 30)
+
+
+def test_a_submit_scope_is_not_enough_without_the_right_to_submit_the_return(
+    world, client, make_user, monkeypatch
+):
+    """Defence in depth: even a token with the submit scope reaches only returns its maker
+    may submit (officers never may: pages and API ask can_submit_return alike)."""
+    from pam.api import tokens as token_module
+
+    monkeypatch.setattr(token_module, "token_scopes_allowed", lambda user: frozenset(Scope))
+    text = token_for(make_user(role=Role.OFFICER))
+    url = f"/api/v1/contracts/{world['contract'].id}/returns/{PERIOD.slug}/draft"
+    response = call(client, "PUT", url, text, json={"values": {}})
+    assert response.status_code == 403 and response.content_type == PROBLEM
+
+
 def test_a_provider_token_reaches_only_its_own_organisations_contracts(world, client):
     text = token_for(world["admin"], Scope.READ)
     listed = call(client, "GET", "/api/v1/contracts", text).json
@@ -225,6 +291,22 @@ def test_too_many_calls_get_a_429_problem_with_retry_after(world, client, app, m
     assert call(client, "GET", "/api/v1/tenders", other).status_code == 200
 
 
+def test_calls_with_a_claimed_prefix_cannot_use_up_that_tokens_allowance(
+    world, client, app, monkeypatch
+):
+    """The prefix is no secret (the tokens page shows it): failed calls count against the
+    caller's address, never against the token they name."""
+    monkeypatch.setitem(app.config, "PAM_API_RATE_LIMIT", "3 per minute")
+    text = token_for(world["admin"], Scope.READ)
+    forged = text[:17] + "B" * 43  # its prefix, a guessed secret
+    assert [call(client, "GET", "/api/v1/kpis", forged).status_code for _ in range(4)] == [
+        401, 401, 401, 429,
+    ]  # fmt: skip
+    made_up = [f"pam_{n:012d}_" + "C" * 43 for n in range(2)]
+    assert call(client, "GET", "/api/v1/kpis", made_up[0]).status_code == 429  # same address
+    assert call(client, "GET", "/api/v1/kpis", text).status_code == 200  # untouched
+
+
 def test_the_openapi_document_describes_every_api_route(app, client):
     document = client.get("/api/v1/openapi.json").json
     assert document["openapi"].startswith("3.")
@@ -267,6 +349,8 @@ def test_a_return_is_drafted_then_submitted_with_the_uploads_checks(world, clien
     assert {e["message"] for e in refused.json["errors"]} == expected
     kept = call(client, "GET", base, text).json
     assert kept["status"] == "draft" and kept["problems"]  # nothing lost
+    stored = {item["key"]: item["value"] for item in kept["items"]}
+    assert stored["K:RJ01"] == "-3" and stored["K:RJ08"] == "lots"  # exactly what was sent
 
     good = call(
         client,

@@ -6,7 +6,7 @@ validates requests against them; Flask-Limiter limits each token's (or address's
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
@@ -21,11 +21,13 @@ class PamApi(Api):
 
 
 def _rate_key() -> str:
-    """Per token when one is sent (its public prefix; no database call), else per address."""
-    kind, _, text = request.headers.get("Authorization", "").partition(" ")
-    if kind.lower() == "bearer" and text.startswith("pam_"):
-        return "token:" + text.split("_")[1][:12]
-    return "address:" + (get_remote_address() or "")
+    """Per token once its secret is proven; anything else (no token, a wrong or unusable
+    one) per address. Keying on the prefix a caller claims would let anyone who has seen
+    a token's prefix use up its allowance, and give each made-up prefix a fresh one."""
+    from pam.api.v1 import request_token
+
+    token, _ = request_token()
+    return f"token:{token.id}" if token is not None else "address:" + (get_remote_address() or "")
 
 
 api = PamApi()

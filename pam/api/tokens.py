@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from pam.audit.models import utcnow
 from pam.auth.models import User
 from pam.auth.permissions import token_scopes_allowed
 from pam.core.exceptions import BusinessRuleError
+from pam.core.periods import as_utc
 from pam.extensions import db
 
 LIFETIMES_DAYS = (30, 90, 180, 365)
@@ -96,22 +97,30 @@ def authenticate(header: str | None, now: datetime | None = None) -> tuple[ApiTo
     )
     if token is None or not hmac.compare_digest(token.token_hash, _hash(text.strip())):
         return None, "The API token is not valid"
-    now = now or utcnow()
-    if token.revoked_at is not None or _aware(token.expires_at) <= now:
-        return None, "The API token has been revoked or has expired: make a new one"
-    if not token.user.is_active_account or not token_scopes_allowed(token.user):
-        return None, "The API token's user can no longer use the API"
-    return token, ""
+    unusable = why_unusable(token, now)
+    return (None, unusable) if unusable else (token, "")
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def why_unusable(token: ApiToken, now: datetime | None = None) -> str:
+    """Why a genuine token may not be used now ("" when it may). The token acts as its
+    maker, so it stops when they can no longer give it what it has: deactivated, moved to
+    another organisation, or no longer allowed its scopes."""
+    if token.revoked_at is not None or as_utc(token.expires_at) <= (now or utcnow()):
+        return "The API token has been revoked or has expired: make a new one"
+    user = token.user
+    organisation = user.organisation_id if user.is_provider else None
+    if (
+        not user.is_active_account
+        or token.organisation_id != organisation
+        or not token.scope_set <= token_scopes_allowed(user)
+    ):
+        return "The API token's maker can no longer give it this access: make a new one"
+    return ""
 
 
 def status(token: ApiToken, now: datetime | None = None) -> str:
-    now = now or utcnow()
     if token.revoked_at is not None:
         return "Revoked"
-    if _aware(token.expires_at) <= now:
+    if as_utc(token.expires_at) <= (now or utcnow()):
         return "Expired"
-    return "Active"
+    return "No longer valid" if why_unusable(token, now) else "Active"

@@ -16,19 +16,20 @@ from typing import Any
 from flask import abort, current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pam.api import schemas, tokens
-from pam.api.models import Scope
+from pam.api.models import ApiToken, Scope
 from pam.api.problems import problem
 from pam.audit import services as audit
 from pam.audit.models import utcnow
 from pam.auth.permissions import can_submit_return, can_view_contract, scope_contracts
 from pam.contracts.models import Contract
 from pam.core.exceptions import BusinessRuleError
-from pam.core.periods import Period, today_in_uk
+from pam.core.periods import Period, as_utc, today_in_uk
 from pam.extensions import db
-from pam.market.models import Tender, TenderStatus
+from pam.market import tender_services
+from pam.market.models import Tender
 from pam.outcomes.models import Metric
 from pam.returns import services as returns
 from pam.returns.imports import Entries
@@ -50,9 +51,17 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # --- authentication, scopes and the audit trail --------------------------------------------
 
 
+def request_token() -> tuple[ApiToken | None, str]:
+    """The call's token if it is genuine and usable, checked once per request (the rate
+    limiter asks first, to count calls per token only once the secret is proven)."""
+    if "api_auth" not in g:
+        g.api_auth = tokens.authenticate(request.headers.get("Authorization"))
+    return g.api_auth
+
+
 @bp.before_request
 def authenticate():
-    token, why_not = tokens.authenticate(request.headers.get("Authorization"))
+    token, why_not = request_token()
     if token is None:
         return problem(401, why_not, headers={"WWW-Authenticate": 'Bearer realm="PAM API"'})
     needed = Scope.SUBMIT if request.method in WRITE_METHODS else Scope.READ
@@ -95,10 +104,8 @@ def _user():
 
 def _page(query, args: dict, serialise) -> dict[str, Any]:
     """One page of a select(), with the total and links to the pages either side."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    offset = (args["page"] - 1) * args["per_page"]
-    rows = db.session.scalars(query.limit(args["per_page"]).offset(offset)).all()
-    return _paged([serialise(row) for row in rows], total, args)
+    found = db.paginate(query, page=args["page"], per_page=args["per_page"], error_out=False)
+    return _paged([serialise(row) for row in found.items], found.total or 0, args)
 
 
 def _paged(items: list, total: int, args: dict) -> dict[str, Any]:
@@ -213,18 +220,8 @@ class ReturnPeriods(MethodView):
 def _return_body(contract: Contract, period: Period) -> dict[str, Any]:
     provider_return = returns.find_return(contract, period)
     layout = returns.layout_for(contract, period)
-    values: dict[str, Any] = {}
-    explanations: dict[str, str] = {}
-    problems: list[dict[str, Any]] = []
+    answers = returns.current_answers(provider_return)
     latest = provider_return.latest if provider_return is not None else None
-    if provider_return is not None and provider_return.has_draft:
-        values, explanations = provider_return.draft_values, provider_return.draft_explanations
-        problems = [
-            {"field": p.get("key"), "message": p["message"]} for p in provider_return.draft_problems
-        ]
-    elif latest is not None:
-        values = {f.key: f.value for f in latest.figures} | dict(latest.sections)
-        explanations = dict(latest.explanations)
     return {
         "contract_id": contract.id,
         "period": period.slug,
@@ -240,12 +237,12 @@ def _return_body(contract: Contract, period: Period) -> dict[str, Any]:
                 "unit": item.unit.value if item.unit else None,
                 "required": item.required,
                 "breakdown_of": item.total_key,
-                "value": _plain(values.get(item.key)),
+                "value": _plain(answers.values.get(item.key)),
             }
             for item in layout.items
         ],
-        "explanations": dict(explanations),
-        "problems": problems,
+        "explanations": answers.explanations,
+        "problems": [{"field": p.key, "message": p.message} for p in answers.problems],
     }
 
 
@@ -373,13 +370,9 @@ def _tender(tender: Tender) -> dict[str, Any]:
         "estimated_value": tender.estimated_value,
         "service": tender.service_category.name,
         "areas": [area.name for area in tender.areas],
-        "clarification_deadline": _aware(tender.clarification_deadline),
-        "submission_deadline": _aware(tender.submission_deadline),
+        "clarification_deadline": as_utc(tender.clarification_deadline),
+        "submission_deadline": as_utc(tender.submission_deadline),
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @bp.route("/tenders")
@@ -388,13 +381,7 @@ class OpenTenders(MethodView):
     @bp.response(200, schemas.TenderPage)
     def get(self, args):
         """Tenders open for bids now, closing soonest first."""
-        query = (
-            select(Tender)
-            .where(Tender.status == TenderStatus.PUBLISHED)
-            .where(Tender.submission_deadline > datetime.now(UTC))
-            .order_by(Tender.submission_deadline, Tender.id)
-        )
-        return _page(query, args, _tender)
+        return _page(tender_services.open_for_bids(datetime.now(UTC)), args, _tender)
 
 
 @bp.route("/decisions")

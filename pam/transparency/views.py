@@ -30,7 +30,7 @@ def published_decisions() -> list[dict]:
     decisions = db.session.scalars(
         select(FundingDecision)
         .where(FundingDecision.is_public_interest.is_(True), FundingDecision.status.in_(DECIDED))
-        .order_by(FundingDecision.decided_on.desc())
+        .order_by(FundingDecision.decided_on.desc(), FundingDecision.id.desc())
     ).all()
     return [
         {
