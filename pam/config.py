@@ -61,7 +61,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config = {
         "PAM_ENV": env,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error in a log never carries the values it was given
+        # (a password hash, what someone typed).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # Sessions: HttpOnly always; Secure in production (served over TLS there).
         "SESSION_COOKIE_HTTPONLY": True,
         # HSTS max-age in production (0 turns the header off, e.g. behind a proxy that sets it).

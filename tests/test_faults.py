@@ -204,3 +204,30 @@ def test_an_award_interrupted_between_contract_and_tender_leaves_no_trace(award,
     assert approved.status == DecisionStatus.APPROVED and approved.contract_id is not None
     assert db.session.get(Tender, tender.id).status == TenderStatus.AWARDED
     audit_chain_holds()
+
+
+# --- how a database error reaches the user (any database) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("invalidated", "status", "says"),
+    [
+        (True, 503, "lost its connection to the database. Nothing was saved"),
+        (False, 500, "Nothing you entered has been half-saved"),
+    ],
+)
+def test_a_lost_connection_is_a_503_and_any_other_database_error_a_500(
+    app, client, monkeypatch, invalidated, status, says
+):
+    from sqlalchemy.exc import OperationalError
+
+    def failing():
+        raise OperationalError(
+            "SELECT 1", {}, Exception("gone"), connection_invalidated=invalidated
+        )
+
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    monkeypatch.setitem(app.view_functions, "core.cookies", failing)
+    response = client.get("/cookies")
+    assert response.status_code == status
+    assert says in html.unescape(response.get_data(as_text=True))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -62,3 +64,26 @@ def test_a_malformed_request_id_is_replaced_with_a_fresh_one(client, request_log
 
 def db_event(action: str) -> AuditEvent:
     return db.session.scalar(select(AuditEvent).where(AuditEvent.action == action))
+
+
+def test_a_set_password_links_token_never_reaches_the_log(client, request_logs):
+    client.get("/set-password/SECRET-link-token-abc")
+    [line] = [json.loads(text) for text in request_logs.getvalue().splitlines()]
+    assert line["path"] == "/set-password/<token>"
+    assert "SECRET" not in request_logs.getvalue()
+
+
+def test_the_portal_itself_writes_json_request_lines_to_standard_error():
+    """The fixture above attaches its own handler; this checks the portal's own set-up,
+    in a fresh interpreter, as a server process would run it."""
+    probe = (
+        "from pam import create_app; "
+        "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x'}); "
+        "app.test_client().get('/cookies')"
+    )
+    written = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stderr
+    lines = [json.loads(text) for text in written.splitlines() if text.startswith("{")]
+    request = next(line for line in lines if line.get("message") == "request")
+    assert (request["level"], request["path"], request["status"]) == ("INFO", "/cookies", 200)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from pam import create_app
@@ -122,3 +124,9 @@ def test_a_nul_character_anywhere_in_a_request_is_a_plain_400(client, client_as)
     response = officer.post("/contracts/new", data={"title": "Mediation\x00"})
     assert response.status_code == 400
     assert b"There was a problem with your request" in response.data
+    # In an uploaded file's name, and anywhere in a JSON body (the API), keys included.
+    upload = {"file": (io.BytesIO(b"a,b"), "ret\x00urn.csv")}
+    assert officer.post("/contracts/new", data=upload).status_code == 400
+    for body in ({"values": {"K:RJ01": "1\x00"}}, {"values": {"K:\x00": "1"}}, ["\x00"]):
+        assert client.put("/api/v1/contracts/1/returns/x/draft", json=body).status_code == 400
+    assert client.put("/api/v1/contracts/1/returns/x/draft", json={"values": {}}).status_code == 401

@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
 
 from flask import Flask, abort, g, request
 from flask_login import current_user
@@ -43,10 +44,13 @@ def register_request_hooks(app: Flask) -> None:
     def refuse_nul_characters():
         """No one types a NUL character; PostgreSQL cannot store one in text, and a
         control character in a name or reference only ever means a forged request."""
-        fields = request.args.items(multi=True)
+        texts = [value for _, value in request.args.items(multi=True)]
         if request.method in ("POST", "PUT", "PATCH"):
-            fields = (*fields, *request.form.items(multi=True))
-        if any("\x00" in value for _, value in fields):
+            texts += [value for _, value in request.form.items(multi=True)]
+            texts += [upload.filename or "" for upload in request.files.values()]
+            if request.is_json:
+                texts += list(_strings(request.get_json(silent=True)))
+        if any("\x00" in text for text in texts):
             abort(400)
 
     @app.after_request
@@ -76,10 +80,36 @@ def register_request_hooks(app: Flask) -> None:
             extra={
                 "request_id": getattr(g, "request_id", None),
                 "method": request.method,
-                "path": request.path,
+                "path": _loggable_path(),
                 "status": response.status_code,
                 "duration_ms": round(elapsed_ms, 1),
                 "user_id": current_user.id if current_user.is_authenticated else None,
             },
         )
         return response
+
+
+# Route arguments that are secrets (a set-password link's token): logged as a placeholder.
+SECRET_ROUTE_ARGUMENTS = frozenset({"token"})
+
+
+def _loggable_path() -> str:
+    """The request's path, with any secret in it replaced, so logs never hold a live link."""
+    path = request.path
+    for name, value in (request.view_args or {}).items():
+        if name in SECRET_ROUTE_ARGUMENTS and isinstance(value, str) and value:
+            path = path.replace(value, f"<{name}>")
+    return path
+
+
+def _strings(value) -> Iterator[str]:
+    """Every string in a decoded JSON body, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
