@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
+from pam.audit.models import AuditEvent
 from pam.auth.models import Role
 from pam.decisions.models import FundingDecision
 from pam.extensions import db
@@ -278,3 +279,64 @@ def test_a_refused_score_grid_keeps_what_the_evaluator_retyped(scored, login_as,
     assert "enter a whole-number score" in page.text
     assert 'value="4"' in page.text and ">On reflection</textarea>" in page.text
     assert 'value="lots"' in page.text
+
+
+def test_absurdly_long_numbers_in_either_grid_get_a_message_not_an_error(scored, login_as):
+    tender, bid, officers = scored
+    cell = f"{bid.id}-{tender.criteria[0].id}"
+    version = db.session.get(Tender, tender.id).version
+    moderation = login_as(officers[0]).post(
+        f"/tenders/{tender.id}/moderate", data={"version": version, f"final-{cell}": "9" * 5000}
+    )
+    assert moderation.status_code == 200 and "enter a whole-number score" in moderation.text
+    assert tenders.moderated_scores(db.session.get(Tender, tender.id)) == {}
+
+
+def test_a_blank_agreed_score_withdraws_it_and_a_note_alone_is_a_problem(scored, login_as):
+    tender, bid, officers = scored
+    quality = tender.criteria[0]
+    cell = f"{bid.id}-{quality.id}"
+    officer, url = login_as(officers[0]), f"/tenders/{tender.id}/moderate"
+
+    def version():
+        return db.session.get(Tender, tender.id).version
+
+    assert officer.post(url, data={"version": version(), f"final-{cell}": "4"}).status_code == 302
+    lonely = officer.post(url, data={"version": version(), f"note-{cell}": "Strong on outcomes"})
+    assert "enter the agreed score for your note, or clear it" in lonely.text
+    assert 'value="Strong on outcomes"' in lonely.text  # kept
+    agreed = tenders.moderated_scores(db.session.get(Tender, tender.id))
+    assert agreed[(bid.id, quality.id)].score == 4  # nothing changed
+    assert officer.post(url, data={"version": version(), f"final-{cell}": ""}).status_code == 302
+    assert tenders.moderated_scores(db.session.get(Tender, tender.id)) == {}  # average again
+    withdrawn = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "delete").order_by(AuditEvent.id.desc())
+    )
+    assert withdrawn.summary == "Agreed score withdrawn"
+
+
+def test_submitting_an_incomplete_grid_keeps_the_scores_typed_so_far(scored, login_as, make_user):
+    tender, bid, _ = scored
+    late = make_user(role=Role.OFFICER)
+    evaluator = tenders.assign_evaluator(FACTORY, tender, late)
+    tenders.declare_interest(late, evaluator, False, "")
+    db.session.commit()
+    quality = tender.criteria[0]
+    page = login_as(late).post(
+        f"/tenders/{tender.id}/score",
+        data={
+            "finish": "y",
+            f"score-{bid.id}-{quality.id}": "9" * 5000,
+            f"why-{bid.id}-{quality.id}": "Clear plan",
+        },
+    )
+    assert "enter a whole-number score" in page.text
+    page = login_as(late).post(
+        f"/tenders/{tender.id}/score",
+        data={"finish": "y", f"score-{bid.id}-{quality.id}": "4",
+              f"why-{bid.id}-{quality.id}": "Clear plan"},
+    )  # fmt: skip
+    assert "Score every bid against every criterion (1 to go)" in page.text
+    db.session.expire_all()
+    kept = db.session.get(type(evaluator), evaluator.id)
+    assert [s.score for s in kept.scores] == [4] and kept.scores_submitted_at is None

@@ -54,6 +54,26 @@ def save_change(form: FlaskForm, change: Callable[[], T]) -> T | None:
     return result
 
 
+def save_all(change: Callable[[], list[str]], what: str = "record") -> list[str]:
+    """Run a change that checks many fields at once (a grid) and commit it only if it found
+    no problems; otherwise roll back and return every problem. A refusal from a service,
+    including a stale record (by the version check or at the database, as in save_change),
+    is returned as one more problem."""
+    try:
+        problems = change()
+        if problems:
+            db.session.rollback()
+            return problems
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        return [StaleRecordError(what).message]
+    except BusinessRuleError as error:
+        db.session.rollback()
+        return [error.message]
+    return []
+
+
 def uploaded(field) -> tuple[str, bytes] | None:
     """(filename, bytes) of a FileField's upload, or None when no file was chosen."""
     storage = field.data

@@ -413,6 +413,18 @@ def moderate(
     return record
 
 
+def clear_moderation(actor: Any, bid: Bid, criterion: Criterion) -> None:
+    """Withdraw an agreed score: the ranking goes back to the evaluators' average."""
+    existing = db.session.scalar(
+        select(ModeratedScore).where(
+            ModeratedScore.bid_id == bid.id, ModeratedScore.criterion_id == criterion.id
+        )
+    )
+    if existing is not None:
+        audit.record_delete(actor, existing, summary="Agreed score withdrawn")
+        db.session.delete(existing)
+
+
 @dataclass(frozen=True)
 class RankedBid:
     bid: Bid

@@ -4,18 +4,17 @@ ask, bid, withdraw). Bid content reaches a page only through tender_services.bid
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from pam.auth.forms import ConfirmForm
 from pam.auth.models import Role, User
 from pam.auth.permissions import Permission, can, refuse, require
-from pam.core.exceptions import StaleRecordError
-from pam.core.forms import save_change, uploaded, whole_number
+from pam.core.forms import save_all, save_change, uploaded, whole_number
 from pam.core.periods import UK, today_in_uk
 from pam.decisions import services as decision_services
 from pam.extensions import db
@@ -320,22 +319,14 @@ def score(tender_id: int):
     bids = tenders.live_bids(tender)
     problems: list[str] = []
     if request.method == "POST" and ConfirmForm().validate_on_submit():
-        problems = _save_scores(tender, evaluator, bids)
+        finish = bool(request.form.get("finish"))
+        problems = _save_scores(tender, evaluator, bids, finish)
+        if not problems and finish:
+            flash("Your scores are submitted: you can now see the other evaluators'", "success")
+            return redirect(_back(tender))
         if not problems:
-            if request.form.get("finish"):
-                form = ConfirmForm()
-                if save_change(
-                    form, lambda: tenders.submit_scores(current_user, evaluator) or True
-                ):
-                    flash(
-                        "Your scores are submitted: you can now see the other evaluators'",
-                        "success",
-                    )
-                    return redirect(_back(tender))
-                problems = list(form.form_errors)
-            else:
-                flash("Your scores are saved", "success")
-                return redirect(url_for("tenders.score", tender_id=tender.id))
+            flash("Your scores are saved", "success")
+            return redirect(url_for("tenders.score", tender_id=tender.id))
     try:
         contents = {b.id: tenders.bid_content(current_user, b) for b in bids}
     except tenders.SealedBidError:
@@ -354,63 +345,81 @@ def score(tender_id: int):
     )
 
 
-def _save_grid(tender: Tender, bids, fields: tuple[str, str], save, *, blank_score_skips: bool,
-               bid_name):  # fmt: skip
-    """Each bid x criterion cell of a scoring form (a score and its text, posted as
-    "<field>-<bid>-<criterion>") through `save`; all or nothing, every problem listed.
-
-    A cell with neither a score nor text is skipped; so is one with no score at all when
-    `blank_score_skips` (moderation agrees only the scores an officer types)."""
+def _cells(tender: Tender, bids, fields: tuple[str, str], bid_name):
+    """Each bid x criterion cell of a scoring grid, posted as "<field>-<bid>-<criterion>":
+    (bid, criterion, the score as typed, the text beside it, where to say a problem is)."""
     score_field, text_field = fields
-    problems = []
-    for current in bids:
+    for bid in bids:
         for criterion in tender.criteria:
-            raw = request.form.get(f"{score_field}-{current.id}-{criterion.id}", "").strip()
-            text = request.form.get(f"{text_field}-{current.id}-{criterion.id}", "")
-            if raw == "" and (blank_score_skips or not text.strip()):
+            cell = f"{bid.id}-{criterion.id}"
+            yield (
+                bid,
+                criterion,
+                request.form.get(f"{score_field}-{cell}", "").strip(),
+                request.form.get(f"{text_field}-{cell}", ""),
+                f"{bid_name(bid)}, {criterion.name}",
+            )
+
+
+def _save_scores(tender: Tender, evaluator, bids, finish: bool) -> list[str]:
+    """Every score an evaluator typed, with its reason, and (when finishing) the
+    submission of them all, in one transaction: any problem with a score saves nothing.
+    A submission refused as incomplete still keeps the scores typed so far."""
+    refusal: list[str] = []
+
+    def change() -> list[str]:
+        problems = []
+        for bid, criterion, raw, why, where in _cells(
+            tender, bids, ("score", "why"), lambda bid: f"Bid {bid.id}"
+        ):
+            if raw == "" and not why.strip():
                 continue
-            where = f"{bid_name(current)}, {criterion.name}"
-            if not raw.isdecimal():
-                problems.append(f"{where}: enter a whole-number score")
-                continue
+            record = partial(tenders.record_score, current_user, evaluator, bid, criterion)
+            problems += _scored(where, raw, partial(record, justification=why))
+        if finish and not problems:
             try:
-                save(current, criterion, int(raw), text)
-            except tenders.BusinessRuleError as error:
-                problems.append(f"{where}: {error.message}")
-    if problems:
-        db.session.rollback()
-    else:
-        db.session.commit()
-    return problems
+                tenders.submit_scores(current_user, evaluator)
+            except tenders.BusinessRuleError as refused:
+                refusal.append(refused.message)
+        return problems
+
+    return save_all(change) or refusal
 
 
 def _save_moderation(tender: Tender, bids) -> list[str]:
     """The agreed scores, unless the grid was opened before someone else's save: then
     nothing is saved and the page keeps this officer's input beside what is saved now.
-    StaleDataError is the same refusal when two saves pass the version check at once."""
-    try:
+    A blank score withdraws an agreed one (back to the evaluators' average); a note
+    without a score is a problem, not silently dropped."""
+
+    def change() -> list[str]:
         tenders.begin_moderation(current_user, tender, whole_number(request.form.get("version")))
-        return _save_grid(
-            tender, bids, ("final", "note"),
-            lambda bid, criterion, score, note: tenders.moderate(
-                current_user, tender, bid, criterion, score, note),
-            blank_score_skips=True,
-            bid_name=lambda bid: bid.provider.name,
-        )  # fmt: skip
-    except (StaleRecordError, StaleDataError):
-        db.session.rollback()
-        return [StaleRecordError("tender's agreed scores").message]
+        problems = []
+        for bid, criterion, raw, note, where in _cells(
+            tender, bids, ("final", "note"), lambda bid: bid.provider.name
+        ):
+            if raw == "" and note.strip():
+                problems.append(f"{where}: enter the agreed score for your note, or clear it")
+            elif raw == "":
+                tenders.clear_moderation(current_user, bid, criterion)
+            else:
+                agree = partial(tenders.moderate, current_user, tender, bid, criterion)
+                problems += _scored(where, raw, partial(agree, note=note))
+        return problems
+
+    return save_all(change, what="tender's agreed scores")
 
 
-def _save_scores(tender: Tender, evaluator, bids) -> list[str]:
-    """Every score an evaluator typed, with its justification."""
-    return _save_grid(
-        tender, bids, ("score", "why"),
-        lambda bid, criterion, score, why: tenders.record_score(
-            current_user, evaluator, bid, criterion, score, why),
-        blank_score_skips=False,
-        bid_name=lambda bid: f"Bid {bid.id}",
-    )  # fmt: skip
+def _scored(where: str, raw: str, save) -> list[str]:
+    """Save one typed score, or say what is wrong with it."""
+    score = whole_number(raw)
+    if score is None:
+        return [f"{where}: enter a whole-number score"]
+    try:
+        save(score)
+    except tenders.BusinessRuleError as error:
+        return [f"{where}: {error.message}"]
+    return []
 
 
 @bp.post("/tenders/<int:tender_id>/award")
