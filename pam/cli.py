@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from pam.extensions import db
 
@@ -85,8 +86,7 @@ def board_pack_command(period_label: str, output: str) -> None:
         click.echo(f"Refused: {error}", err=True)
         sys.exit(2)
     body = board_pack.build(period, _today())
-    with open(output, "wb") as handle:
-        handle.write(body)
+    _write_file(output, body)
     audit.record(
         "export",
         actor=SystemActor("command line: board-pack"),
@@ -190,8 +190,7 @@ def return_template(reference: str, period_label: str, output: str) -> None:
     layout = services.layout_for(contract, period)
     if not layout.section("measures"):
         raise click.ClickException(f"{contract.reference} has no measures to report yet")
-    with open(output, "wb") as handle:
-        handle.write(write_template(layout))
+    _write_file(output, write_template(layout))
     audit.record(
         "export",
         actor=SystemActor("command line: return-template"),
@@ -282,14 +281,40 @@ def backup_database(path: Path) -> None:
     except BackupError as error:
         click.echo(f"Backup failed: {error}", err=True)
         sys.exit(1)
+    size = path.stat().st_size
     # Recorded after the snapshot, so the backup's own chain ends just before this event.
-    audit.record(
-        "backup",
-        actor=SystemActor("backup command"),
-        summary=f"Database backed up to {path.name}",
-    )
-    db.session.commit()
-    click.echo(f"Backed up to {path} ({path.stat().st_size:,} bytes).")
+    try:
+        audit.record(
+            "backup",
+            actor=SystemActor("backup command"),
+            summary=f"Database backed up to {path.name}",
+        )
+        db.session.commit()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        click.echo(
+            f"Backed up to {path} ({size:,} bytes), but the backup could not be recorded in "
+            f"the audit trail: {error.__class__.__name__}. The file is complete.",
+            err=True,
+        )
+        sys.exit(3)
+    click.echo(f"Backed up to {path} ({size:,} bytes).")
+
+
+SCHEMA_AFTER_RESTORE = {
+    "current": "Its schema is current.",
+    "behind": "It is from an older PAM: run `flask --app app db upgrade` before serving it.",
+    "ahead": "It is from a newer PAM than this one: install that version before serving it.",
+    "not applied": "It carries no schema version: it was not made by `pam backup`.",
+}
+
+
+def _write_file(output: str, body: bytes) -> None:
+    try:
+        with open(output, "wb") as handle:
+            handle.write(body)
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {output}: {error.strerror}") from None
 
 
 @pam_cli.command("restore")
@@ -300,6 +325,7 @@ def restore_database(path: Path) -> None:
     from pam.audit import services as audit
     from pam.audit.models import SystemActor
     from pam.core.backup import BackupError, restore
+    from pam.core.health import migrations_directory, schema_revisions, schema_state
 
     db.session.remove()
     db.engine.dispose()  # no pooled connection may hold the empty database open
@@ -322,5 +348,5 @@ def restore_database(path: Path) -> None:
     db.session.commit()
     click.echo(
         f"Restored from {path}. The audit chain of {report.checked} events is intact. "
-        "Run `flask --app app db upgrade` if this PAM is newer than the backup."
+        + SCHEMA_AFTER_RESTORE[schema_state(schema_revisions(), migrations_directory())]
     )

@@ -61,10 +61,14 @@ def row_counts() -> dict[str, int]:
     }
 
 
-def stamp_migration_head() -> None:
-    """The test schema comes from create_all; a real database carries its revision."""
+def stamp_migration_head(revision: str | None = None) -> None:
+    """The test schema comes from create_all; a real database carries its revision (by
+    default this PAM's newest)."""
+    from pam.core.health import migration_heads, migrations_directory
+
+    [head] = migration_heads(migrations_directory())
     db.session.execute(text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32))"))
-    db.session.execute(text("INSERT INTO alembic_version VALUES ('0016')"))
+    db.session.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": revision or head})
     db.session.commit()
 
 
@@ -90,6 +94,7 @@ def test_a_populated_database_round_trips_with_its_audit_chain_intact(
     restored = invoke_on(empty_database_url, "pam", "restore", str(backup_file))
     assert restored.exit_code == 0, restored.output
     assert f"The audit chain of {before['audit_events']} events is intact" in restored.output
+    assert "Its schema is current." in restored.output
     target = app_on(empty_database_url)
     with target.app_context():
         after = row_counts()
@@ -137,3 +142,63 @@ def test_backup_never_overwrites_a_file(runner, tmp_path):
     result = runner.invoke(args=["pam", "backup", str(existing)])
     assert result.exit_code == 1 and "already exists" in result.output
     assert existing.read_bytes() == b"an older backup"
+
+
+@pytest.mark.parametrize(
+    ("revision", "says"),
+    [("0016", "It is from an older PAM: run `flask --app app db upgrade`"),
+     ("9999", "It is from a newer PAM than this one")],
+)  # fmt: skip
+def test_restore_says_whether_the_backups_schema_matches_this_pam(
+    records, runner, tmp_path, empty_database_url, alembic_cleanup, revision, says
+):
+    stamp_migration_head(revision)
+    runner.invoke(args=["pam", "backup", str(tmp_path / "old.backup")])
+    restored = invoke_on(empty_database_url, "pam", "restore", str(tmp_path / "old.backup"))
+    assert restored.exit_code == 0 and says in restored.output
+
+
+def test_a_failed_backup_leaves_no_file_so_a_retry_is_not_refused(runner, tmp_path, monkeypatch):
+    from pam.core import backup as backups
+
+    def breaks(*args, **kwargs):
+        raise backups.BackupError("The SQLite copy failed: disk I/O error")
+
+    monkeypatch.setattr(backups, "_sqlite_copy", breaks)
+    target = tmp_path / "nightly.backup"
+    failed = runner.invoke(args=["pam", "backup", str(target)])
+    assert failed.exit_code == 1 and "disk I/O error" in failed.output
+    assert list(tmp_path.iterdir()) == []  # no partial file, no temporary left behind
+    monkeypatch.undo()
+    assert runner.invoke(args=["pam", "backup", str(target)]).exit_code == 0
+    assert target.stat().st_mode & 0o077 == 0  # readable by its owner only
+
+
+def test_backup_and_restore_answer_operator_mistakes_plainly(runner, tmp_path, empty_database_url):
+    missing = runner.invoke(args=["pam", "backup", str(tmp_path / "no-such-folder" / "x.backup")])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
+    damaged = tmp_path / "damaged.backup"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\xff" * 600)
+    result = invoke_on(empty_database_url, "pam", "restore", str(damaged))
+    if make_url(empty_database_url).get_backend_name() == "sqlite":
+        assert result.exit_code == 1 and "cannot be read as a database" in result.output
+    pack = runner.invoke(
+        args=["pam", "board-pack", "--period", "2025/26-Q1", "-o", str(tmp_path / "no" / "b.xlsx")]
+    )
+    assert pack.exit_code == 1 and "Cannot write" in pack.output
+
+
+def test_the_audit_failing_after_a_good_backup_is_reported_as_such(runner, tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from pam.audit import services as audit
+
+    def locked(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(audit, "record", locked)
+    result = runner.invoke(args=["pam", "backup", str(tmp_path / "ok.backup")])
+    assert result.exit_code == 3
+    assert "could not be recorded in the audit trail" in result.output
+    assert (tmp_path / "ok.backup").stat().st_size > 0

@@ -87,6 +87,14 @@ def test_the_health_check_knows_when_the_schema_is_behind(migrated_app):
     behind = client.get("/health")
     assert behind.status_code == 503 and behind.json["migrations"] == "behind"
     upgrade()
+    # Migrated by a newer PAM (a revision this code has never heard of): not "behind".
+    head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'ffff_newer'"))
+    db.session.commit()
+    ahead = client.get("/health")
+    assert ahead.status_code == 503 and ahead.json["migrations"] == "ahead"
+    db.session.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    db.session.commit()
 
 
 def test_the_health_check_says_when_the_database_is_unreachable(tmp_path):

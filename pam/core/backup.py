@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import subprocess  # pg_dump/pg_restore with fixed arguments, no shell  # nosec B404
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
@@ -30,17 +31,32 @@ class BackupError(RuntimeError):
 
 
 def backup(database_url: str | URL, path: Path) -> None:
-    """Write a consistent snapshot of the database to `path` (which must not exist)."""
+    """Write a consistent snapshot of the database to `path` (which must not exist).
+
+    The snapshot is written to a private temporary file beside `path` and linked into
+    place only when complete: a failed backup leaves nothing under the name (so a retry
+    is not refused), and two backups racing for one name cannot overwrite each other."""
     url = make_url(database_url)
     path = Path(path)
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BackupError(f"Backups of {url.get_backend_name()} databases are not supported")
     if path.exists():
         raise BackupError(f"{path} already exists: choose a new file name")
-    if url.get_backend_name() == "sqlite":
-        _sqlite_copy(_sqlite_file(url), path)
-    elif url.get_backend_name() == "postgresql":
-        _run_pg_tool("pg_dump", url, ["--format=custom", "--no-owner", "--file", str(path)])
-    else:
-        raise BackupError(f"Backups of {url.get_backend_name()} databases are not supported")
+    if not path.parent.is_dir():
+        raise BackupError(f"The folder {path.parent} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pam-backup-")  # mode 0600
+    os.close(handle)
+    try:
+        if url.get_backend_name() == "sqlite":
+            _sqlite_copy(_sqlite_file(url), Path(temporary))
+        else:
+            arguments = ["--format=custom", "--no-owner", "--file", temporary]
+            _run_pg_tool("pg_dump", url, arguments)
+        os.link(temporary, path)  # fails if the name was taken meanwhile: never overwrites
+    except FileExistsError:
+        raise BackupError(f"{path} already exists: choose a new file name") from None
+    finally:
+        os.unlink(temporary)
 
 
 def restore(path: Path, database_url: str | URL) -> None:
@@ -65,7 +81,11 @@ def restore(path: Path, database_url: str | URL) -> None:
             f"The database is not empty ({len(tables)} tables): restore only into an empty one"
         )
     if backend == "sqlite":
-        _sqlite_copy(path, Path(_sqlite_file(url)), check_source=True)
+        try:
+            _sqlite_copy(path, Path(_sqlite_file(url)), check_source=True)
+        except sqlite3.DatabaseError as error:
+            message = f"{path} cannot be read as a database ({error}): is it damaged?"
+            raise BackupError(message) from None
     else:
         _run_pg_tool(
             "pg_restore",
@@ -91,6 +111,13 @@ def _sqlite_file(url: URL) -> str:
 
 
 def _sqlite_copy(source: Path | str, target: Path, *, check_source: bool = False) -> None:
+    try:
+        _sqlite_backup(source, target, check_source)
+    except sqlite3.OperationalError as error:  # a missing or unreadable file or folder
+        raise BackupError(f"The SQLite copy failed: {error}") from None
+
+
+def _sqlite_backup(source: Path | str, target: Path, check_source: bool) -> None:
     source_db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
         if check_source:

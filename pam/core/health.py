@@ -25,7 +25,29 @@ def migration_heads(directory: str) -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
-def _schema_revisions() -> set[str]:
+@cache
+def known_revisions(directory: str) -> frozenset[str]:
+    """Every revision this version of PAM has a migration for."""
+    config = Config()
+    config.set_main_option("script_location", directory)
+    return frozenset(s.revision for s in ScriptDirectory.from_config(config).walk_revisions())
+
+
+def schema_state(revisions: set[str], directory: str) -> str:
+    """current, behind (run the migrations), ahead (the database was migrated by a newer
+    PAM than this one) or not applied."""
+    if not revisions:
+        return "not applied"
+    if revisions == set(migration_heads(directory)):
+        return "current"
+    return "behind" if revisions <= known_revisions(directory) else "ahead"
+
+
+def migrations_directory() -> str:
+    return str(Path(current_app.extensions["migrate"].directory))
+
+
+def schema_revisions() -> set[str]:
     return set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
 
 
@@ -40,14 +62,12 @@ def health():
         checks["database"] = "unreachable"
         checks["migrations"] = "unknown"
     else:
-        directory = str(Path(current_app.extensions["migrate"].directory))
         try:
-            revisions = _schema_revisions()
+            revisions = schema_revisions()
         except SQLAlchemyError:
             db.session.rollback()
             revisions = set()
-        if revisions != set(migration_heads(directory)):
-            checks["migrations"] = "behind" if revisions else "not applied"
+        checks["migrations"] = schema_state(revisions, migrations_directory())
     healthy = checks == {"database": "ok", "migrations": "current"}
     response = jsonify({"status": "ok" if healthy else "unhealthy", **checks})
     response.status_code = 200 if healthy else 503
