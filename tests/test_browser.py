@@ -632,3 +632,42 @@ def test_a_decision_maker_sets_up_two_factor_then_approves_with_a_fresh_code(
         page.click("main button[type=submit]")
     assert "has been approved" in page.inner_text("main")
     assert page.problems == []
+
+
+def test_a_provider_administrator_makes_uses_and_revokes_an_api_token(
+    open_page, live_server, make_user, make_organisation
+):
+    """The token pages in a browser (scanned by axe like every page), and the token they
+    show once working against the API until it is revoked."""
+    admin = make_user(
+        role=Role.PROVIDER, organisation=make_organisation("Purbeck"), is_organisation_admin=True
+    )
+    page = open_page()
+    sign_in(page, live_server, admin.email)
+    page.goto(f"{live_server}/account")
+    with page.expect_navigation():
+        page.click("text=API tokens")
+    with page.expect_navigation():
+        page.click("text=Create a token")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")  # nothing filled in
+    assert "Give the token a name" in page.inner_text(".govuk-error-summary")
+    page.fill("#name", "Case management system")
+    page.check("input[name=scopes][value=read]")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    token = page.inner_text("#api-token")
+
+    def call() -> int:
+        """From the signed-in browser: its cookie must neither help nor hinder the token."""
+        url = f"{live_server}/api/v1/contracts"
+        return page.request.get(url, headers={"Authorization": f"Bearer {token}"}).status
+
+    assert call() == 200
+    with page.expect_navigation():
+        page.click("text=I have copied it: back to API tokens")
+    with page.expect_navigation():
+        page.click("main button:has-text('Revoke')")
+    assert "no longer works" in page.inner_text("main")
+    assert call() == 401
+    assert page.problems == []
