@@ -164,7 +164,8 @@ def test_a_failed_backup_leaves_no_file_so_a_retry_is_not_refused(runner, tmp_pa
     def breaks(*args, **kwargs):
         raise backups.BackupError("The SQLite copy failed: disk I/O error")
 
-    monkeypatch.setattr(backups, "_sqlite_copy", breaks)
+    monkeypatch.setattr(backups, "_sqlite_copy", breaks)  # SQLite
+    monkeypatch.setattr(backups, "_run_pg_tool", breaks)  # PostgreSQL
     target = tmp_path / "nightly.backup"
     failed = runner.invoke(args=["pam", "backup", str(target)])
     assert failed.exit_code == 1 and "disk I/O error" in failed.output
