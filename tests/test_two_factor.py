@@ -392,3 +392,16 @@ def test_the_seed_is_redacted_in_the_audit_trail(make_user):
     assert "totp_secret" in event.changes and "two_factor_enabled_at" in event.changes
     assert user.totp_secret not in str(event.changes)
     assert two_factor._seed(user) not in str(event.changes)
+
+
+def test_a_code_typed_with_spaces_works_at_set_up_as_it_does_at_sign_in(
+    client, make_user, required
+):
+    officer = make_user(role=Role.OFFICER)
+    sign_in(client, officer)
+    seed = key_on_page(client.get("/sign-in/set-up-two-factor"))
+    code = code_for(officer, seed=seed)
+    client.post("/sign-in/set-up-two-factor", data={"code": f" {code[:3]} {code[3:]} "})
+    assert signed_in(client)
+    later = code_for(officer, 1)
+    assert two_factor.verify(officer, f"{later[:3]} {later[3:]}") == (two_factor.APP, None)

@@ -101,7 +101,7 @@ def confirm(user: User, code: str) -> list[str]:
     if is_enabled(user):
         raise BusinessRuleError("Two-factor sign-in is already set up", field="code")
     seed = pending_seed(user)
-    step = _matching_step(seed, code)
+    step = _matching_step(seed, _normalise(code))
     if step is None:
         raise BusinessRuleError(
             "That code is not right. Enter the 6-digit code your app shows now", field="code"
@@ -160,7 +160,7 @@ def verify(user: User, code: str | None) -> tuple[str | None, str | None]:
 
     Returns (APP or RECOVERY, None) on success, else (None, a message for the user).
     """
-    typed = re.sub(r"\s", "", code or "").lower()
+    typed = _normalise(code)
     if not is_enabled(user):
         return None, WRONG_CODE
     seed = _seed(user)
@@ -198,6 +198,12 @@ def check(
     if problem == WRONG_CODE:
         services.record_failure(account, address, user, "wrong second-factor code")
     return how, problem
+
+
+def _normalise(code: str | None) -> str:
+    """A code as PAM compares it, at set-up and at sign-in alike: apps show "123 456" and
+    people copy recovery codes with spaces or in capitals."""
+    return re.sub(r"\s", "", code or "").lower()
 
 
 def _matching_step(seed: str, code: str) -> int | None:
