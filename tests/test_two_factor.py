@@ -405,3 +405,18 @@ def test_a_code_typed_with_spaces_works_at_set_up_as_it_does_at_sign_in(
     assert signed_in(client)
     later = code_for(officer, 1)
     assert two_factor.verify(officer, f"{later[:3]} {later[3:]}") == (two_factor.APP, None)
+
+
+def test_a_right_code_on_the_account_page_clears_the_wrong_ones_before_it(app, make_user, login_as):
+    user = make_user(role=Role.OFFICER)
+    enrol(user)
+    client = login_as(user)
+    url = "/account/two-factor/recovery-codes"
+    for _ in range(app.config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"] - 1):
+        client.post(url, data={"code": "000000"})
+    page = client.post(url, data={"code": code_for(user, 1)})
+    codes = re.findall(rb"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", page.data)
+    client.post(url, data={"code": "000000"})  # one slip after a right code
+    again = client.post(url, data={"code": codes[0].decode()}, follow_redirects=True)
+    assert b"Too many failed attempts" not in again.data
+    assert b"Your new recovery codes" in again.data

@@ -134,8 +134,14 @@ def check_password(email: str, password: str, address: str) -> SignInResult:
 def complete_sign_in(user: User, how: str) -> None:
     """The last step: record the sign-in and forget the account's failures."""
     user.last_login_at = utcnow()
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account == user.email))
+    forget_failures(user.email)
     audit.record("login", actor=user, target=user, summary=f"Signed in ({how})")
+
+
+def forget_failures(account: str) -> None:
+    """A right answer wipes the account's slate: only failures since the last success
+    count towards a lockout, so a few slips spread over a working day never lock anyone."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
 
 
 def record_failure(account: str, address: str, user: User | None, reason: str) -> None:

@@ -183,7 +183,8 @@ def check(
     At sign-in the count is the account's and the address's. For someone already signed
     in (confirming a decision, say) it is their own step-up count, so strangers failing
     to sign in as them cannot stop them working. A reused code is not counted: it is
-    what a real user types just after signing in.
+    what a real user types just after signing in. A right code clears the count, as a
+    completed sign-in does.
     """
     from pam.auth import services
 
@@ -195,7 +196,9 @@ def check(
     if wait:
         return None, services.lockout_message(wait)
     how, problem = verify(user, code)
-    if problem == WRONG_CODE:
+    if how:
+        services.forget_failures(account)
+    elif problem == WRONG_CODE:
         services.record_failure(account, address, user, "wrong second-factor code")
     return how, problem
 
