@@ -420,3 +420,26 @@ def test_a_right_code_on_the_account_page_clears_the_wrong_ones_before_it(app, m
     again = client.post(url, data={"code": codes[0].decode()}, follow_redirects=True)
     assert b"Too many failed attempts" not in again.data
     assert b"Your new recovery codes" in again.data
+
+
+@pytest.mark.parametrize("ending", ["deactivation", "a password change", "signing out"])
+def test_a_half_finished_sign_in_ends_with_the_users_other_sessions(
+    client, make_user, login_as, ending, required
+):
+    officer = make_user(role=Role.OFFICER)
+    enrol(officer)
+    sign_in(client, officer)  # the password is given; the code is not yet
+    if ending == "deactivation":
+        admin = login_as(make_user(role=Role.ADMINISTRATOR))
+        admin.post(f"/admin/users/{officer.id}/deactivate")
+    elif ending == "a password change":
+        new = "a completely new passphrase"
+        login_as(officer).post(
+            "/account/password",
+            data={"current_password": TEST_PASSWORD, "new_password": new, "confirm": new},
+        )
+    else:
+        login_as(officer).post("/sign-out")
+    response = client.post("/sign-in/two-factor", data={"code": code_for(officer, 1)})
+    assert response.headers["Location"].endswith("/sign-in")
+    assert not signed_in(client)

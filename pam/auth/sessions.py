@@ -14,7 +14,9 @@ import time
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from pam.auth.models import User
 from pam.auth.permissions import must_use_two_factor
+from pam.extensions import db
 
 STARTED = "pam_started"
 SEEN = "pam_seen"
@@ -27,6 +29,19 @@ _SEEN_RESOLUTION_SECONDS = 60
 PENDING = "pam_pending_sign_in"
 # How long someone who got their password right has to give their second factor.
 PENDING_LIFETIME_SECONDS = 5 * 60
+
+
+def user_for_session_id(session_id: str) -> User | None:
+    """The user a session id ("user id:session version") stands for, while that user is
+    active and the version current: a signed-in session and a half-finished sign-in end
+    alike when the user signs out everywhere, changes password or is deactivated."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active_account or user.session_version != int(version):
+        return None
+    return user
 
 
 def await_second_factor(user, destination: str):
@@ -42,20 +57,14 @@ def await_second_factor(user, destination: str):
 
 def pending_user():
     """(user, destination) for a sign-in waiting for its second factor, or (None, None)."""
-    from pam.auth.models import User
-    from pam.extensions import db
-
     pending = session.get(PENDING)
     if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
         return None, None
     if time.time() - pending["at"] > PENDING_LIFETIME_SECONDS:
         session.pop(PENDING, None)
         return None, None
-    user_id, _, version = str(pending.get("user", "")).partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
-        return None, None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active_account or user.session_version != int(version):
+    user = user_for_session_id(str(pending.get("user", "")))
+    if user is None:
         return None, None
     return user, pending.get("next") or url_for("core.home")
 

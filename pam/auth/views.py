@@ -34,13 +34,7 @@ login_manager.login_message_category = "info"
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """A session is valid only while its user is active and its version is current."""
-    user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active_account or user.session_version != int(version):
-        return None
-    return user
+    return sessions.user_for_session_id(session_id)
 
 
 def _safe_next(target: str | None) -> str:
