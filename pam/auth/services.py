@@ -72,7 +72,12 @@ def _lockout_seconds(column, value: str, limit: int) -> int:
     return max(0, math.ceil(remaining))
 
 
-def lockout_seconds(account: str, address: str) -> int:
+def _address(address: str | None) -> str:
+    """The client address as failures are counted under it (the column holds 64)."""
+    return (address or "unknown")[:64]
+
+
+def lockout_seconds(account: str, address: str | None) -> int:
     """How long this account or this address must wait before another try (0: not locked).
 
     The failures are rows in the database, so every server process sees the same counts.
@@ -83,7 +88,7 @@ def lockout_seconds(account: str, address: str) -> int:
             LoginFailure.account, account, config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
         ),
         _lockout_seconds(
-            LoginFailure.address, address, config["PAM_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+            LoginFailure.address, _address(address), config["PAM_LOGIN_MAX_FAILURES_PER_ADDRESS"]
         ),
     )
 
@@ -93,7 +98,7 @@ def lockout_message(wait_seconds: int) -> str:
     return f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
 
 
-def check_password(email: str, password: str, address: str) -> SignInResult:
+def check_password(email: str, password: str, address: str | None) -> SignInResult:
     """The first step of signing in: check the credentials and record a failure.
 
     The message shown is the same whatever went wrong, and an unknown address costs the
@@ -102,7 +107,6 @@ def check_password(email: str, password: str, address: str) -> SignInResult:
     someone hammering an account cannot keep its owner out for longer than the cap).
     """
     account = normalise_email(email)[:254]
-    address = (address or "unknown")[:64]
     wait = lockout_seconds(account, address)
     if wait:
         verify_password(None, password)  # same work as a real attempt
@@ -144,11 +148,11 @@ def forget_failures(account: str) -> None:
     db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
 
 
-def record_failure(account: str, address: str, user: User | None, reason: str) -> None:
+def record_failure(account: str, address: str | None, user: User | None, reason: str) -> None:
     """Count a failed attempt (password or second factor) against the account and address."""
     window = timedelta(seconds=current_app.config["PAM_LOGIN_WINDOW_SECONDS"])
     db.session.execute(delete(LoginFailure).where(LoginFailure.occurred_at < utcnow() - window))
-    db.session.add(LoginFailure(account=account, address=(address or "unknown")[:64]))
+    db.session.add(LoginFailure(account=account, address=_address(address)))
     audit.record(
         "login_failed",
         actor=None,

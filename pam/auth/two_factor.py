@@ -191,7 +191,7 @@ def check(
     if signed_in:
         account = address = f"step-up:{user.id}"
     else:
-        account, address = user.email, (address or "unknown")[:64]
+        account = user.email
     wait = services.lockout_seconds(account, address)
     if wait:
         return None, services.lockout_message(wait)
