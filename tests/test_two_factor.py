@@ -3,6 +3,7 @@ lockout, the administrator's reset, and a fresh code to record a funding decisio
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -443,3 +444,43 @@ def test_a_half_finished_sign_in_ends_with_the_users_other_sessions(
     response = client.post("/sign-in/two-factor", data={"code": code_for(officer, 1)})
     assert response.headers["Location"].endswith("/sign-in")
     assert not signed_in(client)
+
+
+def test_turning_two_factor_off_ends_every_other_session(make_user, login_as):
+    board = make_user(role=Role.BOARD_MEMBER)
+    enrol(board)
+    here, elsewhere = login_as(board), login_as(board)
+    here.post("/account/two-factor/turn-off", data={"code": code_for(board, 1)})
+    assert not signed_in(elsewhere)
+
+
+def test_a_code_from_one_step_ago_is_accepted_but_not_from_two(make_user, monkeypatch):
+    board = make_user(role=Role.BOARD_MEMBER)
+    enrol(board)  # claims this step's code
+    later = time.time() + 3 * 30
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert two_factor.verify(board, code_for(board, -2)) == (None, two_factor.WRONG_CODE)
+    assert two_factor.verify(board, code_for(board, 2)) == (None, two_factor.WRONG_CODE)
+    assert two_factor.verify(board, code_for(board, -1)) == (two_factor.APP, None)
+
+
+@pytest.mark.parametrize("for_providers", [True, False])
+def test_provider_users_need_two_factor_only_when_the_setting_says(
+    app, client, make_user, monkeypatch, for_providers, required
+):
+    provider_user = make_user(role=Role.PROVIDER)
+    monkeypatch.setitem(app.config, "PAM_REQUIRE_TWO_FACTOR_FOR_PROVIDERS", for_providers)
+    response = sign_in(client, provider_user)
+    assert response.headers["Location"].endswith("/sign-in/set-up-two-factor") == for_providers
+    assert signed_in(client) != for_providers
+
+
+def test_recovery_codes_are_stored_as_hashes_keyed_with_the_secret_key(app, make_user, monkeypatch):
+    user = make_user(role=Role.OFFICER)
+    raw = enrol(user)[0].replace("-", "")
+    stored = set(db.session.scalars(select(RecoveryCode.code_hash)))
+    assert two_factor._code_hash(user, raw) in stored
+    plain = {hashlib.sha256(text.encode()).hexdigest() for text in (raw, f"{user.id}:{raw}")}
+    assert not plain & stored  # a copy of the table alone cannot be searched offline
+    monkeypatch.setattr(app, "secret_key", "another key")
+    assert two_factor._code_hash(user, raw) not in stored
