@@ -484,3 +484,9 @@ def test_recovery_codes_are_stored_as_hashes_keyed_with_the_secret_key(app, make
     assert not plain & stored  # a copy of the table alone cannot be searched offline
     monkeypatch.setattr(app, "secret_key", "another key")
     assert two_factor._code_hash(user, raw) not in stored
+
+
+def test_the_set_up_key_is_never_cached(client, make_user, required):
+    sign_in(client, make_user(role=Role.OFFICER))
+    page = client.get("/sign-in/set-up-two-factor")
+    assert b"two-factor-key" in page.data and page.headers.get("Cache-Control") == "no-store"
