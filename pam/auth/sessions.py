@@ -10,6 +10,7 @@ bumping User.session_version, which is part of the session's identity (User.get_
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -27,8 +28,19 @@ _SEEN_RESOLUTION_SECONDS = 60
 
 
 PENDING = "pam_pending_sign_in"
-# How long someone who got their password right has to give their second factor.
+# How long someone who got their password right has to give their second factor...
 PENDING_LIFETIME_SECONDS = 5 * 60
+# ...or to set up an app, which can mean finding and installing one first.
+SET_UP_LIFETIME_SECONDS = 15 * 60
+
+
+class PendingSignIn(NamedTuple):
+    """A sign-in waiting for its second factor: the user and where they were going, or
+    no user and a message saying truthfully why they must sign in again."""
+
+    user: User | None
+    destination: str | None = None
+    why_not: str = "Sign in to continue"
 
 
 def user_for_session_id(session_id: str) -> User | None:
@@ -49,24 +61,31 @@ def await_second_factor(user, destination: str):
     factor (or, for someone who must use one but has none yet, to set it up)."""
     from pam.auth import two_factor
 
+    kept = two_factor.pending_set_up_of(user)  # the app they already added keeps working
     session.clear()
+    session.update(kept)
     session[PENDING] = {"user": user.get_id(), "at": time.time(), "next": destination}
     endpoint = "two_factor.verify" if two_factor.is_enabled(user) else "two_factor.sign_in_set_up"
     return redirect(url_for(endpoint))
 
 
-def pending_user():
-    """(user, destination) for a sign-in waiting for its second factor, or (None, None)."""
+def pending_sign_in(lifetime: int = PENDING_LIFETIME_SECONDS) -> PendingSignIn:
+    """The sign-in waiting for its second factor in this browser, if it is still good."""
     pending = session.get(PENDING)
     if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
-        return None, None
-    if time.time() - pending["at"] > PENDING_LIFETIME_SECONDS:
+        return PendingSignIn(None)
+    if time.time() - pending["at"] > lifetime:
         session.pop(PENDING, None)
-        return None, None
+        late = f"Sign in again: that sign-in was not finished within {lifetime // 60} minutes"
+        return PendingSignIn(None, why_not=late)
     user = user_for_session_id(str(pending.get("user", "")))
     if user is None:
-        return None, None
-    return user, pending.get("next") or url_for("core.home")
+        # Signed out everywhere, a new password or deactivation since the password step.
+        session.pop(PENDING, None)
+        return PendingSignIn(
+            None, why_not="Sign in again: your account changed before that sign-in was finished"
+        )
+    return PendingSignIn(user, pending.get("next") or url_for("core.home"))
 
 
 def start(user, *, second_factor: bool) -> None:

@@ -85,6 +85,15 @@ def pending_seed(user: User) -> str:
     return seed
 
 
+def pending_set_up_of(user: User) -> dict:
+    """This browser's key being set up, as stored, if it is the user's (else empty): a
+    fresh password step keeps it, so an app added before a sign-in ran out still works."""
+    stored = session.get(_PENDING_SEED)
+    if isinstance(stored, dict) and stored.get("user") == user.id:
+        return {_PENDING_SEED: stored}
+    return {}
+
+
 def provisioning_uri(user: User, seed: str) -> str:
     issuer = f"{ISSUER} ({current_app.config['PAM_ORGANISATION_NAME']})"
     return pyotp.TOTP(seed).provisioning_uri(name=user.email, issuer_name=issuer)

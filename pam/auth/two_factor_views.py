@@ -23,8 +23,8 @@ from pam.extensions import db
 bp = Blueprint("two_factor", __name__)
 
 
-def _start_again():
-    flash("Sign in again: that sign-in was not finished within 5 minutes", "info")
+def _start_again(pending: sessions.PendingSignIn):
+    flash(pending.why_not, "info")
     return redirect(url_for("auth.login"))
 
 
@@ -33,9 +33,10 @@ def _start_again():
 
 @bp.route("/sign-in/two-factor", methods=["GET", "POST"])
 def verify():
-    user, destination = sessions.pending_user()
+    pending = sessions.pending_sign_in()
+    user, destination = pending.user, pending.destination
     if user is None:
-        return _start_again()
+        return _start_again(pending)
     if not two_factor.is_enabled(user):
         return redirect(url_for("two_factor.sign_in_set_up"))
     form = SecondFactorForm()
@@ -64,9 +65,10 @@ def sign_in_set_up():
     """Someone whose role needs two-factor sign-in and who has not set it up yet."""
     if current_user.is_authenticated:  # e.g. the codes page refreshed after set-up
         return redirect(url_for("core.home"))
-    user, destination = sessions.pending_user()
+    pending = sessions.pending_sign_in(sessions.SET_UP_LIFETIME_SECONDS)
+    user, destination = pending.user, pending.destination
     if user is None:
-        return _start_again()
+        return _start_again(pending)
     if two_factor.is_enabled(user):
         return redirect(url_for("two_factor.verify"))
 
