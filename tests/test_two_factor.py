@@ -226,7 +226,10 @@ def test_board_members_choose_it_and_may_turn_it_off_but_officers_may_not(
     client = login_as(board)
     assert b"Two-factor sign-in is off" in client.get("/account/two-factor").data
     seed = key_on_page(client.get("/account/two-factor/set-up"))
-    client.post("/account/two-factor/set-up", data={"code": code_for(board, seed=seed)})
+    client.post(
+        "/account/two-factor/set-up",
+        data={"code": code_for(board, seed=seed), "current_password": TEST_PASSWORD},
+    )
     db.session.refresh(board)
     assert two_factor.is_enabled(board)
 
@@ -247,10 +250,10 @@ def test_board_members_choose_it_and_may_turn_it_off_but_officers_may_not(
     assert forbidden.status_code == 403
 
 
-def test_new_recovery_codes_replace_the_old_ones(make_user, login_as):
+def test_new_recovery_codes_replace_the_old_ones_and_end_other_sessions(make_user, login_as):
     user = make_user(role=Role.OFFICER)
     old = enrol(user)
-    client = login_as(user)
+    client, elsewhere = login_as(user), login_as(user)
     wrong = client.post("/account/two-factor/recovery-codes", data={"code": "999999"})
     assert wrong.status_code == 302
     page = client.post("/account/two-factor/recovery-codes", data={"code": code_for(user, 1)})
@@ -258,6 +261,31 @@ def test_new_recovery_codes_replace_the_old_ones(make_user, login_as):
     assert len(new) == 10
     assert two_factor.verify(user, old[1]) == (None, two_factor.WRONG_CODE)
     assert two_factor.verify(user, new[0].decode()) == (two_factor.RECOVERY, None)
+    assert signed_in(client) and not signed_in(elsewhere)  # a stolen session is cut off
+
+
+def test_setting_up_from_the_account_page_needs_the_password_and_ends_other_sessions(
+    make_user, login_as
+):
+    board = make_user(role=Role.BOARD_MEMBER)
+    here, elsewhere = login_as(board), login_as(board)
+    url = "/account/two-factor/set-up"
+    page = here.get(url)
+    assert b"Current password" in page.data
+    code = code_for(board, seed=key_on_page(page))
+    missing = here.post(url, data={"code": code})
+    assert b"Enter your current password" in missing.data
+    assert f'value="{code}"'.encode() in missing.data  # what was typed is kept
+    wrong = here.post(url, data={"code": code, "current_password": "a guess at it"})
+    assert b"Your current password is not right" in wrong.data
+    db.session.refresh(board)
+    assert not two_factor.is_enabled(board)  # a session alone cannot enrol its own app
+
+    here.post(url, data={"code": code, "current_password": TEST_PASSWORD})
+    db.session.refresh(board)
+    assert two_factor.is_enabled(board)
+    assert signed_in(here)
+    assert not signed_in(elsewhere)  # one opened with the password alone does not survive
 
 
 def test_an_administrator_resets_a_lost_phone_and_the_password_with_it(
@@ -302,8 +330,11 @@ def test_a_key_shown_to_someone_else_is_never_the_one_confirmed(client, app, mak
     late = client.post(
         "/sign-in/set-up-two-factor", data={"code": code_for(officer, 1, seed=seen_by_an_intruder)}
     )
-    assert late.headers["Location"].endswith("/sign-in/two-factor")  # set up: not by this key
+    # The owner's set-up ended every other sign-in of theirs, this half-finished one too.
+    assert late.headers["Location"].endswith("/sign-in")
     assert not signed_in(client)
+    db.session.refresh(officer)
+    assert two_factor._seed(officer) == real_key
 
 
 def test_the_same_code_at_the_same_moment_signs_in_only_once(app, make_user, required):

@@ -369,10 +369,16 @@ def set_password_from_link(link: PasswordLink, password: str) -> User:
     return user
 
 
+def check_current_password(user: User, password: str | None) -> None:
+    """Refuse a change to a signed-in user's own sign-in unless they give their password:
+    an open session alone is not proof enough that it is them."""
+    if not verify_password(user.password_hash, password or ""):
+        raise BusinessRuleError("Your current password is not right", field="current_password")
+
+
 def change_password(user: User, current_password: str, new_password: str) -> User:
     """A signed-in user changes their own password; their other sessions end."""
-    if not verify_password(user.password_hash, current_password):
-        raise BusinessRuleError("Your current password is not right", field="current_password")
+    check_current_password(user, current_password)
     _check_password(new_password, user, field="new_password")
     before = audit.snapshot(user)
     user.password_hash = hash_password(new_password)

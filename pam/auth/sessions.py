@@ -99,6 +99,12 @@ def start(user, *, second_factor: bool) -> None:
         session[SECOND_FACTOR_AT] = now
 
 
+def carry_on(user) -> None:
+    """Keep this session under the user's new session version, after a change (a new
+    password, two-factor turned on, new recovery codes) bumped it to end every other."""
+    login_user(user)
+
+
 def end() -> None:
     """Forget this browser's session entirely."""
     logout_user()

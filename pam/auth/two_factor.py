@@ -106,7 +106,11 @@ def qr_code_data_uri(uri: str) -> str:
 
 def confirm(user: User, code: str) -> list[str]:
     """Turn two-factor on once the user has typed a code from their app; returns the
-    recovery codes, to be shown once."""
+    recovery codes, to be shown once. At sign-in, where the password has just been given;
+    signed in, use confirm_with_password.
+
+    Every session of the user ends (the caller starts or keeps this one under the new
+    version): one opened with the password alone must not outlive two-factor."""
     if is_enabled(user):
         raise BusinessRuleError("Two-factor sign-in is already set up", field="code")
     seed = pending_seed(user)
@@ -119,6 +123,7 @@ def confirm(user: User, code: str) -> list[str]:
     user.totp_secret = _fernet().encrypt(seed.encode()).decode()
     user.totp_last_step = step
     user.two_factor_enabled_at = utcnow()
+    user.session_version += 1
     session.pop(_PENDING_SEED, None)
     codes = _replace_recovery_codes(user)
     audit.record_update(
@@ -127,10 +132,21 @@ def confirm(user: User, code: str) -> list[str]:
     return codes
 
 
+def confirm_with_password(user: User, password: str | None, code: str) -> list[str]:
+    """confirm(), for someone already signed in: their password first, so a session left
+    open or stolen cannot enrol its own app and lock the owner out."""
+    from pam.auth import services
+
+    services.check_current_password(user, password)
+    return confirm(user, code)
+
+
 def new_recovery_codes(user: User) -> list[str]:
     """Replace the recovery codes (the old ones stop working). The caller has just
-    checked a fresh code."""
+    checked a fresh code, and keeps its own session under the new version: every other
+    session ends, so one that was stolen is cut off too."""
     codes = _replace_recovery_codes(user)
+    user.session_version += 1
     audit.record(
         "recovery_codes_replaced", actor=user, target=user, summary="Replaced recovery codes"
     )

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from pam.auth import services, sessions, two_factor
-from pam.auth.forms import SecondFactorForm, SetUpTwoFactorForm
+from pam.auth.forms import SecondFactorForm, SetUpTwoFactorForm, SignedInSetUpTwoFactorForm
 from pam.auth.models import User
 from pam.auth.permissions import (
     Permission,
@@ -78,13 +78,24 @@ def sign_in_set_up():
         db.session.commit()
         return _show_recovery_codes(codes, destination, first_time=True)
 
-    return _set_up_page(user, signed_in, cancel_url=url_for("auth.login"))
+    form = SetUpTwoFactorForm()
+
+    def confirm():
+        return two_factor.confirm(user, form.code.data)
+
+    return _set_up_page(user, form, confirm, signed_in, cancel_url=url_for("auth.login"))
 
 
-def _show_recovery_codes(codes: list[str], continue_url: str, *, first_time: bool):
+def _show_recovery_codes(
+    codes: list[str], continue_url: str, *, first_time: bool, others_signed_out: bool = False
+):
     """The one page that shows recovery codes (once: they are stored only as hashes)."""
     return render_template(
-        "auth/recovery_codes.html", codes=codes, continue_url=continue_url, first_time=first_time
+        "auth/recovery_codes.html",
+        codes=codes,
+        continue_url=continue_url,
+        first_time=first_time,
+        others_signed_out=others_signed_out,
     )
 
 
@@ -114,18 +125,27 @@ def set_up():
 
     def done(codes: list[str]):
         db.session.commit()
-        return _show_recovery_codes(codes, url_for("two_factor.manage"), first_time=True)
+        sessions.carry_on(user)
+        return _show_recovery_codes(
+            codes, url_for("two_factor.manage"), first_time=True, others_signed_out=True
+        )
 
-    return _set_up_page(user, done, cancel_url=url_for("two_factor.manage"))
+    form = SignedInSetUpTwoFactorForm()
+
+    def confirm():
+        return two_factor.confirm_with_password(user, form.current_password.data, form.code.data)
+
+    return _set_up_page(user, form, confirm, done, cancel_url=url_for("two_factor.manage"))
 
 
-def _set_up_page(user: User, on_success, cancel_url: str):
+def _set_up_page(user: User, form, confirm, on_success, cancel_url: str):
+    """The set-up page, at sign-in or from the account page: confirm() checks what the
+    form brings and turns two-factor on; on_success(codes) answers."""
     seed = two_factor.pending_seed(user)
     db.session.commit()  # the same seed is shown until it is confirmed
-    form = SetUpTwoFactorForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor.confirm(user, form.code.data)
+            codes = confirm()
         except BusinessRuleError as error:
             db.session.rollback()
             show_rule_error(form, error)
@@ -161,7 +181,10 @@ def new_recovery_codes():
         return redirect(url_for("two_factor.manage"))
     codes = two_factor.new_recovery_codes(user)
     db.session.commit()
-    return _show_recovery_codes(codes, url_for("two_factor.manage"), first_time=False)
+    sessions.carry_on(user)
+    return _show_recovery_codes(
+        codes, url_for("two_factor.manage"), first_time=False, others_signed_out=True
+    )
 
 
 @bp.post("/account/two-factor/turn-off")

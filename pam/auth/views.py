@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from pam.auth import services, sessions, two_factor
@@ -106,7 +106,7 @@ def change_password():
             show_rule_error(form, error)
         else:
             db.session.commit()
-            login_user(user)  # this session continues under the new version
+            sessions.carry_on(user)
             flash("Your password has been changed. Other sessions have been signed out.", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)
