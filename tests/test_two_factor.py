@@ -161,12 +161,24 @@ def test_a_recovery_code_signs_in_once(client, make_user, app, required):
         "/sign-in/two-factor", data={"code": codes[0].upper()}, follow_redirects=True
     )
     assert b"You signed in with a recovery code: you have 9 left" in response.data
+    # Their role cannot turn two-factor off or set it up again alone: say what they can do.
+    assert b"ask your PAM administrator to reset your two-factor sign-in" in response.data
     assert "recovery_code_used" in actions()
 
     again = app.test_client()
     sign_in(again, officer)
     reused = again.post("/sign-in/two-factor", data={"code": codes[0]})
     assert b"That code is not right" in reused.data and not signed_in(again)
+
+
+def test_someone_who_chose_two_factor_is_told_how_to_replace_a_lost_phone(client, make_user):
+    board = make_user(role=Role.BOARD_MEMBER)
+    codes = enrol(board)
+    sign_in(client, board)
+    page = client.post("/sign-in/two-factor", data={"code": codes[0]}, follow_redirects=True)
+    assert b"turn two-factor sign-in off from your account page" in page.data
+    off = client.post("/account/two-factor/turn-off", data={"code": codes[1]})
+    assert off.headers["Location"].endswith("/sign-in")  # a recovery code will do
 
 
 def test_an_unfinished_sign_in_expires_after_five_minutes(client, make_user, monkeypatch, required):

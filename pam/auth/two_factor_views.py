@@ -50,14 +50,27 @@ def verify():
             sessions.start(user, second_factor=True)
             db.session.commit()
             if how == two_factor.RECOVERY:
-                flash(
-                    f"You signed in with a recovery code: you have "
-                    f"{two_factor.recovery_codes_left(user)} left. If you have lost your "
-                    "phone, set up your app again from your account page.",
-                    "info",
-                )
+                flash(_after_a_recovery_code(user), "info")
             return redirect(destination)
     return render_template("auth/two_factor_verify.html", form=form)
+
+
+def _after_a_recovery_code(user: User) -> str:
+    """What someone who may have lost their phone can actually do: a role that needs two
+    factors can neither turn it off nor set up a second app, so only a reset is left."""
+    if must_use_two_factor(user):
+        lost = (
+            "If you have lost your phone, ask your PAM administrator to reset your two-factor "
+            "sign-in. They will give you a link to choose a new password, and you set up your "
+            "app again as you sign in."
+        )
+    else:
+        lost = (
+            "If you have lost your phone, turn two-factor sign-in off from your account page "
+            "(a recovery code will do), then set it up again."
+        )
+    left = two_factor.recovery_codes_left(user)
+    return f"You signed in with a recovery code: you have {left} left. {lost}"
 
 
 @bp.route("/sign-in/set-up-two-factor", methods=["GET", "POST"])
