@@ -126,3 +126,10 @@ def test_passwords_are_hashed_with_argon2id_at_owasp_minimum_or_above():
     assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2 and int(params["p"]) >= 1
     weak = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$9y4xEhQvO0HEOyVQwcBv1w"
     assert needs_rehash(weak)
+
+
+def test_sign_in_pages_are_never_cached(client, make_user):
+    assert client.get("/sign-in").headers.get("Cache-Control") == "no-store"
+    refused = sign_in(client, make_user().email, "not the password at all")
+    assert refused.headers.get("Cache-Control") == "no-store"
+    assert client.get("/static/dist/pam.css").headers.get("Cache-Control") != "no-store"

@@ -131,3 +131,27 @@ def test_signing_out_after_the_idle_limit_still_ends_the_other_sessions(
     desk.post("/sign-out")  # back from lunch, the user signs out everywhere
     monkeypatch.undo()
     assert phone.get("/account").status_code == 302
+
+
+def test_signing_in_starts_a_fresh_session(client, make_user):
+    """Nothing put in the browser's session before sign-in survives it (no fixation)."""
+    user = make_user(role=Role.BOARD_MEMBER)
+    with client.session_transaction() as planted:
+        planted[sessions.SECOND_FACTOR_AT] = time.time()  # as if a code had been given
+        planted["planted"] = "by someone else"
+    assert sign_in(client, user.email).status_code == 302
+    with client.session_transaction() as session:
+        assert sessions.SECOND_FACTOR_AT not in session and "planted" not in session
+        assert session["_user_id"] == user.get_id()
+
+
+def test_the_password_step_of_a_two_factor_sign_in_starts_a_fresh_session(
+    app, client, make_user, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PAM_REQUIRE_TWO_FACTOR", True)
+    officer = make_user(role=Role.OFFICER)
+    with client.session_transaction() as planted:
+        planted["planted"] = "by someone else"
+    assert sign_in(client, officer.email).status_code == 302
+    with client.session_transaction() as session:
+        assert sessions.PENDING in session and "planted" not in session

@@ -3,6 +3,7 @@ lockout, the administrator's reset, and a fresh code to record a funding decisio
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
@@ -160,6 +161,8 @@ def test_a_recovery_code_signs_in_once(client, make_user, app, required):
         "/sign-in/two-factor", data={"code": codes[0].upper()}, follow_redirects=True
     )
     assert b"You signed in with a recovery code: you have 9 left" in response.data
+    # Their role cannot turn two-factor off or set it up again alone: say what they can do.
+    assert b"ask your PAM administrator to reset your two-factor sign-in" in response.data
     assert "recovery_code_used" in actions()
 
     again = app.test_client()
@@ -168,15 +171,59 @@ def test_a_recovery_code_signs_in_once(client, make_user, app, required):
     assert b"That code is not right" in reused.data and not signed_in(again)
 
 
+def test_someone_who_chose_two_factor_is_told_how_to_replace_a_lost_phone(client, make_user):
+    board = make_user(role=Role.BOARD_MEMBER)
+    codes = enrol(board)
+    sign_in(client, board)
+    page = client.post("/sign-in/two-factor", data={"code": codes[0]}, follow_redirects=True)
+    assert b"turn two-factor sign-in off from your account page" in page.data
+    off = client.post("/account/two-factor/turn-off", data={"code": codes[1]})
+    assert off.headers["Location"].endswith("/sign-in")  # a recovery code will do
+
+
 def test_an_unfinished_sign_in_expires_after_five_minutes(client, make_user, monkeypatch, required):
     officer = make_user(role=Role.OFFICER)
     enrol(officer)
     sign_in(client, officer)
     later = time.time() + sessions.PENDING_LIFETIME_SECONDS + 1
     monkeypatch.setattr(sessions.time, "time", lambda: later)
-    response = client.post("/sign-in/two-factor", data={"code": code_for(officer, 1)})
-    assert response.headers["Location"].endswith("/sign-in")
+    response = client.post(
+        "/sign-in/two-factor", data={"code": code_for(officer, 1)}, follow_redirects=True
+    )
+    assert b"not finished within 5 minutes" in response.data
     assert not signed_in(client)
+
+
+def test_setting_up_an_app_at_sign_in_may_take_longer_than_five_minutes(
+    client, make_user, monkeypatch, required
+):
+    officer = make_user(role=Role.OFFICER)
+    sign_in(client, officer)
+    seed = key_on_page(client.get("/sign-in/set-up-two-factor"))
+    later = time.time() + sessions.PENDING_LIFETIME_SECONDS + 1  # installing the app, say
+    monkeypatch.setattr(time, "time", lambda: later)
+    client.post("/sign-in/set-up-two-factor", data={"code": code_for(officer, seed=seed)})
+    assert signed_in(client)
+
+
+def test_a_set_up_not_finished_in_time_keeps_its_key_for_the_next_sign_in(
+    client, make_user, monkeypatch, required
+):
+    officer = make_user(role=Role.OFFICER)
+    sign_in(client, officer)
+    seed = key_on_page(client.get("/sign-in/set-up-two-factor"))
+    later = time.time() + sessions.SET_UP_LIFETIME_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    late = client.post(
+        "/sign-in/set-up-two-factor",
+        data={"code": code_for(officer, seed=seed)},
+        follow_redirects=True,
+    )
+    assert b"not finished within 15 minutes" in late.data and not signed_in(client)
+    sign_in(client, officer)
+    assert key_on_page(client.get("/sign-in/set-up-two-factor")) == seed  # the app still works
+    client.post("/sign-in/set-up-two-factor", data={"code": code_for(officer, seed=seed)})
+    assert signed_in(client)
 
 
 def test_the_verify_page_without_a_password_first_sends_you_to_sign_in(client):
@@ -191,7 +238,10 @@ def test_board_members_choose_it_and_may_turn_it_off_but_officers_may_not(
     client = login_as(board)
     assert b"Two-factor sign-in is off" in client.get("/account/two-factor").data
     seed = key_on_page(client.get("/account/two-factor/set-up"))
-    client.post("/account/two-factor/set-up", data={"code": code_for(board, seed=seed)})
+    client.post(
+        "/account/two-factor/set-up",
+        data={"code": code_for(board, seed=seed), "current_password": TEST_PASSWORD},
+    )
     db.session.refresh(board)
     assert two_factor.is_enabled(board)
 
@@ -212,10 +262,10 @@ def test_board_members_choose_it_and_may_turn_it_off_but_officers_may_not(
     assert forbidden.status_code == 403
 
 
-def test_new_recovery_codes_replace_the_old_ones(make_user, login_as):
+def test_new_recovery_codes_replace_the_old_ones_and_end_other_sessions(make_user, login_as):
     user = make_user(role=Role.OFFICER)
     old = enrol(user)
-    client = login_as(user)
+    client, elsewhere = login_as(user), login_as(user)
     wrong = client.post("/account/two-factor/recovery-codes", data={"code": "999999"})
     assert wrong.status_code == 302
     page = client.post("/account/two-factor/recovery-codes", data={"code": code_for(user, 1)})
@@ -223,6 +273,31 @@ def test_new_recovery_codes_replace_the_old_ones(make_user, login_as):
     assert len(new) == 10
     assert two_factor.verify(user, old[1]) == (None, two_factor.WRONG_CODE)
     assert two_factor.verify(user, new[0].decode()) == (two_factor.RECOVERY, None)
+    assert signed_in(client) and not signed_in(elsewhere)  # a stolen session is cut off
+
+
+def test_setting_up_from_the_account_page_needs_the_password_and_ends_other_sessions(
+    make_user, login_as
+):
+    board = make_user(role=Role.BOARD_MEMBER)
+    here, elsewhere = login_as(board), login_as(board)
+    url = "/account/two-factor/set-up"
+    page = here.get(url)
+    assert b"Current password" in page.data
+    code = code_for(board, seed=key_on_page(page))
+    missing = here.post(url, data={"code": code})
+    assert b"Enter your current password" in missing.data
+    assert f'value="{code}"'.encode() in missing.data  # what was typed is kept
+    wrong = here.post(url, data={"code": code, "current_password": "a guess at it"})
+    assert b"Your current password is not right" in wrong.data
+    db.session.refresh(board)
+    assert not two_factor.is_enabled(board)  # a session alone cannot enrol its own app
+
+    here.post(url, data={"code": code, "current_password": TEST_PASSWORD})
+    db.session.refresh(board)
+    assert two_factor.is_enabled(board)
+    assert signed_in(here)
+    assert not signed_in(elsewhere)  # one opened with the password alone does not survive
 
 
 def test_an_administrator_resets_a_lost_phone_and_the_password_with_it(
@@ -267,8 +342,11 @@ def test_a_key_shown_to_someone_else_is_never_the_one_confirmed(client, app, mak
     late = client.post(
         "/sign-in/set-up-two-factor", data={"code": code_for(officer, 1, seed=seen_by_an_intruder)}
     )
-    assert late.headers["Location"].endswith("/sign-in/two-factor")  # set up: not by this key
+    # The owner's set-up ended every other sign-in of theirs, this half-finished one too.
+    assert late.headers["Location"].endswith("/sign-in")
     assert not signed_in(client)
+    db.session.refresh(officer)
+    assert two_factor._seed(officer) == real_key
 
 
 def test_the_same_code_at_the_same_moment_signs_in_only_once(app, make_user, required):
@@ -392,3 +470,106 @@ def test_the_seed_is_redacted_in_the_audit_trail(make_user):
     assert "totp_secret" in event.changes and "two_factor_enabled_at" in event.changes
     assert user.totp_secret not in str(event.changes)
     assert two_factor._seed(user) not in str(event.changes)
+
+
+def test_a_code_typed_with_spaces_works_at_set_up_as_it_does_at_sign_in(
+    client, make_user, required
+):
+    officer = make_user(role=Role.OFFICER)
+    sign_in(client, officer)
+    seed = key_on_page(client.get("/sign-in/set-up-two-factor"))
+    code = code_for(officer, seed=seed)
+    client.post("/sign-in/set-up-two-factor", data={"code": f" {code[:3]} {code[3:]} "})
+    assert signed_in(client)
+    later = code_for(officer, 1)
+    assert two_factor.verify(officer, f"{later[:3]} {later[3:]}") == (two_factor.APP, None)
+
+
+def test_a_right_code_on_the_account_page_clears_the_wrong_ones_before_it(app, make_user, login_as):
+    user = make_user(role=Role.OFFICER)
+    enrol(user)
+    client = login_as(user)
+    url = "/account/two-factor/recovery-codes"
+    for _ in range(app.config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"] - 1):
+        client.post(url, data={"code": "000000"})
+    page = client.post(url, data={"code": code_for(user, 1)})
+    codes = re.findall(rb"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", page.data)
+    client.post(url, data={"code": "000000"})  # one slip after a right code
+    again = client.post(url, data={"code": codes[0].decode()}, follow_redirects=True)
+    assert b"Too many failed attempts" not in again.data
+    assert b"Your new recovery codes" in again.data
+
+
+@pytest.mark.parametrize("ending", ["deactivation", "a password change", "signing out"])
+def test_a_half_finished_sign_in_ends_with_the_users_other_sessions(
+    client, make_user, login_as, ending, required
+):
+    officer = make_user(role=Role.OFFICER)
+    enrol(officer)
+    sign_in(client, officer)  # the password is given; the code is not yet
+    if ending == "deactivation":
+        admin = login_as(make_user(role=Role.ADMINISTRATOR))
+        admin.post(f"/admin/users/{officer.id}/deactivate")
+    elif ending == "a password change":
+        new = "a completely new passphrase"
+        login_as(officer).post(
+            "/account/password",
+            data={"current_password": TEST_PASSWORD, "new_password": new, "confirm": new},
+        )
+    else:
+        login_as(officer).post("/sign-out")
+    response = client.post(
+        "/sign-in/two-factor", data={"code": code_for(officer, 1)}, follow_redirects=True
+    )
+    assert response.request.path == "/sign-in"
+    assert b"not finished within" not in response.data  # the time was not the reason
+    assert b"Sign in again: your account changed before that sign-in was finished" in (
+        response.data
+    )
+    assert not signed_in(client)
+
+
+def test_turning_two_factor_off_ends_every_other_session(make_user, login_as):
+    board = make_user(role=Role.BOARD_MEMBER)
+    enrol(board)
+    here, elsewhere = login_as(board), login_as(board)
+    here.post("/account/two-factor/turn-off", data={"code": code_for(board, 1)})
+    assert not signed_in(elsewhere)
+
+
+def test_a_code_from_one_step_ago_is_accepted_but_not_from_two(make_user, monkeypatch):
+    board = make_user(role=Role.BOARD_MEMBER)
+    enrol(board)  # claims this step's code
+    later = time.time() + 3 * 30
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert two_factor.verify(board, code_for(board, -2)) == (None, two_factor.WRONG_CODE)
+    assert two_factor.verify(board, code_for(board, 2)) == (None, two_factor.WRONG_CODE)
+    assert two_factor.verify(board, code_for(board, -1)) == (two_factor.APP, None)
+
+
+@pytest.mark.parametrize("for_providers", [True, False])
+def test_provider_users_need_two_factor_only_when_the_setting_says(
+    app, client, make_user, monkeypatch, for_providers, required
+):
+    provider_user = make_user(role=Role.PROVIDER)
+    monkeypatch.setitem(app.config, "PAM_REQUIRE_TWO_FACTOR_FOR_PROVIDERS", for_providers)
+    response = sign_in(client, provider_user)
+    assert response.headers["Location"].endswith("/sign-in/set-up-two-factor") == for_providers
+    assert signed_in(client) != for_providers
+
+
+def test_recovery_codes_are_stored_as_hashes_keyed_with_the_secret_key(app, make_user, monkeypatch):
+    user = make_user(role=Role.OFFICER)
+    raw = enrol(user)[0].replace("-", "")
+    stored = set(db.session.scalars(select(RecoveryCode.code_hash)))
+    assert two_factor._code_hash(user, raw) in stored
+    plain = {hashlib.sha256(text.encode()).hexdigest() for text in (raw, f"{user.id}:{raw}")}
+    assert not plain & stored  # a copy of the table alone cannot be searched offline
+    monkeypatch.setattr(app, "secret_key", "another key")
+    assert two_factor._code_hash(user, raw) not in stored
+
+
+def test_the_set_up_key_is_never_cached(client, make_user, required):
+    sign_in(client, make_user(role=Role.OFFICER))
+    page = client.get("/sign-in/set-up-two-factor")
+    assert b"two-factor-key" in page.data and page.headers.get("Cache-Control") == "no-store"

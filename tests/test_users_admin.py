@@ -227,3 +227,25 @@ def test_an_administrator_names_a_providers_administrator_but_never_a_staff_one(
     assert db.session.get(type(officer), officer.id).is_organisation_admin is False
     page = admin.get(f"/admin/users/{provider.id}").text
     assert "Yes: manages the organisation\N{RIGHT SINGLE QUOTATION MARK}s API tokens" in page
+
+
+def test_a_new_staff_user_cannot_be_made_a_provider_administrator(client_as, make_organisation):
+    admin = client_as(Role.ADMINISTRATOR)
+    fields = {
+        "full_name": "Ann Staff",
+        "email": "ann@example.org",
+        "role": "officer",
+        "organisation_id": "",
+        "is_organisation_admin": "y",
+        "job_title": "Analyst",
+    }
+    refused = admin.post("/admin/users/new", data=fields)
+    assert "Only a provider user can be a provider administrator" in refused.text
+    assert 'value="Analyst"' in refused.text  # what was typed is kept
+    assert db.session.scalar(select(User).where(User.email == "ann@example.org")) is None
+
+    provider = make_organisation("Wessex Mediation")
+    fields |= {"email": "bo@example.org", "role": "provider", "organisation_id": provider.id}
+    assert admin.post("/admin/users/new", data=fields).status_code == 200
+    made = db.session.scalar(select(User).where(User.email == "bo@example.org"))
+    assert made.is_organisation_admin is True

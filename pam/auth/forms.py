@@ -158,3 +158,16 @@ class SetUpTwoFactorForm(FlaskForm):
         "Enter the 6-digit code from your app",
     )
     submit = SubmitField("Turn on two-factor sign-in", widget=GovSubmitInput())
+
+
+class SignedInSetUpTwoFactorForm(SetUpTwoFactorForm):
+    """Set-up from the account page asks for the password too: a session left open or
+    stolen must not enrol an app of its own and lock the owner out. (At sign-in the
+    password has just been given.)"""
+
+    current_password = PasswordField(
+        "Current password",
+        widget=GovPasswordInput(),
+        description="To confirm it is you. Your other sessions will be signed out.",
+        validators=[InputRequired(message="Enter your current password"), Length(max=MAX_LENGTH)],
+    )

@@ -54,6 +54,10 @@ class Permission(enum.StrEnum):
     EXPORT_RECORDS = "export_records"
 
 
+# The OPCC staff whose roles change things (access, contracts, public money), as against
+# board members, who read.
+OPCC_STAFF_WHO_ACT = frozenset({Role.ADMINISTRATOR, Role.OFFICER, Role.DECISION_MAKER})
+
 _STAFF_READ = {
     Permission.VIEW_DASHBOARDS,
     Permission.VIEW_ALL_ORGANISATIONS,
@@ -206,10 +210,6 @@ def scope_contracts(user: User, query: Any) -> Any:
     return query.where(false())
 
 
-# Roles that commit public money or administer access always sign in with a second factor.
-_TWO_FACTOR_ROLES = frozenset({Role.ADMINISTRATOR, Role.OFFICER, Role.DECISION_MAKER})
-
-
 def must_use_two_factor(user: User) -> bool:
     """Whether the user must set up and use two-factor sign-in. Where PAM_REQUIRE_TWO_FACTOR
     is off (the local demo), anyone may still turn it on for themselves."""
@@ -220,7 +220,8 @@ def must_use_two_factor(user: User) -> bool:
         return False
     if user.role == Role.PROVIDER:
         return bool(config["PAM_REQUIRE_TWO_FACTOR_FOR_PROVIDERS"])
-    return user.role in _TWO_FACTOR_ROLES
+    # Roles that commit public money or administer access always use a second factor.
+    return user.role in OPCC_STAFF_WHO_ACT
 
 
 # OPCC staff may make read-only API tokens for their own scripts; a provider's

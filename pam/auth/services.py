@@ -72,7 +72,12 @@ def _lockout_seconds(column, value: str, limit: int) -> int:
     return max(0, math.ceil(remaining))
 
 
-def lockout_seconds(account: str, address: str) -> int:
+def _address(address: str | None) -> str:
+    """The client address as failures are counted under it (the column holds 64)."""
+    return (address or "unknown")[:64]
+
+
+def lockout_seconds(account: str, address: str | None) -> int:
     """How long this account or this address must wait before another try (0: not locked).
 
     The failures are rows in the database, so every server process sees the same counts.
@@ -83,7 +88,7 @@ def lockout_seconds(account: str, address: str) -> int:
             LoginFailure.account, account, config["PAM_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
         ),
         _lockout_seconds(
-            LoginFailure.address, address, config["PAM_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+            LoginFailure.address, _address(address), config["PAM_LOGIN_MAX_FAILURES_PER_ADDRESS"]
         ),
     )
 
@@ -93,7 +98,7 @@ def lockout_message(wait_seconds: int) -> str:
     return f"Too many failed attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
 
 
-def check_password(email: str, password: str, address: str) -> SignInResult:
+def check_password(email: str, password: str, address: str | None) -> SignInResult:
     """The first step of signing in: check the credentials and record a failure.
 
     The message shown is the same whatever went wrong, and an unknown address costs the
@@ -102,7 +107,6 @@ def check_password(email: str, password: str, address: str) -> SignInResult:
     someone hammering an account cannot keep its owner out for longer than the cap).
     """
     account = normalise_email(email)[:254]
-    address = (address or "unknown")[:64]
     wait = lockout_seconds(account, address)
     if wait:
         verify_password(None, password)  # same work as a real attempt
@@ -134,15 +138,21 @@ def check_password(email: str, password: str, address: str) -> SignInResult:
 def complete_sign_in(user: User, how: str) -> None:
     """The last step: record the sign-in and forget the account's failures."""
     user.last_login_at = utcnow()
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account == user.email))
+    forget_failures(user.email)
     audit.record("login", actor=user, target=user, summary=f"Signed in ({how})")
 
 
-def record_failure(account: str, address: str, user: User | None, reason: str) -> None:
+def forget_failures(account: str) -> None:
+    """A right answer wipes the account's slate: only failures since the last success
+    count towards a lockout, so a few slips spread over a working day never lock anyone."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
+
+
+def record_failure(account: str, address: str | None, user: User | None, reason: str) -> None:
     """Count a failed attempt (password or second factor) against the account and address."""
     window = timedelta(seconds=current_app.config["PAM_LOGIN_WINDOW_SECONDS"])
     db.session.execute(delete(LoginFailure).where(LoginFailure.occurred_at < utcnow() - window))
-    db.session.add(LoginFailure(account=account, address=(address or "unknown")[:64]))
+    db.session.add(LoginFailure(account=account, address=_address(address)))
     audit.record(
         "login_failed",
         actor=None,
@@ -359,10 +369,16 @@ def set_password_from_link(link: PasswordLink, password: str) -> User:
     return user
 
 
+def check_current_password(user: User, password: str | None) -> None:
+    """Refuse a change to a signed-in user's own sign-in unless they give their password:
+    an open session alone is not proof enough that it is them."""
+    if not verify_password(user.password_hash, password or ""):
+        raise BusinessRuleError("Your current password is not right", field="current_password")
+
+
 def change_password(user: User, current_password: str, new_password: str) -> User:
     """A signed-in user changes their own password; their other sessions end."""
-    if not verify_password(user.password_hash, current_password):
-        raise BusinessRuleError("Your current password is not right", field="current_password")
+    check_current_password(user, current_password)
     _check_password(new_password, user, field="new_password")
     before = audit.snapshot(user)
     user.password_hash = hash_password(new_password)

@@ -10,11 +10,14 @@ bumping User.session_version, which is part of the session's identity (User.get_
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
+from pam.auth.models import User
 from pam.auth.permissions import must_use_two_factor
+from pam.extensions import db
 
 STARTED = "pam_started"
 SEEN = "pam_seen"
@@ -25,8 +28,32 @@ _SEEN_RESOLUTION_SECONDS = 60
 
 
 PENDING = "pam_pending_sign_in"
-# How long someone who got their password right has to give their second factor.
+# How long someone who got their password right has to give their second factor...
 PENDING_LIFETIME_SECONDS = 5 * 60
+# ...or to set up an app, which can mean finding and installing one first.
+SET_UP_LIFETIME_SECONDS = 15 * 60
+
+
+class PendingSignIn(NamedTuple):
+    """A sign-in waiting for its second factor: the user and where they were going, or
+    no user and a message saying truthfully why they must sign in again."""
+
+    user: User | None
+    destination: str | None = None
+    why_not: str = "Sign in to continue"
+
+
+def user_for_session_id(session_id: str) -> User | None:
+    """The user a session id ("user id:session version") stands for, while that user is
+    active and the version current: a signed-in session and a half-finished sign-in end
+    alike when the user signs out everywhere, changes password or is deactivated."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active_account or user.session_version != int(version):
+        return None
+    return user
 
 
 def await_second_factor(user, destination: str):
@@ -34,30 +61,31 @@ def await_second_factor(user, destination: str):
     factor (or, for someone who must use one but has none yet, to set it up)."""
     from pam.auth import two_factor
 
+    kept = two_factor.pending_set_up_of(user)  # the app they already added keeps working
     session.clear()
+    session.update(kept)
     session[PENDING] = {"user": user.get_id(), "at": time.time(), "next": destination}
     endpoint = "two_factor.verify" if two_factor.is_enabled(user) else "two_factor.sign_in_set_up"
     return redirect(url_for(endpoint))
 
 
-def pending_user():
-    """(user, destination) for a sign-in waiting for its second factor, or (None, None)."""
-    from pam.auth.models import User
-    from pam.extensions import db
-
+def pending_sign_in(lifetime: int = PENDING_LIFETIME_SECONDS) -> PendingSignIn:
+    """The sign-in waiting for its second factor in this browser, if it is still good."""
     pending = session.get(PENDING)
     if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
-        return None, None
-    if time.time() - pending["at"] > PENDING_LIFETIME_SECONDS:
+        return PendingSignIn(None)
+    if time.time() - pending["at"] > lifetime:
         session.pop(PENDING, None)
-        return None, None
-    user_id, _, version = str(pending.get("user", "")).partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
-        return None, None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active_account or user.session_version != int(version):
-        return None, None
-    return user, pending.get("next") or url_for("core.home")
+        late = f"Sign in again: that sign-in was not finished within {lifetime // 60} minutes"
+        return PendingSignIn(None, why_not=late)
+    user = user_for_session_id(str(pending.get("user", "")))
+    if user is None:
+        # Signed out everywhere, a new password or deactivation since the password step.
+        session.pop(PENDING, None)
+        return PendingSignIn(
+            None, why_not="Sign in again: your account changed before that sign-in was finished"
+        )
+    return PendingSignIn(user, pending.get("next") or url_for("core.home"))
 
 
 def start(user, *, second_factor: bool) -> None:
@@ -69,6 +97,12 @@ def start(user, *, second_factor: bool) -> None:
     session[SEEN] = now
     if second_factor:
         session[SECOND_FACTOR_AT] = now
+
+
+def carry_on(user) -> None:
+    """Keep this session under the user's new session version, after a change (a new
+    password, two-factor turned on, new recovery codes) bumped it to end every other."""
+    login_user(user)
 
 
 def end() -> None:

@@ -85,6 +85,15 @@ def pending_seed(user: User) -> str:
     return seed
 
 
+def pending_set_up_of(user: User) -> dict:
+    """This browser's key being set up, as stored, if it is the user's (else empty): a
+    fresh password step keeps it, so an app added before a sign-in ran out still works."""
+    stored = session.get(_PENDING_SEED)
+    if isinstance(stored, dict) and stored.get("user") == user.id:
+        return {_PENDING_SEED: stored}
+    return {}
+
+
 def provisioning_uri(user: User, seed: str) -> str:
     issuer = f"{ISSUER} ({current_app.config['PAM_ORGANISATION_NAME']})"
     return pyotp.TOTP(seed).provisioning_uri(name=user.email, issuer_name=issuer)
@@ -97,11 +106,15 @@ def qr_code_data_uri(uri: str) -> str:
 
 def confirm(user: User, code: str) -> list[str]:
     """Turn two-factor on once the user has typed a code from their app; returns the
-    recovery codes, to be shown once."""
+    recovery codes, to be shown once. At sign-in, where the password has just been given;
+    signed in, use confirm_with_password.
+
+    Every session of the user ends (the caller starts or keeps this one under the new
+    version): one opened with the password alone must not outlive two-factor."""
     if is_enabled(user):
         raise BusinessRuleError("Two-factor sign-in is already set up", field="code")
     seed = pending_seed(user)
-    step = _matching_step(seed, code)
+    step = _matching_step(seed, _normalise(code))
     if step is None:
         raise BusinessRuleError(
             "That code is not right. Enter the 6-digit code your app shows now", field="code"
@@ -110,6 +123,7 @@ def confirm(user: User, code: str) -> list[str]:
     user.totp_secret = _fernet().encrypt(seed.encode()).decode()
     user.totp_last_step = step
     user.two_factor_enabled_at = utcnow()
+    user.session_version += 1
     session.pop(_PENDING_SEED, None)
     codes = _replace_recovery_codes(user)
     audit.record_update(
@@ -118,10 +132,21 @@ def confirm(user: User, code: str) -> list[str]:
     return codes
 
 
+def confirm_with_password(user: User, password: str | None, code: str) -> list[str]:
+    """confirm(), for someone already signed in: their password first, so a session left
+    open or stolen cannot enrol its own app and lock the owner out."""
+    from pam.auth import services
+
+    services.check_current_password(user, password)
+    return confirm(user, code)
+
+
 def new_recovery_codes(user: User) -> list[str]:
     """Replace the recovery codes (the old ones stop working). The caller has just
-    checked a fresh code."""
+    checked a fresh code, and keeps its own session under the new version: every other
+    session ends, so one that was stolen is cut off too."""
     codes = _replace_recovery_codes(user)
+    user.session_version += 1
     audit.record(
         "recovery_codes_replaced", actor=user, target=user, summary="Replaced recovery codes"
     )
@@ -160,7 +185,7 @@ def verify(user: User, code: str | None) -> tuple[str | None, str | None]:
 
     Returns (APP or RECOVERY, None) on success, else (None, a message for the user).
     """
-    typed = re.sub(r"\s", "", code or "").lower()
+    typed = _normalise(code)
     if not is_enabled(user):
         return None, WRONG_CODE
     seed = _seed(user)
@@ -183,21 +208,30 @@ def check(
     At sign-in the count is the account's and the address's. For someone already signed
     in (confirming a decision, say) it is their own step-up count, so strangers failing
     to sign in as them cannot stop them working. A reused code is not counted: it is
-    what a real user types just after signing in.
+    what a real user types just after signing in. A right code clears the count, as a
+    completed sign-in does.
     """
     from pam.auth import services
 
     if signed_in:
         account = address = f"step-up:{user.id}"
     else:
-        account, address = user.email, (address or "unknown")[:64]
+        account = user.email
     wait = services.lockout_seconds(account, address)
     if wait:
         return None, services.lockout_message(wait)
     how, problem = verify(user, code)
-    if problem == WRONG_CODE:
+    if how:
+        services.forget_failures(account)
+    elif problem == WRONG_CODE:
         services.record_failure(account, address, user, "wrong second-factor code")
     return how, problem
+
+
+def _normalise(code: str | None) -> str:
+    """A code as PAM compares it, at set-up and at sign-in alike: apps show "123 456" and
+    people copy recovery codes with spaces or in capitals."""
+    return re.sub(r"\s", "", code or "").lower()
 
 
 def _matching_step(seed: str, code: str) -> int | None:

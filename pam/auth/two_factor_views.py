@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from pam.auth import services, sessions, two_factor
-from pam.auth.forms import SecondFactorForm, SetUpTwoFactorForm
+from pam.auth.forms import SecondFactorForm, SetUpTwoFactorForm, SignedInSetUpTwoFactorForm
 from pam.auth.models import User
 from pam.auth.permissions import (
     Permission,
@@ -23,8 +23,8 @@ from pam.extensions import db
 bp = Blueprint("two_factor", __name__)
 
 
-def _start_again():
-    flash("Sign in again: that sign-in was not finished within 5 minutes", "info")
+def _start_again(pending: sessions.PendingSignIn):
+    flash(pending.why_not, "info")
     return redirect(url_for("auth.login"))
 
 
@@ -33,9 +33,10 @@ def _start_again():
 
 @bp.route("/sign-in/two-factor", methods=["GET", "POST"])
 def verify():
-    user, destination = sessions.pending_user()
+    pending = sessions.pending_sign_in()
+    user, destination = pending.user, pending.destination
     if user is None:
-        return _start_again()
+        return _start_again(pending)
     if not two_factor.is_enabled(user):
         return redirect(url_for("two_factor.sign_in_set_up"))
     form = SecondFactorForm()
@@ -49,14 +50,27 @@ def verify():
             sessions.start(user, second_factor=True)
             db.session.commit()
             if how == two_factor.RECOVERY:
-                flash(
-                    f"You signed in with a recovery code: you have "
-                    f"{two_factor.recovery_codes_left(user)} left. If you have lost your "
-                    "phone, set up your app again from your account page.",
-                    "info",
-                )
+                flash(_after_a_recovery_code(user), "info")
             return redirect(destination)
     return render_template("auth/two_factor_verify.html", form=form)
+
+
+def _after_a_recovery_code(user: User) -> str:
+    """What someone who may have lost their phone can actually do: a role that needs two
+    factors can neither turn it off nor set up a second app, so only a reset is left."""
+    if must_use_two_factor(user):
+        lost = (
+            "If you have lost your phone, ask your PAM administrator to reset your two-factor "
+            "sign-in. They will give you a link to choose a new password, and you set up your "
+            "app again as you sign in."
+        )
+    else:
+        lost = (
+            "If you have lost your phone, turn two-factor sign-in off from your account page "
+            "(a recovery code will do), then set it up again."
+        )
+    left = two_factor.recovery_codes_left(user)
+    return f"You signed in with a recovery code: you have {left} left. {lost}"
 
 
 @bp.route("/sign-in/set-up-two-factor", methods=["GET", "POST"])
@@ -64,9 +78,10 @@ def sign_in_set_up():
     """Someone whose role needs two-factor sign-in and who has not set it up yet."""
     if current_user.is_authenticated:  # e.g. the codes page refreshed after set-up
         return redirect(url_for("core.home"))
-    user, destination = sessions.pending_user()
+    pending = sessions.pending_sign_in(sessions.SET_UP_LIFETIME_SECONDS)
+    user, destination = pending.user, pending.destination
     if user is None:
-        return _start_again()
+        return _start_again(pending)
     if two_factor.is_enabled(user):
         return redirect(url_for("two_factor.verify"))
 
@@ -76,13 +91,24 @@ def sign_in_set_up():
         db.session.commit()
         return _show_recovery_codes(codes, destination, first_time=True)
 
-    return _set_up_page(user, signed_in, cancel_url=url_for("auth.login"))
+    form = SetUpTwoFactorForm()
+
+    def confirm():
+        return two_factor.confirm(user, form.code.data)
+
+    return _set_up_page(user, form, confirm, signed_in, cancel_url=url_for("auth.login"))
 
 
-def _show_recovery_codes(codes: list[str], continue_url: str, *, first_time: bool):
+def _show_recovery_codes(
+    codes: list[str], continue_url: str, *, first_time: bool, others_signed_out: bool = False
+):
     """The one page that shows recovery codes (once: they are stored only as hashes)."""
     return render_template(
-        "auth/recovery_codes.html", codes=codes, continue_url=continue_url, first_time=first_time
+        "auth/recovery_codes.html",
+        codes=codes,
+        continue_url=continue_url,
+        first_time=first_time,
+        others_signed_out=others_signed_out,
     )
 
 
@@ -112,18 +138,27 @@ def set_up():
 
     def done(codes: list[str]):
         db.session.commit()
-        return _show_recovery_codes(codes, url_for("two_factor.manage"), first_time=True)
+        sessions.carry_on(user)
+        return _show_recovery_codes(
+            codes, url_for("two_factor.manage"), first_time=True, others_signed_out=True
+        )
 
-    return _set_up_page(user, done, cancel_url=url_for("two_factor.manage"))
+    form = SignedInSetUpTwoFactorForm()
+
+    def confirm():
+        return two_factor.confirm_with_password(user, form.current_password.data, form.code.data)
+
+    return _set_up_page(user, form, confirm, done, cancel_url=url_for("two_factor.manage"))
 
 
-def _set_up_page(user: User, on_success, cancel_url: str):
+def _set_up_page(user: User, form, confirm, on_success, cancel_url: str):
+    """The set-up page, at sign-in or from the account page: confirm() checks what the
+    form brings and turns two-factor on; on_success(codes) answers."""
     seed = two_factor.pending_seed(user)
     db.session.commit()  # the same seed is shown until it is confirmed
-    form = SetUpTwoFactorForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor.confirm(user, form.code.data)
+            codes = confirm()
         except BusinessRuleError as error:
             db.session.rollback()
             show_rule_error(form, error)
@@ -159,7 +194,10 @@ def new_recovery_codes():
         return redirect(url_for("two_factor.manage"))
     codes = two_factor.new_recovery_codes(user)
     db.session.commit()
-    return _show_recovery_codes(codes, url_for("two_factor.manage"), first_time=False)
+    sessions.carry_on(user)
+    return _show_recovery_codes(
+        codes, url_for("two_factor.manage"), first_time=False, others_signed_out=True
+    )
 
 
 @bp.post("/account/two-factor/turn-off")

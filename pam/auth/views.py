@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from pam.auth import services, sessions, two_factor
@@ -34,13 +34,7 @@ login_manager.login_message_category = "info"
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """A session is valid only while its user is active and its version is current."""
-    user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active_account or user.session_version != int(version):
-        return None
-    return user
+    return sessions.user_for_session_id(session_id)
 
 
 def _safe_next(target: str | None) -> str:
@@ -112,7 +106,7 @@ def change_password():
             show_rule_error(form, error)
         else:
             db.session.commit()
-            login_user(user)  # this session continues under the new version
+            sessions.carry_on(user)
             flash("Your password has been changed. Other sessions have been signed out.", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)

@@ -65,8 +65,10 @@ def register_request_hooks(app: Flask) -> None:
         hsts = app.config["PAM_HSTS_SECONDS"]
         if app.config["PAM_ENV"] == "production" and hsts:
             headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
-        if current_user.is_authenticated and request.endpoint != "static":
-            # Pages behind sign-in must not linger in shared or back-button caches.
+        if request.endpoint != "static":
+            # Not only pages behind sign-in: a half-finished sign-in shows a two-factor key,
+            # a set-password link is a credential, and API answers come with a token, not
+            # a signed-in session. Only the public static files may be cached.
             headers["Cache-Control"] = "no-store"
         headers["X-Request-ID"] = getattr(g, "request_id", "")
         return response
