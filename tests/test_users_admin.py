@@ -7,8 +7,10 @@ import re
 from sqlalchemy import select
 
 from pam.auth.models import Role, User
+from pam.auth.passwords import verify_password
 from pam.extensions import db
 from pam.providers.models import OrganisationKind
+from tests.conftest import TEST_PASSWORD
 
 
 def link_token(response) -> str:
@@ -184,6 +186,29 @@ def test_user_changes_own_password_and_other_sessions_end(make_user, login_as):
     assert ok.status_code == 302
     assert this_session.get("/home").status_code == 200
     assert other_session.get("/home").status_code == 302
+
+
+def test_wrong_current_passwords_lock_the_change_forms_but_not_the_sign_in(
+    make_user, login_as, client
+):
+    """An open session cannot guess the password without limit, on either form that asks
+    for it; the lockout is the user's step-up count, so their sign-in is not blocked."""
+    user = make_user()
+    session = login_as(user)
+    guess = {"current_password": "guess", "new_password": "lighthouse keeper tea",
+             "confirm": "lighthouse keeper tea"}  # fmt: skip
+    for _ in range(4):
+        wrong = session.post("/account/password", data=guess)
+        assert b"current password is not right" in wrong.data
+    set_up = session.post("/account/two-factor/set-up", data={"current_password": "x", "code": "1"})
+    assert b"current password is not right" in set_up.data  # the fifth, on the other form
+    right = {**guess, "current_password": TEST_PASSWORD}
+    locked = session.post("/account/password", data=right)
+    assert b"Too many failed attempts" in locked.data  # even the right one, for now
+    db.session.expire_all()
+    assert verify_password(db.session.get(User, user.id).password_hash, TEST_PASSWORD)
+    signed_in = client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD})
+    assert signed_in.status_code == 302  # strangers and slips here do not lock the sign-in
 
 
 def test_user_list_filters_by_role_status_and_search(client_as, make_user, make_organisation):

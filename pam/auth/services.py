@@ -369,6 +369,22 @@ def set_password_from_link(link: PasswordLink, password: str) -> User:
     return user
 
 
+def current_password_problem(user: User, password: str | None) -> str | None:
+    """Check a signed-in user's password before a change to their own sign-in, counting a
+    wrong one towards their step-up lockout (the one wrong second-factor codes count
+    towards), so an open session cannot try passwords without limit. The caller commits
+    even when refusing: the count must outlive the refused change."""
+    account = f"step-up:{user.id}"
+    wait = lockout_seconds(account, account)
+    if wait:
+        verify_password(None, password or "")  # the same work either way
+        return lockout_message(wait)
+    if verify_password(user.password_hash, password or ""):
+        return None
+    record_failure(account, account, user, "wrong current password")
+    return "Your current password is not right"
+
+
 def check_current_password(user: User, password: str | None) -> None:
     """Refuse a change to a signed-in user's own sign-in unless they give their password:
     an open session alone is not proof enough that it is them."""

@@ -146,6 +146,10 @@ def set_up():
     form = SignedInSetUpTwoFactorForm()
 
     def confirm():
+        problem = services.current_password_problem(user, form.current_password.data)
+        if problem:
+            db.session.commit()  # the wrong guess counts towards a lockout
+            raise BusinessRuleError(problem, field="current_password")
         return two_factor.confirm_with_password(user, form.current_password.data, form.code.data)
 
     return _set_up_page(user, form, confirm, done, cancel_url=url_for("two_factor.manage"))

@@ -99,6 +99,11 @@ def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()  # the record itself is changed, not the proxy
     if form.validate_on_submit():
+        problem = services.current_password_problem(user, form.current_password.data)
+        if problem:
+            db.session.commit()  # the wrong guess counts towards a lockout
+            form.current_password.errors.append(problem)
+            return render_template("auth/change_password.html", form=form)
         try:
             services.change_password(user, form.current_password.data, form.new_password.data)
         except BusinessRuleError as error:
