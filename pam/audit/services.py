@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pam.audit.models import GENESIS_HASH, AuditChainHead, Audited, AuditEvent, utcnow
+from pam.core.periods import as_utc
 from pam.extensions import db
 
 HEAD_ID = 1
@@ -77,9 +78,7 @@ def diff(obj: Audited, before: dict[str, Any], after: dict[str, Any]) -> dict[st
 
 def _utc_text(moment: datetime) -> str:
     """One text form for a timestamp on every database (SQLite drops the zone)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _origin() -> dict[str, str | None]:

@@ -224,11 +224,8 @@ def must_use_two_factor(user: User) -> bool:
     return user.role in OPCC_STAFF_WHO_ACT
 
 
-# OPCC staff may make read-only API tokens for their own scripts; a provider's
-# administrator makes the organisation's tokens, which may also save and submit returns.
-_STAFF_TOKEN_ROLES = frozenset({Role.ADMINISTRATOR, Role.OFFICER, Role.DECISION_MAKER})
-
-
+# OPCC staff who act on records may make read-only API tokens for their own scripts; a
+# provider's administrator makes the organisation's tokens, which may also submit returns.
 def token_scopes_allowed(user: User) -> frozenset:
     """The API token scopes the user may give (empty: no API tokens). A token acts as its
     maker, so the pages' rules above then decide what each call may reach."""
@@ -238,7 +235,7 @@ def token_scopes_allowed(user: User) -> frozenset:
         return frozenset()
     if user.role == Role.PROVIDER:
         return frozenset(Scope) if user.is_organisation_admin else frozenset()
-    return frozenset({Scope.READ}) if user.role in _STAFF_TOKEN_ROLES else frozenset()
+    return frozenset({Scope.READ}) if user.role in OPCC_STAFF_WHO_ACT else frozenset()
 
 
 def can_change_user(actor: User, target: User) -> bool:

@@ -11,7 +11,7 @@ import hashlib
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -21,6 +21,7 @@ from pam.audit.models import utcnow
 from pam.auth.models import LoginFailure, PasswordLink, Role, User
 from pam.auth.passwords import hash_password, needs_rehash, password_problems, verify_password
 from pam.core.exceptions import BusinessRuleError
+from pam.core.periods import as_utc
 from pam.extensions import db
 from pam.providers.models import Organisation, OrganisationKind
 
@@ -48,10 +49,6 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _aware(moment):
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
-
-
 def _lockout_seconds(column, value: str, limit: int) -> int:
     """Seconds until `value` may try again: none below `limit` failures in the window,
     then PAM_LOGIN_LOCKOUT_SECONDS after the latest, doubling with each further failure."""
@@ -68,7 +65,7 @@ def _lockout_seconds(column, value: str, limit: int) -> int:
         config["PAM_LOGIN_LOCKOUT_SECONDS"] * 2 ** min(count - limit, 20),
         config["PAM_LOGIN_LOCKOUT_MAX_SECONDS"],
     )
-    remaining = (_aware(latest) + timedelta(seconds=delay) - utcnow()).total_seconds()
+    remaining = (as_utc(latest) + timedelta(seconds=delay) - utcnow()).total_seconds()
     return max(0, math.ceil(remaining))
 
 
@@ -340,10 +337,7 @@ def find_link(token: str) -> PasswordLink | None:
     )
     if link is None or link.used_at is not None:
         return None
-    expires_at = link.expires_at
-    if expires_at.tzinfo is None:  # SQLite returns naive UTC
-        expires_at = expires_at.replace(tzinfo=UTC)
-    if expires_at < utcnow() or not link.user.is_active_account:
+    if as_utc(link.expires_at) < utcnow() or not link.user.is_active_account:
         return None
     return link
 

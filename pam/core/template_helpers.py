@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Flask, request, url_for
 from markupsafe import Markup
 
 from pam.auth import permissions
-from pam.core.periods import UK, today_in_uk
+from pam.core.periods import UK, as_utc, today_in_uk
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -23,9 +23,7 @@ def format_date(value: date | datetime | None) -> str:
 
 def uk_time(value: datetime) -> datetime:
     """A stored UTC moment in UK local time (SQLite returns it without a zone)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UK)
+    return as_utc(value).astimezone(UK)
 
 
 def format_datetime(value: datetime | None) -> str:

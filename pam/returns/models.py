@@ -11,7 +11,7 @@ reason, reviewed again.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pam.audit.models import Audited, utcnow
-from pam.core.periods import UK, Period
+from pam.core.periods import UK, Period, as_utc
 from pam.extensions import db, enum_column
 
 if TYPE_CHECKING:
@@ -129,10 +129,7 @@ class ProviderReturn(Audited, db.Model):
         """First submitted after its due date."""
         if not self.versions:
             return False
-        first = self.versions[0].submitted_at
-        if first.tzinfo is None:  # SQLite hands back UTC without its zone
-            first = first.replace(tzinfo=UTC)
-        return first.astimezone(UK).date() > self.due_on
+        return as_utc(self.versions[0].submitted_at).astimezone(UK).date() > self.due_on
 
     def is_overdue(self, today: date) -> bool:
         return not self.versions and today > self.due_on
