@@ -1,28 +1,41 @@
 """Small-number suppression for figures that leave the OPCC's officers.
 
-Board views, board packs and public pages never show a count from 1 to the threshold
-(4 unless PAM_SUPPRESSION_THRESHOLD says otherwise): such a count could identify a
-victim. Suppressing it alone is not enough, so three secondary rules follow:
+Board views, board packs and evaluation reports never show a count from 1 to the
+threshold (4 unless PAM_SUPPRESSION_THRESHOLD says otherwise): such a count could identify
+a victim. Hiding it alone is not enough, because other figures add up to it or with it.
 
-* **Totals.** Figures that add up to a total form a group (a row and its total, a year's
-  quarters and the year, a breakdown and its measure). A group may not have exactly one
-  suppressed member, or subtraction would reveal it; the smallest other non-zero member
-  is suppressed too, and so on until every group is safe (a member can sit in several
-  groups: a table's cell is in its row and its column).
-* **Filters.** A filtered figure, shown beside the unfiltered one anyone can see, reveals
-  their difference: when that difference (the complement) is a small number, the
-  filtered figure is suppressed.
-* **Rates.** A rate built on a suppressed count is suppressed.
+A `Pattern` decides, once, which figures of a family may be shown. Every figure of the
+family is a sum of the same cells (one contract's count for one period, say), and a figure
+is known by the set of non-zero cells it adds up: a service's total and the whole total,
+when the service is the only one, are the same figure and get the same answer, whichever
+page, pack or report shows them. Then:
 
-Zero is shown: a count of nobody identifies nobody. Officers see the unsuppressed
-figures inside the portal; everything else goes through here.
+* **Primary.** A figure from 1 to the threshold is suppressed.
+* **Groups.** A total and the parts that add up to it (a year and its quarters, a
+  breakdown and its categories, a set of contracts and its members) form a group. A group
+  may not have exactly one suppressed member, or subtraction would reveal it: the smallest
+  other non-zero member goes too, and so on until every group is safe.
+* **Differences.** A total less one of its parts (the unfiltered figure less a filtered
+  one, say) is itself a count of people: when it is a small number it must not be
+  derivable, and the part goes.
+* **The check.** Groups miss what several totals reveal together (the whole, less an
+  area, less another contract). Finally every small figure, and every small difference,
+  is tested exactly: if the shown figures determine it (it lies in the span of the shown
+  sums, worked out in exact fractions), one more figure that the working used is hidden,
+  and the test runs again. It ends because each round hides one more figure.
+
+Zero is shown: a count of nobody identifies nobody. A figure the pattern was not told
+about (an evaluation report's own period, say) is shown only if the figures already shown
+give it away, so it can reveal nothing new.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
+from functools import cached_property
 
 SUPPRESSED_MARK = "[c]"
 SUPPRESSED_NOTE = (
@@ -33,6 +46,220 @@ SUPPRESSED_NOTE = (
 
 def is_small(value: Decimal | int | None, threshold: int) -> bool:
     return value is not None and 0 < value <= threshold
+
+
+def _bits(mask: int) -> Iterable[int]:
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+class Pattern:
+    """Which figures of one family may be shown. Figures are masks (ints) over the
+    family's non-zero cells; `mask()` turns cells into one."""
+
+    def __init__(self, cells: Mapping[Hashable, Decimal | int], threshold: int):
+        self.threshold = threshold
+        nonzero = [(key, Decimal(value)) for key, value in cells.items() if value]
+        self._bit = {key: 1 << index for index, (key, _) in enumerate(nonzero)}
+        self._cell_values = [value for _, value in nonzero]
+        self._values: dict[int, Decimal] = {0: Decimal(0)}
+        self._published: set[int] = set()
+        self._groups: set[tuple[int, ...]] = set()
+        self._protected: dict[int, int] = {}  # a difference -> the part to hide first
+        self._hidden: set[int] | None = None
+        self._span: _Span | None = None
+
+    # --- describing the family ----------------------------------------------------------
+
+    def mask(self, cells: Iterable[Hashable]) -> int:
+        mask = 0
+        for cell in cells:
+            mask |= self._bit.get(cell, 0)
+        return mask
+
+    def value(self, mask: int) -> Decimal:
+        if mask not in self._values:
+            self._values[mask] = sum((self._cell_values[i] for i in _bits(mask)), Decimal(0))
+        return self._values[mask]
+
+    @cached_property
+    def has_small_cells(self) -> bool:
+        """Without a small cell no figure is small, and nothing need be hidden."""
+        return any(is_small(value, self.threshold) for value in self._cell_values)
+
+    def small_within(self, mask: int) -> bool:
+        """Is any single cell of the figure a small number?"""
+        return any(is_small(self._cell_values[i], self.threshold) for i in _bits(mask))
+
+    def publish(self, *masks: int) -> None:
+        self._published.update(mask for mask in masks if mask)
+
+    def group(self, total: int, parts: Iterable[int]) -> None:
+        """`total` is the sum of `parts` (which do not overlap): all are published, and
+        the total less any one part is protected, with that part the one to hide."""
+        parts = [part for part in parts if part and part != total]
+        self.publish(total, *parts)
+        if not total or not parts:
+            return
+        self._groups.add((total, *sorted(set(parts))))
+        for part in parts:
+            self.protect(total & ~part, part)
+
+    def protect(self, difference: int, part: int) -> None:
+        """A figure worked out as a published total less a published part: when it is a
+        small number, no shown figures may determine it."""
+        if difference and part:
+            self._protected.setdefault(difference, part)
+
+    # --- reading it ---------------------------------------------------------------------
+
+    def hides(self, mask: int) -> bool:
+        if not mask or not self.threshold or not self.has_small_cells:
+            return False
+        hidden = self._settled()
+        if mask in self._published:
+            return mask in hidden
+        return not self._derivable(mask)
+
+    def _derivable(self, mask: int) -> bool:
+        """Do the shown figures already give this figure away?"""
+        if self._span is None:
+            self._span = _Span.of(self._shown_rows(self._settled()))
+        unknown = mask & self._span.unknown
+        return self._span.derivation(unknown) is not None
+
+    # --- working it out -----------------------------------------------------------------
+
+    def _order(self, mask: int) -> tuple:
+        return (self.value(mask), mask.bit_count(), mask)
+
+    def _settled(self) -> set[int]:
+        if self._hidden is None:
+            self._hidden = self._settle() if self.has_small_cells else set()
+        return self._hidden
+
+    def _settle(self) -> set[int]:
+        small = {mask for mask in self._published if is_small(self.value(mask), self.threshold)}
+        sensitive = dict.fromkeys(small, 0)
+        for difference, part in self._protected.items():
+            if is_small(self.value(difference), self.threshold):
+                sensitive.setdefault(difference, part)
+        hidden = set(small)
+        while True:
+            self._spread(hidden)
+            partner = self._exposed(hidden, sensitive)
+            if partner is None:
+                return hidden
+            hidden.add(partner)
+
+    def _spread(self, hidden: set[int]) -> None:
+        """Secondary suppression: no group with exactly one suppressed member."""
+        groups = sorted(self._groups)
+        changed = True
+        while changed:
+            changed = False
+            for group in groups:
+                suppressed = [mask for mask in group if mask in hidden]
+                if len(suppressed) != 1:
+                    continue
+                others = [mask for mask in group if mask not in hidden]
+                if others:
+                    hidden.add(min(others, key=self._order))
+                    changed = True
+
+    def _shown_rows(self, hidden: set[int]) -> tuple[int, list[int]]:
+        """The cells nobody can read off a shown figure of their own, and the shown
+        figures as equations over them."""
+        everything = (1 << len(self._cell_values)) - 1
+        known = 0
+        for mask in self._published:
+            if mask not in hidden and mask.bit_count() == 1:
+                known |= mask
+        shown = sorted(mask for mask in self._published if mask not in hidden)
+        return everything & ~known, shown
+
+    def _exposed(self, hidden: set[int], sensitive: dict[int, int]) -> int | None:
+        """The next figure to hide: one the working of a determined small figure used
+        (its own part first, for a difference), or None when nothing small is determined."""
+        span = _Span.of(self._shown_rows(hidden))
+        for mask in sorted(sensitive, key=self._order):
+            used = span.derivation(mask & span.unknown)
+            if used is None:
+                continue
+            part = sensitive[mask]
+            if part and part not in hidden:
+                return part
+            known_cells = [1 << bit for bit in _bits(mask & ~span.unknown)]
+            for total in used:
+                known_cells += [1 << bit for bit in _bits(total & ~span.unknown)]
+            candidates = set(used) | {cell for cell in known_cells if cell in self._published}
+            candidates -= hidden
+            if candidates:
+                return min(candidates, key=self._order)
+        return None
+
+
+class _Span:
+    """The span of the shown figures over the unknown cells, in exact fractions, with each
+    row's make-up so that a derivation can name the figures it used."""
+
+    def __init__(self, unknown: int):
+        self.unknown = unknown
+        self._pivots: dict[int, tuple[dict[int, Fraction], dict[int, Fraction]]] = {}
+
+    @classmethod
+    def of(cls, rows: tuple[int, list[int]]) -> _Span:
+        unknown, shown = rows
+        span = cls(unknown)
+        for mask in shown:
+            if mask & unknown:
+                span._add(mask & unknown, mask)
+        return span
+
+    def _reduce(self, vector: dict[int, Fraction]) -> dict[int, Fraction]:
+        """Eliminate the pivots from the vector; returns the make-up used."""
+        used: dict[int, Fraction] = {}
+        while True:
+            pivots = [bit for bit in vector if bit in self._pivots]
+            if not pivots:
+                return used
+            bit = min(pivots)
+            factor = vector[bit]
+            row, makeup = self._pivots[bit]
+            for key, coefficient in row.items():
+                vector[key] = vector.get(key, Fraction(0)) - factor * coefficient
+                if not vector[key]:
+                    del vector[key]
+            for key, coefficient in makeup.items():
+                used[key] = used.get(key, Fraction(0)) + factor * coefficient
+
+    def _add(self, mask: int, name: int) -> None:
+        vector = {bit: Fraction(1) for bit in _bits(mask)}
+        used = self._reduce(vector)
+        if not vector:
+            return
+        makeup = {key: -value for key, value in used.items()}
+        makeup[name] = makeup.get(name, Fraction(0)) + 1
+        pivot = min(vector)
+        scale = vector[pivot]
+        self._pivots[pivot] = (
+            {key: value / scale for key, value in vector.items()},
+            {key: value / scale for key, value in makeup.items() if value},
+        )
+
+    def derivation(self, mask: int) -> list[int] | None:
+        """The shown figures whose combination gives this sum of unknown cells, or None
+        when they cannot give it. An empty sum needs none."""
+        vector = {bit: Fraction(1) for bit in _bits(mask)}
+        used = self._reduce(vector)
+        if vector:
+            return None
+        return [key for key, value in used.items() if value]
+
+
+# --- the per-table rule, until every output reads a Pattern --------------------------
 
 
 @dataclass
