@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import numpy
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select
@@ -22,8 +23,12 @@ from pam.dashboards.suppression import Pattern, is_small, rate
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
-from pam.returns.models import ReturnFact
-from tests.conftest import FACTORY, report
+from pam.returns import services as returns_services
+from pam.returns.imports import Entries
+from pam.returns.models import ReturnFact, ReturnSource
+from tests.conftest import FACTORY, report, valid_answers
+
+C = SUPPRESSED
 
 YEAR = FinancialYear(2025)
 TODAY = date(2026, 1, 20)
@@ -217,38 +222,160 @@ def test_return_timeliness_counts_on_time_late_and_missing(dataset):
     assert by_quarter["Q4"] == [0, 0, 0, 2]  # not due until April
 
 
+def _board(filters: Filters, threshold: int = 4) -> dict[str, list]:
+    """The outcomes page's tables, by chart id, as the board sees them."""
+    return {chart.id: chart.table.rows for chart in outcomes.build(filters, threshold)}
+
+
+def _measures(contract, *codes: str):
+    framework = outcome_services.framework_for(FACTORY, contract)
+    for code in codes:
+        metric = db.session.scalar(select(Metric).where(Metric.code == code))
+        outcome_services.add_measure(FACTORY, framework, metric, Decimal("10"),
+                                     Period.parse("2025/26-Q1"))  # fmt: skip
+    db.session.commit()
+    return contract
+
+
+def _submit(contract, period: str, answers: dict[str, str]) -> None:
+    """An accepted return with these answers (keys as in the return: K:RJ04, E:sex:male)."""
+    period = Period.parse(period)
+    provider_return = returns_services.return_for(FACTORY, contract, period)
+    given = {**valid_answers(returns_services.layout_for(contract, period)), **answers}
+    returns_services.submit_return(
+        FACTORY, provider_return,
+        Entries(raw=given, explanations={key: "explained" for key in given if key[0] == "K"}),
+        signed_off_by="Signer", source=ReturnSource.WEB,
+    )  # fmt: skip
+    returns_services.review_return(FACTORY, provider_return, "accepted", "")
+    db.session.commit()
+
+
 def test_outcomes_are_suppressed_for_the_board_with_secondary_suppression(dataset):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
     report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="12")
     report(dataset["south"], "2025/26-Q2", RJ01="24", VS02="9")
-    chart, _grid, _hidden = outcomes.people(Filters(YEAR), threshold=4)
-    supported = chart.table.rows[0]
     # Q1 (3) is suppressed; the year (24) is shown, so Q2 (21) must go too.
-    assert supported == ["Victims supported", SUPPRESSED, SUPPRESSED, 0, 0, 24]
-    officer_view, _grid, _hidden = outcomes.people(Filters(YEAR), threshold=0)
-    assert officer_view.table.rows[0] == ["Victims supported", 3, 21, 0, 0, 24]
-    # Filtered to the south, Q2 is 9, but everything less the south is 3 (north, Q1)...
+    assert _board(Filters(YEAR))["people"][0] == ["Victims supported", C, C, 0, 0, 24]
+    officer = _board(Filters(YEAR), threshold=0)["people"][0]
+    assert officer == ["Victims supported", 3, 21, 0, 0, 24]
+    # The south's 9 goes too: with the north's Q2 (12) it would add up to the hidden 21.
     south = Filters(YEAR, area_id=dataset["areas"][1].id)
-    chart, _grid, _hidden = outcomes.people(south, threshold=4)
-    # ...and the south's year (9) against the whole year (24) leaves 15: shown. Q2 of the
-    # south (9) against Q2 of everything (21) leaves 12: shown.
-    assert chart.table.rows[0] == ["Victims supported", 0, 9, 0, 0, 9]
+    assert _board(south)["people"][0] == ["Victims supported", 0, C, 0, 0, C]
+    # And so does the north's year (15): with the whole year (24) it would give the 9.
     north = Filters(YEAR, area_id=dataset["areas"][0].id)
-    chart, _grid, _hidden = outcomes.people(north, threshold=4)
-    # North: Q1 3 (small), Q2 12, year 15; the year less the north is 9, Q2 less is 9.
-    assert chart.table.rows[0][1] is SUPPRESSED and chart.table.rows[0][2] is SUPPRESSED
+    assert _board(north)["people"][0] == ["Victims supported", C, C, 0, 0, C]
+    # Any quarter on its own shows what the year view shows.
+    assert _board(Filters(YEAR, quarter=2))["people"][0] == ["Victims supported", C]
 
 
 def test_the_satisfaction_rate_is_suppressed_with_its_counts(dataset):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")  # 17 of 20 satisfied
-    chart = outcomes.satisfaction(Filters(YEAR), threshold=4)
-    responses, satisfied, rates = chart.table.rows
-    # 3 not satisfied is a small number: satisfied (17) would reveal it, so both go, and
-    # the rate with them.
-    assert satisfied[1] is SUPPRESSED and rates[1] is SUPPRESSED
-    assert responses[1] is SUPPRESSED or satisfied[1] is SUPPRESSED
-    officer = outcomes.satisfaction(Filters(YEAR), threshold=0)
-    assert officer.table.rows[2][1] == Decimal("85.0")
+    # 3 not satisfied is a small number: satisfied (17) would reveal it, so it goes, and
+    # the rate with it; those who gave feedback (20) alone say nothing.
+    assert _board(Filters(YEAR))["satisfaction"] == [
+        ["Gave feedback", 20, 0, 0, 0, 20],
+        ["Satisfied or very satisfied", C, 0, 0, 0, C],
+        ["Satisfaction rate (%)", C, None, None, None, C],
+    ]
+    officer = _board(Filters(YEAR), threshold=0)["satisfaction"]
+    assert officer[2][1] == Decimal("85.0")
+
+
+def test_a_filtered_figure_goes_when_the_rest_would_be_a_small_number(dataset, make_contract):
+    # X and Z serve both areas, so the areas do not add up to the whole and no group
+    # catches it: everything (78) less the south (75) would be the north's own 1 + 2.
+    north, south = dataset["areas"]
+    service = dataset["service"]
+    for reference, areas, count in (("X", [north, south], "30"), ("Z", [north, south], "25"),
+                                    ("N1", [north], "1"), ("N2", [north], "2"),
+                                    ("S", [south], "20")):  # fmt: skip
+        contract = _measures(make_contract(reference=reference, service=service, areas=areas),
+                             "VS02")  # fmt: skip
+        _submit(contract, "2025/26-Q1", {"K:VS02": count})
+    assert _board(Filters(YEAR))["people"][0] == ["Victims supported", 78, 0, 0, 0, 78]
+    assert _board(Filters(YEAR, area_id=south.id))["people"][0] == [
+        "Victims supported", C, 0, 0, 0, C]  # fmt: skip
+    # The north (58) goes too: less X (30) and Z (25), both shown, it would also say 3.
+    assert _board(Filters(YEAR, area_id=north.id))["people"][0] == [
+        "Victims supported", C, 0, 0, 0, C]  # fmt: skip
+    officer = _board(Filters(YEAR, area_id=south.id), threshold=0)["people"][0]
+    assert officer == ["Victims supported", 75, 0, 0, 0, 75]
+
+
+@pytest.fixture
+def two_rj_contracts(dataset, make_contract):
+    """A in the north, B in the south, each reporting restorative processes by type,
+    victims taking part, cope and recover, and equality monitoring, in Q1."""
+    north, south = dataset["areas"]
+    codes = ("RJ04", "RJ05", "RJ07", "RJ09")
+    a = _measures(make_contract(reference="A", service=dataset["service"], areas=[north]), *codes)
+    b = _measures(make_contract(reference="B", service=dataset["service"], areas=[south]), *codes)
+    direct, indirect = (f"K:RJ07:process_type:{kind}" for kind in
+                        ("direct-face-to-face", "indirect-shuttle-or-letter"))  # fmt: skip
+    _submit(
+        a,
+        "2025/26-Q1",
+        {
+            "K:RJ04": "1",
+            "K:RJ05": "1",
+            "K:RJ09": "50",
+            "K:RJ07": "10",
+            direct: "2",
+            indirect: "8",
+            "E:age:under-18": "2",
+            "E:age:25-to-34": "8",
+            "E:sex:female": "6",
+            "E:sex:male": "4",
+        },
+    )
+    _submit(
+        b,
+        "2025/26-Q1",
+        {
+            "K:RJ04": "10",
+            "K:RJ05": "5",
+            "K:RJ09": "70",
+            "K:RJ07": "12",
+            direct: "6",
+            indirect: "6",
+            "E:age:under-18": "7",
+            "E:age:25-to-34": "9",
+            "E:sex:female": "10",
+            "E:sex:male": "6",
+        },
+    )
+    return {"a": a, "b": b, **dataset}  # fmt: skip
+
+
+def test_every_outcomes_table_is_suppressed_for_the_board(two_rj_contracts):
+    south = Filters(YEAR, area_id=two_rj_contracts["areas"][1].id)
+    everything, south_only = _board(Filters(YEAR)), _board(south)
+    # A's 2 direct processes are small; B's alone (the south) would give them away.
+    assert everything["processes"][0] == ["Direct (face-to-face)", 8, 0, 0, 0, 8]
+    assert south_only["processes"] == [
+        ["Direct (face-to-face)", C, 0, 0, 0, C], ["Indirect (shuttle or letter)", C, 0, 0, 0, C],
+        ["Reparation", 0, 0, 0, 0, 0], ["All processes", 12, 0, 0, 0, 12]]  # fmt: skip
+    # A's cope-and-recover rate rests on 1 + 1 victims: no view shows a rate built on it.
+    assert everything["recovery"][0] == ["Victims better able to cope and recover (RJ)", C,
+                                         None, None, None, C]  # fmt: skip
+    assert south_only["recovery"][0][1] is C
+    assert _board(Filters(YEAR), threshold=0)["recovery"][0][1] == Decimal("60.0")
+    # Equality: A's 2 under-18s and 4 men are small; the south's figures would reveal them.
+    assert [row[1:] for row in everything["equality"][:8]] == [
+        ["Under 18", 9], ["18 to 24", 0], ["25 to 34", 17], ["35 to 49", 0], ["50 to 64", 0],
+        ["65 and over", 0], ["Not known", 0], ["All", 26]]  # fmt: skip
+    assert [row[2] for row in south_only["equality"][:12]] == [C, 0, C, 0, 0, 0, 0, 16,
+                                                                C, C, 0, 16]  # fmt: skip
+
+
+def test_referral_sources_are_suppressed_for_the_board(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="3", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="20", VS02="10")
+    police = _board(Filters(YEAR))["referral-sources"][0]
+    assert police == ["Police", 23, 0, 0, 0, 23]  # 3 and 20 are both hidden inside it
+    south = _board(Filters(YEAR, area_id=dataset["areas"][1].id))["referral-sources"]
+    assert south[0] == ["Police", C, 0, 0, 0, C] and south[-1] == ["All referrals", C, 0, 0, 0, C]
 
 
 # --- the pages -----------------------------------------------------------------------------

@@ -19,10 +19,11 @@ page, pack or report shows them. Then:
   one, say) is itself a count of people: when it is a small number it must not be
   derivable, and the part goes.
 * **The check.** Groups miss what several totals reveal together (the whole, less an
-  area, less another contract). Finally every small figure, and every small difference,
-  is tested exactly: if the shown figures determine it (it lies in the span of the shown
-  sums, worked out in exact fractions), one more figure that the working used is hidden,
-  and the test runs again. It ends because each round hides one more figure.
+  area, less another contract). So every small figure, and every small difference, is
+  tested exactly: if the shown figures determine it (it lies in the span of the shown
+  sums over the cells nobody can read directly), a figure that the working used is
+  hidden too (every one it used, if hiding one was not enough), and the test runs again.
+  It ends, because each round hides at least one more figure.
 
 Zero is shown: a count of nobody identifies nobody. A figure the pattern was not told
 about (an evaluation report's own period, say) is shown only if the figures already shown
@@ -34,8 +35,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 from functools import cached_property
+
+import numpy
 
 SUPPRESSED_MARK = "[c]"
 SUPPRESSED_NOTE = (
@@ -126,9 +128,8 @@ class Pattern:
     def _derivable(self, mask: int) -> bool:
         """Do the shown figures already give this figure away?"""
         if self._span is None:
-            self._span = _Span.of(self._shown_rows(self._settled()))
-        unknown = mask & self._span.unknown
-        return self._span.derivation(unknown) is not None
+            self._span = _Span(*self._shown_rows(self._settled()))
+        return self._span.derivations([mask])[0] is not None
 
     # --- working it out -----------------------------------------------------------------
 
@@ -147,12 +148,14 @@ class Pattern:
             if is_small(self.value(difference), self.threshold):
                 sensitive.setdefault(difference, part)
         hidden = set(small)
+        exposed_before: set[int] = set()
         while True:
             self._spread(hidden)
-            partner = self._exposed(hidden, sensitive)
-            if partner is None:
+            partners, exposed = self._exposed(hidden, sensitive, exposed_before)
+            if not partners:
                 return hidden
-            hidden.add(partner)
+            hidden |= partners
+            exposed_before |= exposed
 
     def _spread(self, hidden: set[int]) -> None:
         """Secondary suppression: no group with exactly one suppressed member."""
@@ -180,83 +183,97 @@ class Pattern:
         shown = sorted(mask for mask in self._published if mask not in hidden)
         return everything & ~known, shown
 
-    def _exposed(self, hidden: set[int], sensitive: dict[int, int]) -> int | None:
-        """The next figure to hide: one the working of a determined small figure used
-        (its own part first, for a difference), or None when nothing small is determined."""
-        span = _Span.of(self._shown_rows(hidden))
-        for mask in sorted(sensitive, key=self._order):
-            used = span.derivation(mask & span.unknown)
+    def _exposed(self, hidden: set[int], sensitive: dict[int, int], before: set[int]):
+        """The figures to hide next, and the small figures the shown ones determine. For
+        each, one figure its working used (its own part first, for a difference); for one
+        still determined after that, every figure its working used."""
+        span = _Span(*self._shown_rows(hidden))
+        order = sorted(sensitive, key=self._order)
+        partners, exposed = set(), set()
+        for mask, used in zip(order, span.derivations(order), strict=True):
             if used is None:
                 continue
-            part = sensitive[mask]
-            if part and part not in hidden:
-                return part
-            known_cells = [1 << bit for bit in _bits(mask & ~span.unknown)]
-            for total in used:
-                known_cells += [1 << bit for bit in _bits(total & ~span.unknown)]
-            candidates = set(used) | {cell for cell in known_cells if cell in self._published}
-            candidates -= hidden
-            if candidates:
-                return min(candidates, key=self._order)
-        return None
+            exposed.add(mask)
+            if mask in before:
+                partners |= set(used) - hidden
+            else:
+                partners.add(self._partner(mask, sensitive[mask], used, span.unknown, hidden))
+        return partners - {None}, exposed
+
+    def _partner(self, mask: int, part: int, used: list[int], unknown: int, hidden: set[int]):
+        if part and part not in hidden:
+            return part
+        cells = mask & ~unknown
+        for total in used:
+            cells |= total & ~unknown
+        candidates = set(used) | {1 << bit for bit in _bits(cells)} & self._published
+        return min(candidates - hidden, key=self._order, default=None)
 
 
 class _Span:
-    """The span of the shown figures over the unknown cells, in exact fractions, with each
-    row's make-up so that a derivation can name the figures it used."""
+    """The span of the shown figures over the unknown cells, worked out exactly in the
+    integers modulo a large prime (so, but for a one-in-billions coincidence, as over the
+    rationals), vectorised with numpy. Each row carries its make-up, so that a derivation
+    names the shown figures it used."""
 
-    def __init__(self, unknown: int):
+    def __init__(self, unknown: int, shown: list[int]):
         self.unknown = unknown
-        self._pivots: dict[int, tuple[dict[int, Fraction], dict[int, Fraction]]] = {}
-
-    @classmethod
-    def of(cls, rows: tuple[int, list[int]]) -> _Span:
-        unknown, shown = rows
-        span = cls(unknown)
+        self._columns = {bit: index for index, bit in enumerate(_bits(unknown))}
+        rows = {}  # figures that differ only in known cells are one equation
         for mask in shown:
             if mask & unknown:
-                span._add(mask & unknown, mask)
-        return span
+                rows.setdefault(mask & unknown, mask)
+        self._names = list(rows.values())
+        width, height = len(self._columns), len(self._names)
+        matrix = numpy.zeros((height, width + height), dtype=numpy.int64)
+        for index, mask in enumerate(self._names):
+            matrix[index, self._vector(mask)] = 1
+            matrix[index, width + index] = 1
+        self._pivots, self._rows = _echelon(matrix, width)
 
-    def _reduce(self, vector: dict[int, Fraction]) -> dict[int, Fraction]:
-        """Eliminate the pivots from the vector; returns the make-up used."""
-        used: dict[int, Fraction] = {}
-        while True:
-            pivots = [bit for bit in vector if bit in self._pivots]
-            if not pivots:
-                return used
-            bit = min(pivots)
-            factor = vector[bit]
-            row, makeup = self._pivots[bit]
-            for key, coefficient in row.items():
-                vector[key] = vector.get(key, Fraction(0)) - factor * coefficient
-                if not vector[key]:
-                    del vector[key]
-            for key, coefficient in makeup.items():
-                used[key] = used.get(key, Fraction(0)) + factor * coefficient
+    def _vector(self, mask: int) -> list[int]:
+        return [self._columns[bit] for bit in _bits(mask & self.unknown)]
 
-    def _add(self, mask: int, name: int) -> None:
-        vector = {bit: Fraction(1) for bit in _bits(mask)}
-        used = self._reduce(vector)
-        if not vector:
-            return
-        makeup = {key: -value for key, value in used.items()}
-        makeup[name] = makeup.get(name, Fraction(0)) + 1
-        pivot = min(vector)
-        scale = vector[pivot]
-        self._pivots[pivot] = (
-            {key: value / scale for key, value in vector.items()},
-            {key: value / scale for key, value in makeup.items() if value},
-        )
+    def derivations(self, masks: list[int]) -> list[list[int] | None]:
+        """For each figure, the shown figures whose combination gives its unknown cells,
+        or None when they cannot (a figure with no unknown cells needs none)."""
+        width = len(self._columns)
+        vectors = numpy.zeros((len(masks), width), dtype=numpy.int64)
+        for index, mask in enumerate(masks):
+            vectors[index, self._vector(mask)] = 1
+        chosen = vectors[:, self._pivots]  # 0 or 1, so the products below stay in range
+        residual = (vectors - chosen @ self._rows[:, :width]) % PRIME
+        makeup = (chosen @ self._rows[:, width:]) % PRIME
+        return [
+            None if residual[index].any() else [self._names[i] for i in numpy.flatnonzero(row)]
+            for index, row in enumerate(makeup)
+        ]
 
-    def derivation(self, mask: int) -> list[int] | None:
-        """The shown figures whose combination gives this sum of unknown cells, or None
-        when they cannot give it. An empty sum needs none."""
-        vector = {bit: Fraction(1) for bit in _bits(mask)}
-        used = self._reduce(vector)
-        if vector:
-            return None
-        return [key for key, value in used.items() if value]
+
+PRIME = 2_147_483_647  # 2**31 - 1: the product of two residues fits in an int64
+
+
+def _echelon(matrix: numpy.ndarray, width: int) -> tuple[list[int], numpy.ndarray]:
+    """Reduced row echelon form, modulo PRIME, of the first `width` columns (the others
+    ride along): the pivot columns and the rows that have them."""
+    pivots: list[int] = []
+    row = 0
+    for column in range(width):
+        if row == len(matrix):
+            break
+        below = numpy.flatnonzero(matrix[row:, column])
+        if not len(below):
+            continue
+        top = row + int(below[0])
+        matrix[[row, top]] = matrix[[top, row]]
+        matrix[row] = matrix[row] * pow(int(matrix[row, column]), PRIME - 2, PRIME) % PRIME
+        factors = matrix[:, column].copy()
+        factors[row] = 0
+        others = numpy.flatnonzero(factors)
+        matrix[others] = (matrix[others] - factors[others, None] * matrix[row] % PRIME) % PRIME
+        pivots.append(column)
+        row += 1
+    return pivots, matrix[:row]
 
 
 # --- the per-table rule, until every output reads a Pattern --------------------------
