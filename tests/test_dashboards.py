@@ -227,12 +227,13 @@ def _board(filters: Filters, threshold: int = 4) -> dict[str, list]:
     return {chart.id: chart.table.rows for chart in outcomes.build(filters, threshold)}
 
 
-def _measures(contract, *codes: str):
+def _measures(contract, *codes: str, starting: str = "2025/26-Q1"):
+    """Add measures (target 10 from `starting`) to a contract's framework."""
     framework = outcome_services.framework_for(FACTORY, contract)
     for code in codes:
         metric = db.session.scalar(select(Metric).where(Metric.code == code))
         outcome_services.add_measure(FACTORY, framework, metric, Decimal("10"),
-                                     Period.parse("2025/26-Q1"))  # fmt: skip
+                                     Period.parse(starting))  # fmt: skip
     db.session.commit()
     return contract
 
@@ -462,22 +463,95 @@ def test_statements_per_dashboard_do_not_grow_with_contracts_and_returns(
     assert large == small
 
 
+def _performance(filters: Filters, threshold: int = 4) -> tuple[list, list]:
+    """The performance page's service and contract tables for a measure."""
+    choices = performance.measure_choices(Filters(filters.year))
+    charts = performance.build(filters, TODAY, choices, threshold=threshold)
+    return charts[0].table.rows, charts[1].table.rows
+
+
 def test_the_board_sees_small_measure_counts_suppressed_on_the_performance_page(dataset):
     report(dataset["north"], "2025/26-Q1", RJ01="3", VS02="10")
     report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="10")
-    choices = performance.measure_choices(Filters(YEAR))
-    board = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices, threshold=4)
-    by_service, by_contract = board[0].table.rows, board[1].table.rows
-    assert [row[3] for row in by_contract] == [SUPPRESSED, SUPPRESSED]  # 3, and 19 with it
+    by_service, by_contract = _performance(Filters(YEAR, measure="RJ01"))
+    assert [row[3] for row in by_contract] == [C, C]  # 3, and 19 with it
     # The service's 22 can be shown: with both contracts hidden, it gives neither away.
-    assert by_service[0][2] == Decimal("22.0")
-    report(dataset["north"], "2025/26-Q2", RJ01="2", VS02="10")  # alone in Q2: all hidden
-    board = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices, threshold=4)
-    q2 = next(row for row in board[0].table.rows if row[1] == "Q2")
-    assert q2[2] is SUPPRESSED and q2[4] is SUPPRESSED  # and its % of target with it
-    assert '"y":[55.0,null,null,null]' in board[0].figure.replace(" ", "")  # 22 of 40
-    officer = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices)
-    assert [row[3] for row in officer[1].table.rows] == [Decimal(3), Decimal(2), Decimal(19)]
+    assert by_service == [["Restorative justice", "Q1", Decimal("22.0"), Decimal("40.0"), 55]]
+    report(dataset["north"], "2025/26-Q2", RJ01="2", VS02="10")
+    board = performance.build(Filters(YEAR, measure="RJ01"), TODAY,
+                              performance.measure_choices(Filters(YEAR)), threshold=4)  # fmt: skip
+    # Now the year's referrals (24, on the outcomes page) less Q1 would be Q2's 2: both
+    # quarters go, and each % of target with its actual (with the target it gives it).
+    assert board[0].table.rows == [
+        ["Restorative justice", "Q1", C, Decimal("40.0"), C],
+        ["Restorative justice", "Q2", C, Decimal("20.0"), C],
+    ]
+    assert '"y":[null,null,null,null]' in board[0].figure.replace(" ", "")
+    officer = _performance(Filters(YEAR, measure="RJ01"), threshold=0)[1]
+    assert [row[3] for row in officer] == [Decimal(3), Decimal(2), Decimal(19)]
+
+
+def test_no_two_outputs_can_be_subtracted_to_reveal_a_small_number(dataset):
+    # The review's case: the outcomes page hid Q1 (3) and showed the year (24), while the
+    # performance page showed Q2 (21) from its own suppression: 24 - 21 = 3.
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="12")
+    report(dataset["south"], "2025/26-Q2", RJ01="24", VS02="9")
+    assert _board(Filters(YEAR))["people"][0] == ["Victims supported", C, C, 0, 0, 24]
+    by_service, by_contract = _performance(Filters(YEAR, measure="VS02"))
+    assert [row[2] for row in by_service] == [C, C]
+    assert [row[3] for row in by_contract] == [C, C, C]
+    by_service, by_contract = _performance(Filters(YEAR, measure="VS02", quarter=2))
+    assert by_service[0][2] is C and [row[3] for row in by_contract] == [C, C]
+
+
+def test_a_filter_cannot_reveal_a_contract_hidden_in_the_unfiltered_view(
+    dataset, make_contract, make_area
+):
+    # One service: N 3, S 20, W 30. Unfiltered, the service (53) and W (30) are shown;
+    # the south alone (20) would then give N: 53 - 30 - 20 = 3.
+    west = _measures(make_contract(reference="DASH-W", service=dataset["service"],
+                                   areas=[make_area(name="West")]), "VS02")  # fmt: skip
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["south"], "2025/26-Q1", RJ01="24", VS02="20")
+    _submit(west, "2025/26-Q1", {"K:VS02": "30"})
+    by_service, by_contract = _performance(Filters(YEAR, measure="VS02"))
+    assert by_service[0][2] == Decimal("53.0")
+    assert [row[3] for row in by_contract] == [C, C, Decimal("30.0")]
+    south = Filters(YEAR, measure="VS02", area_id=dataset["areas"][1].id)
+    by_service, by_contract = _performance(south)
+    assert by_service == [["Restorative justice", "Q1", C, Decimal("10.0"), C]]
+    assert [row[3] for row in by_contract] == [C]
+    assert _board(south)["people"][0] == ["Victims supported", C, 0, 0, 0, C]
+
+
+def test_a_rate_on_small_counts_is_suppressed_on_the_performance_page(two_rj_contracts):
+    # A's 50% rests on 1 + 1 victims; B's counts (10 and 5) go with A's, so its rate too.
+    by_service, by_contract = _performance(Filters(YEAR, measure="RJ09"))
+    assert by_service == [["Restorative justice", "Q1", C, Decimal("10.0"), C]]
+    assert [row[3] for row in by_contract] == [C, C]
+    officer = _performance(Filters(YEAR, measure="RJ09"), threshold=0)
+    assert [row[3] for row in officer[1]] == [Decimal("50.0"), Decimal("70.0")]
+
+
+def test_percent_of_target_uses_the_contracts_of_the_actual(dataset, make_contract):
+    # T has no target in Q1: a target of 20 (the north's) against 54 (both) would be
+    # wrong, and 54 less 120% of 20 would give T's own figure.
+    late = _measures(make_contract(reference="DASH-T", service=dataset["service"]), "RJ01",
+                     starting="2025/26-Q2")  # fmt: skip
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(late, "2025/26-Q1", RJ01="30")
+    by_service, _ = _performance(Filters(YEAR, measure="RJ01"), threshold=0)
+    assert by_service == [["Restorative justice", "Q1", Decimal("54.0"), None, None]]
+
+
+def test_days_are_not_suppressed_as_counts(dataset, make_contract):
+    # Days to first contact are an average time, not a count of people: shown.
+    contract = _measures(make_contract(reference="DASH-D", service=dataset["service"]),
+                         "RJ01", "RJ10")  # fmt: skip
+    report(contract, "2025/26-Q1", RJ01="30", RJ10="3")
+    by_service, by_contract = _performance(Filters(YEAR, measure="RJ10"))
+    assert by_service[0][2] == Decimal("3.0") and by_contract[0][3] == Decimal("3.0")
 
 
 def test_the_measure_shown_is_the_one_selected_in_the_filter(dataset, client_as):
