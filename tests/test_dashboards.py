@@ -19,7 +19,7 @@ from pam.core.periods import FinancialYear, Period
 from pam.dashboards import outcomes, performance, portfolio
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
-from pam.dashboards.suppression import Pattern, is_small, rate
+from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
@@ -147,12 +147,6 @@ def test_no_shown_figures_ever_determine_a_small_one(table):
     rank = numpy.linalg.matrix_rank(known)
     for figure in small:
         assert numpy.linalg.matrix_rank(numpy.vstack([known, vector(figure)])) > rank
-
-
-def test_a_rate_built_on_a_suppressed_count_is_suppressed():
-    assert rate(3, 4) == Decimal("75.0")
-    assert rate(3, 4, hidden=True) is None
-    assert rate(1, 0) is None
 
 
 # --- a small hand-made dataset ------------------------------------------------------------
