@@ -229,3 +229,23 @@ def test_the_funder_return_adds_up_through_the_dictionary_mappings(dataset, clie
         .status_code
         == 403
     )
+
+
+def test_a_funder_return_averages_each_contracts_rate_over_the_year(dataset):
+    # The north's RJ09 over the year is its average (60), the south's 90: the return's
+    # line is the average of the contracts' rates (75), not of every figure (70).
+    for contract in (dataset["north"], dataset["south"]):
+        metric = db.session.scalar(select(Metric).where(Metric.code == "RJ09"))
+        outcome_services.add_measure(FACTORY, contract.framework, metric, Decimal("80"),
+                                     Period.parse("2025/26-Q1"))  # fmt: skip
+    db.session.commit()
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10", RJ09="50")
+    report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="10", RJ09="70")
+    report(dataset["south"], "2025/26-Q1", RJ01="24", VS02="10", RJ09="90")
+    sheets, _ = build_funder_return(MOJ, FinancialYear(2025), None)
+    lines = {row[0]: row[1:3] for row in sheets[0].rows}
+    assert lines["cope and recover outcomes"] == [
+        Decimal("75.0"),
+        "Average of the contracts' rates",
+    ]
+    assert lines["victims who received support"] == [Decimal("30.0"), "Total"]
