@@ -180,6 +180,20 @@ def test_a_changed_target_re_rates_periods_already_reported(dataset):
     assert (fact.target, fact.rag) == (Decimal("30"), "red")  # 24 < 27
 
 
+def test_a_revised_measure_re_rates_periods_already_reported(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")  # 24 against 20: Green
+    metric = db.session.scalar(select(Metric).where(Metric.code == "RJ01"))
+    current = metric.current
+    fields = {key: getattr(current, key) for key in outcome_services.DEFINING_FIELDS}
+    outcome_services.revise_metric(FACTORY, metric, {
+        **fields, "unit": current.unit.value, "aggregation": current.aggregation.value,
+        "direction": "lower", "valid_from": date(2025, 4, 1),
+        "change_note": "Referrals are now counted as a workload to keep down"})  # fmt: skip
+    db.session.commit()
+    fact = db.session.scalar(select(ReturnFact).where(ReturnFact.key == "K:RJ01"))
+    assert fact.rag == "red"  # lower is better now: 24 is more than 110% of 20
+
+
 def test_portfolio_and_performance_figures_match_the_dataset(dataset):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")  # green, green
     report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")  # amber (>=18), red
