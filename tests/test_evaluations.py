@@ -65,6 +65,10 @@ def test_bad_input_is_refused_and_what_was_typed_is_kept(dataset, client_as):
     assert b"Keep this text" in backwards.data
     nothing = client.post("/evaluations/new", data=_form("contract:99999"))
     assert b"Choose the contract or pilot the report evaluates" in nothing.data
+    for nonsense in ("contract:\u00b2", "contract:" + "9" * 30, "pilot:-1", "contract:"):
+        refused = client.post("/evaluations/new", data=_form(nonsense))
+        assert refused.status_code == 200, nonsense
+        assert b"Choose the contract or pilot the report evaluates" in refused.data
     assert db.session.scalar(select(EvaluationReport)) is None
 
 
