@@ -223,6 +223,9 @@ def test_the_funder_return_adds_up_through_the_dictionary_mappings(dataset, clie
     response = client.get(f"/exports/funder-return?funder={MOJ}&year=2025-26")
     assert response.status_code == 200
     assert client.get("/exports/funder-return?funder=Nobody&year=2025-26").status_code == 302
+    fifth = client.get(f"/exports/funder-return?funder={MOJ}&year=2025-26&quarter=5")
+    assert fifth.status_code == 302 and fifth.location.endswith("/exports/")
+    assert "Choose a quarter from the list" in client.get("/exports/").text
     assert (
         client_as(Role.BOARD_MEMBER)
         .get(f"/exports/funder-return?funder={MOJ}&year=2025-26")
