@@ -15,6 +15,8 @@ from sqlalchemy import event, select
 
 from pam.audit import services as audit
 from pam.auth.models import Role
+from pam.contracts import services as contract_services
+from pam.contracts.models import ContractStatus
 from pam.core.periods import FinancialYear, Period
 from pam.dashboards import outcomes, performance, portfolio
 from pam.dashboards.charts import SUPPRESSED
@@ -199,11 +201,11 @@ def test_portfolio_and_performance_figures_match_the_dataset(dataset):
     report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")  # amber (>=18), red
     report(dataset["north"], "2025/26-Q2", RJ01="20", VS02="11")  # green, green
     filters = Filters(YEAR)
-    service = portfolio.value_by_service(filters)
+    service = portfolio.value_by_service(filters, TODAY)
     assert service.table.rows == [
         ["Restorative justice", 2, Decimal("100000.00"), Decimal("37500.00")]
     ]  # three returns of £12,500 spend
-    rag = portfolio.live_by_rag(Filters(YEAR, quarter=1))
+    rag = portfolio.live_by_rag(Filters(YEAR, quarter=1), TODAY)
     assert dict(rag.table.rows) == {"Green": 1, "Amber": 0, "Red": 1, "Not rated": 0}
     matrix = performance.rag_matrix(filters)
     assert matrix.table.rows == [
@@ -216,8 +218,27 @@ def test_portfolio_and_performance_figures_match_the_dataset(dataset):
         ["Restorative justice", "Q1", Decimal("43.0"), Decimal("40.0")],
         ["Restorative justice", "Q2", Decimal("20.0"), Decimal("20.0")],
     ]
-    north_only = portfolio.value_by_service(Filters(YEAR, area_id=dataset["areas"][0].id))
+    north_only = portfolio.value_by_service(Filters(YEAR, area_id=dataset["areas"][0].id), TODAY)
     assert north_only.table.rows[0][1:3] == [1, Decimal("60000.00")]
+
+
+def test_portfolio_counts_contracts_live_in_the_chosen_period(dataset, make_contract):
+    # The south's contract has since ended, and another starts next year: a Q1 2025/26
+    # view counts the contracts live then, with the ended one's spend.
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="24", VS02="10")
+    contract_services.change_status(FACTORY, dataset["south"], ContractStatus.ENDED, "Ended")
+    make_contract(reference="DASH-NEXT", service=dataset["service"], start_on=date(2026, 4, 1),
+                  end_on=date(2028, 3, 31))  # fmt: skip
+    db.session.commit()
+    q1 = Filters(YEAR, quarter=1)
+    assert portfolio.value_by_service(q1, TODAY).table.rows == [
+        ["Restorative justice", 2, Decimal("100000.00"), Decimal("25000.00")]
+    ]
+    rag = dict(portfolio.live_by_rag(q1, TODAY).table.rows)
+    assert rag == {"Green": 2, "Amber": 0, "Red": 0, "Not rated": 0}  # the ended one too
+    next_year = portfolio.value_by_service(Filters(FinancialYear(2026), quarter=1), TODAY)
+    assert next_year.table.rows[0][1] == 2  # the north's, still live, and the new one
 
 
 def test_return_timeliness_counts_on_time_late_and_missing(dataset):

@@ -83,8 +83,8 @@ def build(period: Period, today: date) -> bytes:
 
     cover = add("Cover")
     summary_charts = [
-        portfolio.live_by_rag(filters),
-        portfolio.value_by_service(filters),
+        portfolio.live_by_rag(filters, today),
+        portfolio.value_by_service(filters, today),
         portfolio.budget_by_year(year_filters),
         delivery.plan_progress(today),
     ]
