@@ -19,11 +19,13 @@ from sqlalchemy import func, select
 from pam.audit import services as audit
 from pam.audit.models import AuditEvent
 from pam.auth.models import Role
-from pam.core.periods import FinancialYear
+from pam.core.periods import FinancialYear, Period
 from pam.decisions import services as decision_services
 from pam.exports.funder_return import build as build_funder_return
 from pam.exports.tabular import Sheet, csv_safe, to_csv, to_xlsx
 from pam.extensions import db
+from pam.outcomes import services as outcome_services
+from pam.outcomes.models import Metric
 from tests.conftest import FACTORY, report
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -135,6 +137,45 @@ def test_the_board_pack_has_every_section_and_suppresses_small_numbers(dataset, 
     assert bad.status_code == 302
 
 
+def _rows(workbook, sheet: str) -> list[tuple]:
+    return list(workbook[sheet].iter_rows(values_only=True))
+
+
+def test_the_board_pack_reads_the_pages_suppression_pattern(dataset, client_as):
+    # The review's case: the service sheet showed Q2 (21) beside the outcomes page's
+    # year (24) with Q1 (3) hidden. Every figure now follows the one pattern.
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="12")
+    report(dataset["south"], "2025/26-Q2", RJ01="24", VS02="9")
+    body = client_as(Role.BOARD_MEMBER).get("/exports/board-pack?period=2025-26-Q2").data
+    workbook = openpyxl.load_workbook(io.BytesIO(body))
+    service = {row[0]: row for row in _rows(workbook, dataset["service"].name[:31])}
+    assert service["VS02"][2:] == ("[c]", 10, "[c]", 20)
+    assert service["RJ01"][2:] == (24, 20, 48, 40)
+    outcomes = {row[0]: row for row in _rows(workbook, "Outcomes for victims")}
+    assert outcomes["Victims supported"][1] == "[c]"  # Q2: 21, as on the outcomes page
+    officer = client_as(Role.OFFICER).get("/exports/board-pack?period=2025-26-Q2").data
+    officer_service = _rows(openpyxl.load_workbook(io.BytesIO(officer)), "Restorative justice")
+    assert ("VS02", "Victims supported", "[c]", 10, "[c]", 20) in officer_service  # the pack
+    # is for the boards: an officer's download is suppressed too
+
+
+def test_a_red_rate_on_small_counts_is_suppressed_in_the_board_pack(dataset, client_as):
+    framework = dataset["north"].framework
+    for code, target in (("RJ04", "10"), ("RJ05", "10"), ("RJ09", "80")):
+        metric = db.session.scalar(select(Metric).where(Metric.code == code))
+        outcome_services.add_measure(FACTORY, framework, metric, Decimal(target),
+                                     Period.parse("2025/26-Q1"))  # fmt: skip
+    db.session.commit()
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10", RJ04="1", RJ05="1", RJ09="50")
+    body = client_as(Role.BOARD_MEMBER).get("/exports/board-pack?period=2025-26-Q1").data
+    workbook = openpyxl.load_workbook(io.BytesIO(body))
+    red = [row for row in _rows(workbook, "Exceptions") if row[:1] == ("DASH-N",)]
+    assert ("DASH-N", dataset["north"].provider.name, "RJ09", "2025/26-Q1", "[c]", 80) in red
+    service = {row[0]: row for row in _rows(workbook, "Restorative justice")}
+    assert service["RJ09"][2:] == ("[c]", 80)  # 1 + 1 victims behind a 50% rate
+
+
 def test_the_command_line_writes_the_same_board_pack(dataset, client_as, runner, tmp_path):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
     downloaded = client_as(Role.OFFICER).get("/exports/board-pack?period=2025-26-Q1").data
@@ -182,9 +223,32 @@ def test_the_funder_return_adds_up_through_the_dictionary_mappings(dataset, clie
     response = client.get(f"/exports/funder-return?funder={MOJ}&year=2025-26")
     assert response.status_code == 200
     assert client.get("/exports/funder-return?funder=Nobody&year=2025-26").status_code == 302
+    fifth = client.get(f"/exports/funder-return?funder={MOJ}&year=2025-26&quarter=5")
+    assert fifth.status_code == 302 and fifth.location.endswith("/exports/")
+    assert "Choose a quarter from the list" in client.get("/exports/").text
     assert (
         client_as(Role.BOARD_MEMBER)
         .get(f"/exports/funder-return?funder={MOJ}&year=2025-26")
         .status_code
         == 403
     )
+
+
+def test_a_funder_return_averages_each_contracts_rate_over_the_year(dataset):
+    # The north's RJ09 over the year is its average (60), the south's 90: the return's
+    # line is the average of the contracts' rates (75), not of every figure (70).
+    for contract in (dataset["north"], dataset["south"]):
+        metric = db.session.scalar(select(Metric).where(Metric.code == "RJ09"))
+        outcome_services.add_measure(FACTORY, contract.framework, metric, Decimal("80"),
+                                     Period.parse("2025/26-Q1"))  # fmt: skip
+    db.session.commit()
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10", RJ09="50")
+    report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="10", RJ09="70")
+    report(dataset["south"], "2025/26-Q1", RJ01="24", VS02="10", RJ09="90")
+    sheets, _ = build_funder_return(MOJ, FinancialYear(2025), None)
+    lines = {row[0]: row[1:3] for row in sheets[0].rows}
+    assert lines["cope and recover outcomes"] == [
+        Decimal("75.0"),
+        "Average of the contracts' rates",
+    ]
+    assert lines["victims who received support"] == [Decimal("30.0"), "Total"]

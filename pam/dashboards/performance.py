@@ -1,9 +1,14 @@
 """The performance dashboard: a measure's actual against target by quarter (per service
-and per contract), the RAG matrix of contracts by quarter, and return timeliness."""
+and per contract), the RAG matrix of contracts by quarter, and return timeliness.
+
+For the board, every actual is shown or suppressed as the year's suppression pattern
+(pam.dashboards.patterns) says: the same pattern the outcomes page, the board pack and
+evaluation reports read, so no two of them can be subtracted to reveal a small number.
+Counts follow the pattern; a rate goes with the counts it is built on; an average number
+of days is not a count of people and is shown."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, date
 from decimal import Decimal
@@ -13,10 +18,11 @@ from sqlalchemy.orm import selectinload
 
 from pam.contracts.models import Contract, ContractStatus
 from pam.core.periods import UK, Period
+from pam.dashboards.aggregation import sql_across_contracts
 from pam.dashboards.charts import RAG_COLOURS, SUPPRESSED, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
+from pam.dashboards.patterns import YearPatterns
 from pam.dashboards.portfolio import RAG_ORDER, WORST
-from pam.dashboards.suppression import suppress
 from pam.extensions import db
 from pam.outcomes.dictionary import current_names
 from pam.outcomes.models import OutcomeFramework
@@ -25,7 +31,6 @@ from pam.providers.models import Organisation, ServiceCategory
 from pam.returns.models import ProviderReturn, ReturnFact, ReturnVersion
 from pam.returns.services import due_on
 
-RATE_UNITS = ("percentage", "days")
 DEFAULT_MEASURES = ("RJ01", "VS02")  # shown first: the measures most contracts report
 
 
@@ -52,78 +57,30 @@ def chosen_measure(filters: Filters, choices: list[tuple[str, str]]) -> str | No
 def build(
     filters: Filters, today: date, choices: list[tuple[str, str]], threshold: int = 0
 ) -> list[Chart]:
-    """threshold 0 shows every figure (an officer's view); otherwise counts of people are
-    suppressed as on the outcomes page."""
+    """threshold 0 shows every figure (an officer's view); otherwise each figure is shown
+    or suppressed as the year's suppression pattern says, as on every other output."""
     code = chosen_measure(filters, choices)
     charts = []
     if code:
         name = dict(choices)[code]
-        service_chart, contract_chart = (
-            by_service(filters, code, name),
-            by_contract(filters, code, name),
-        )
-        if threshold and service_chart.table.formats[2] == "number":
-            everything = None
-            if filters.narrows_contracts:  # what the unfiltered view would show
-                wider = replace(filters, area_id=None, service_id=None, provider_id=None)
-                everything = by_service(wider, code, name)
-            _suppress_counts(service_chart, contract_chart, threshold, everything)
-        charts += [service_chart, contract_chart]
+        patterns = YearPatterns(filters.year, threshold)
+        charts += [by_service(filters, code, name, patterns),
+                   by_contract(filters, code, name, patterns)]  # fmt: skip
     charts += [rag_matrix(filters), timeliness(filters, today)]
     return charts
 
 
-def _suppress_counts(
-    service_chart: Chart, contract_chart: Chart, threshold: int, everything: Chart | None
-) -> None:
-    """A service's count is the sum of its contracts' counts that quarter, and the
-    services add up to the measure's total (public on the outcomes page): each such group
-    is suppressed together. With a filter, a service's figure also goes when the same
-    figure unfiltered, less it, would be a small number. A percentage of target built on
-    a suppressed count goes with it."""
-    values, groups = {}, {}
-    for service, quarter, actual, *_ in service_chart.table.rows:
-        values[("s", service, quarter)] = actual
-        groups[(service, quarter)] = [("s", service, quarter)]
-        groups.setdefault(("all services", quarter), []).append(("s", service, quarter))
-    for reference, _provider, quarter, actual, _target, _rag, service in contract_chart.table.rows:
-        values[("c", reference, quarter)] = actual
-        groups.setdefault((service, quarter), []).append(("c", reference, quarter))
-    complements = None
-    if everything is not None:
-        unfiltered = {(row[0], row[1]): row[2] for row in everything.table.rows}
-        complements = {
-            ("s", service, quarter): unfiltered.get((service, quarter), 0) - (actual or 0)
-            for service, quarter, actual, *_ in service_chart.table.rows
-        }
-    hidden = suppress(values, list(groups.values()), threshold, complements)
-    for row in service_chart.table.rows:
-        if hidden.hides(("s", row[0], row[1])):
-            row[2], row[4] = SUPPRESSED, SUPPRESSED
-    for row in contract_chart.table.rows:
-        if hidden.hides(("c", row[0], row[2])):
-            row[3] = SUPPRESSED
-    figure = json.loads(service_chart.figure) if service_chart.figure else None
-    if figure:  # the chart draws % of target: a gap where the figure is suppressed
-        for trace in figure["data"]:
-            for index, quarter in enumerate(trace["x"]):
-                if hidden.hides(("s", trace["name"], quarter)):
-                    trace["y"][index] = None
-        service_chart.figure = json.dumps(figure)
-    service_chart.note += " [c]: suppressed small number."
-
-
 def _measure_rows(filters: Filters, code: str, *group):
-    """Actual and target of one measure's totals per group and quarter. Counts add up;
-    rates and days are averaged over the contracts."""
+    """Actual and target of one measure's totals per group and quarter (combined across
+    contracts as pam.dashboards.aggregation says), the worst RAG, and how many figures
+    there are and how many have a target."""
     unit = db.session.scalar(
         select(ReturnFact.unit).where(ReturnFact.code == code, ReturnFact.kind == "K").limit(1)
     )
-    combine = func.avg if unit in RATE_UNITS else func.sum
     return unit, db.session.execute(
-        select(*group, ReturnFact.quarter, combine(ReturnFact.value), combine(ReturnFact.target),
-               func.max(RAG_ORDER),
-               combine(case((ReturnFact.target.is_not(None), ReturnFact.value))))
+        select(*group, ReturnFact.quarter, sql_across_contracts(unit, ReturnFact.value),
+               sql_across_contracts(unit, ReturnFact.target), func.max(RAG_ORDER),
+               func.count(ReturnFact.value), func.count(ReturnFact.target))
         .join(Contract, Contract.id == ReturnFact.contract_id)
         .join(ServiceCategory, ServiceCategory.id == Contract.service_category_id)
         .join(Organisation, Organisation.id == Contract.provider_id)
@@ -139,28 +96,38 @@ def _figure(value) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.1"))
 
 
-def _percent(actual, target) -> Decimal | None:
-    if actual is None or not target:
-        return None
-    return (Decimal(str(actual)) * 100 / Decimal(str(target))).quantize(Decimal("1"))
+def _against_target(actual, target, figures: int, targeted: int) -> tuple:
+    """The target and % of target, only where every figure in the actual has a target:
+    a target for some of the contracts against the actual of all would be wrong, and
+    the difference would give away the contracts without one."""
+    if targeted != figures or actual is None or not target:
+        return None, None
+    percent = (Decimal(str(actual)) * 100 / Decimal(str(target))).quantize(Decimal("1"))
+    return _figure(target), percent
 
 
-def by_service(filters: Filters, code: str, name: str) -> Chart:
-    unit, rows = _measure_rows(filters, code, ServiceCategory.name)
+def _shown(value, hidden: bool):
+    return SUPPRESSED if hidden and value is not None else value
+
+
+def by_service(filters: Filters, code: str, name: str, patterns: YearPatterns | None = None):
+    patterns = patterns or YearPatterns(filters.year, 0)
+    unit, rows = _measure_rows(filters, code, ServiceCategory.id, ServiceCategory.name)
     fmt = "percent" if unit == "percentage" else "number"
-    table = DataTable(
-        ["Service category", "Quarter", "Actual", "Target", "% of target"],
-        [[service, f"Q{quarter}", _figure(actual), _figure(target), _percent(targeted, target)]
-         for service, quarter, actual, target, _, targeted in rows],
-        ["", "", fmt, fmt, "count"],
-    )  # fmt: skip
+    table_rows = []
+    for service_id, service, quarter, actual, target, _worst, figures, targeted in rows:
+        chosen = patterns.selection(replace(filters, service_id=service_id))
+        hidden = patterns.unit_hidden(code, unit, chosen, f"Q{quarter}")
+        goal, percent = _against_target(actual, target, figures, targeted)
+        table_rows.append([service, f"Q{quarter}", _shown(_figure(actual), hidden), goal,
+                           _shown(percent, hidden)])  # fmt: skip
+    table = DataTable(["Service category", "Quarter", "Actual", "Target", "% of target"],
+                      table_rows, ["", "", fmt, fmt, "count"])  # fmt: skip
     quarters = [f"Q{q}" for q in filters.quarters]
     series: dict[str, list] = {}
-    for service, quarter, _actual, target, _, targeted in rows:
-        series.setdefault(service, [None] * len(quarters))
-        if f"Q{quarter}" in quarters:
-            series[service][quarters.index(f"Q{quarter}")] = _percent(targeted, target)
-    below = [row for row in table.rows if row[4] is not None and row[4] < 100]
+    for service, quarter, _actual, _target, percent in table_rows:
+        series.setdefault(service, [None] * len(quarters))[quarters.index(quarter)] = percent
+    below = [row for row in table_rows if isinstance(row[4], Decimal) and row[4] < 100]
     return Chart(
         "measure-by-service",
         f"{code} {name}: actual against target by service, {filters.year.label}",
@@ -168,20 +135,22 @@ def by_service(filters: Filters, code: str, name: str) -> Chart:
         table,
         bar_figure(quarters, series, y_title="% of target"),
         note="100% is on target. Counts are added up across contracts; rates and days are "
-        "averaged over them.",
+        "averaged over them. No target or % where some contracts have no target."
+        + (" [c]: suppressed small number." if patterns.threshold else ""),
     )
 
 
-def by_contract(filters: Filters, code: str, name: str) -> Chart:
-    unit, rows = _measure_rows(
-        filters, code, Contract.reference, Organisation.name, ServiceCategory.name
-    )
+def by_contract(filters: Filters, code: str, name: str, patterns: YearPatterns | None = None):
+    patterns = patterns or YearPatterns(filters.year, 0)
+    unit, rows = _measure_rows(filters, code, Contract.id, Contract.reference, Organisation.name,
+                               ServiceCategory.name)  # fmt: skip
     fmt = "percent" if unit == "percentage" else "number"
     table = DataTable(
         ["Contract", "Provider", "Quarter", "Actual", "Target", "RAG", "Service category"],
-        [[reference, provider, f"Q{quarter}", _figure(actual), _figure(target),
-          WORST.get(worst, "Not rated"), service]
-         for reference, provider, service, quarter, actual, target, worst, _ in rows],
+        [[reference, provider, f"Q{quarter}",
+          _shown(_figure(actual), patterns.unit_hidden(code, unit, {contract}, f"Q{quarter}")),
+          _figure(target), WORST.get(worst, "Not rated"), service]
+         for contract, reference, provider, service, quarter, actual, target, worst, *_ in rows],
         ["", "", "", fmt, fmt, "rag", ""],
     )  # fmt: skip
     reds = sum(1 for row in table.rows if row[5] == "Red")

@@ -46,13 +46,31 @@ def money(value: object) -> Decimal:
 
 def build(filters: Filters, today: date) -> list[Chart]:
     return [
-        value_by_service(filters),
-        value_by_area(filters),
+        value_by_service(filters, today),
+        value_by_area(filters, today),
         budget_by_year(filters),
-        live_by_rag(filters),
+        live_by_rag(filters, today),
         ending_soon(filters, today),
         compliance_expiring(filters, today),
     ]
+
+
+def live_in(filters: Filters, quarter: int | None, today: date) -> list:
+    """SQL conditions for the contracts live at some time in the chosen quarter (or the
+    year), as at then rather than today: gone live (ended and terminated contracts were),
+    started by the period's end and not ended before its start; a contract that has ended
+    or been terminated was not live in a period starting after today, whatever end date
+    it had. Today's status alone would put today's contracts in a past quarter's board
+    pack and leave out the spend of contracts since ended."""
+    period = filters.year.quarters()[quarter - 1] if quarter else filters.year
+    conditions = [
+        Contract.status.in_([ContractStatus.LIVE, ContractStatus.ENDED, ContractStatus.TERMINATED]),
+        Contract.start_on <= period.ends_on,
+        Contract.end_on >= period.starts_on,
+    ]
+    if period.starts_on > today:
+        conditions.append(Contract.status == ContractStatus.LIVE)
+    return conditions
 
 
 def _spend_in_year(filters: Filters):
@@ -69,7 +87,7 @@ def _spend_in_year(filters: Filters):
     )
 
 
-def value_by_service(filters: Filters) -> Chart:
+def value_by_service(filters: Filters, today: date) -> Chart:
     spend = _spend_in_year(filters)
     rows = db.session.execute(
         select(
@@ -80,12 +98,17 @@ def value_by_service(filters: Filters) -> Chart:
         )
         .join(Contract, Contract.service_category_id == ServiceCategory.id)
         .outerjoin(spend, spend.c.contract_id == Contract.id)
-        .where(Contract.status == ContractStatus.LIVE, *filters.contract_conditions())
+        .where(*live_in(filters, filters.quarter, today), *filters.contract_conditions())
         .group_by(ServiceCategory.name)
         .order_by(ServiceCategory.name)
     ).all()
     table = DataTable(
-        ["Service category", "Live contracts", "Annual value (£)", f"Spend {_when(filters)} (£)"],
+        [
+            "Service category",
+            f"Contracts live in {_when(filters)}",
+            "Annual value (£)",
+            f"Spend {_when(filters)} (£)",
+        ],
         [[name, count, money(value), money(spent)] for name, count, value, spent in rows],
         ["", "count", "money", "money"],
     )
@@ -93,7 +116,8 @@ def value_by_service(filters: Filters) -> Chart:
     return Chart(
         "value-by-service",
         "Contract value and spend by service category",
-        f"{sum(r[1] for r in table.rows)} live contracts worth £{total_value:,.0f} a year "
+        f"{sum(r[1] for r in table.rows)} contracts live in {_when(filters)} worth "
+        f"£{total_value:,.0f} a year "
         f"across {len(rows)} service categories.",
         table,
         bar_figure([r[0] for r in table.rows],
@@ -103,7 +127,7 @@ def value_by_service(filters: Filters) -> Chart:
     )  # fmt: skip
 
 
-def value_by_area(filters: Filters) -> Chart:
+def value_by_area(filters: Filters, today: date) -> Chart:
     """A contract serving several areas has its value shared equally between them, so the
     areas add up to the whole portfolio."""
     spend = _spend_in_year(filters)
@@ -123,12 +147,12 @@ def value_by_area(filters: Filters) -> Chart:
         .join(Contract, Contract.id == contract_areas.c.contract_id)
         .join(shares, shares.c.contract_id == Contract.id)
         .outerjoin(spend, spend.c.contract_id == Contract.id)
-        .where(Contract.status == ContractStatus.LIVE, *filters.contract_conditions())
+        .where(*live_in(filters, filters.quarter, today), *filters.contract_conditions())
         .group_by(Area.name)
         .order_by(Area.name)
     ).all()
     table = DataTable(
-        ["Area", "Live contracts serving it", "Share of annual value (£)",
+        ["Area", f"Contracts live in {_when(filters)} serving it", "Share of annual value (£)",
          f"Share of spend {_when(filters)} (£)"],
         [[name, count, money(value), money(spent)] for name, count, value, spent in rows],
         ["", "count", "money", "money"],
@@ -137,7 +161,7 @@ def value_by_area(filters: Filters) -> Chart:
     summary = (
         f"{biggest[0]} has the largest share of annual value, £{biggest[2]:,.0f}."
         if biggest
-        else "No live contracts match these filters."
+        else "No contracts live in the period match these filters."
     )
     return Chart(
         "value-by-area",
@@ -201,9 +225,10 @@ def budget_by_year(filters: Filters) -> Chart:
     )  # fmt: skip
 
 
-def contract_rags(filters: Filters, quarter: int | None, live_only: bool = False) -> dict:
+def contract_rags(filters: Filters, quarter: int | None, today: date | None = None) -> dict:
     """Each contract's RAG for a quarter: its worst measure (Red if any measure is Red,
-    Amber if any is Amber, otherwise Green), from the reporting summary."""
+    Amber if any is Amber, otherwise Green), from the reporting summary; given today, of
+    the contracts live in that quarter."""
     if quarter is None:
         return {}
     rows = db.session.execute(
@@ -215,7 +240,7 @@ def contract_rags(filters: Filters, quarter: int | None, live_only: bool = False
             ReturnFact.kind == "K",
             ReturnFact.rag.is_not(None),
             *filters.contract_conditions(),
-            *([Contract.status == ContractStatus.LIVE] if live_only else []),
+            *(live_in(filters, quarter, today) if today else []),
         )
         .group_by(ReturnFact.contract_id)
     ).all()
@@ -240,15 +265,15 @@ def latest_quarter(filters: Filters) -> int | None:
     return max(quarter for quarter, count in reporting.items() if count * 2 >= most)
 
 
-def live_by_rag(filters: Filters) -> Chart:
+def live_by_rag(filters: Filters, today: date) -> Chart:
     quarter = latest_quarter(filters)
     live = db.session.scalar(
         select(func.count(Contract.id)).where(
-            Contract.status == ContractStatus.LIVE, *filters.contract_conditions()
+            *live_in(filters, quarter, today), *filters.contract_conditions()
         )
     )
     counts = {"Green": 0, "Amber": 0, "Red": 0}
-    for rag in contract_rags(filters, quarter, live_only=True).values():
+    for rag in contract_rags(filters, quarter, today).values():
         counts[rag] += 1
     counts["Not rated"] = live - sum(counts.values())
     when = f"Q{quarter} {filters.year.label}" if quarter else filters.year.label
@@ -263,8 +288,8 @@ def live_by_rag(filters: Filters) -> Chart:
         bar_figure(list(counts), {rag: [count if rag == name else None for name in counts]
                                   for rag, count in counts.items()},
                    y_title="Contracts", stacked=True, colours=RAG_COLOURS),
-        note="A contract's RAG is its worst measure in the quarter. Not rated: no accepted "
-        "return with targets for the quarter yet.",
+        note="Contracts live at any time in the quarter. A contract's RAG is its worst "
+        "measure in the quarter. Not rated: no accepted return with targets for it yet.",
     )  # fmt: skip
 
 

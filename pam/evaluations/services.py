@@ -8,6 +8,7 @@ from typing import Any
 from pam.audit import services as audit
 from pam.contracts.models import Contract
 from pam.core.exceptions import BusinessRuleError, StaleRecordError
+from pam.core.forms import whole_number
 from pam.evaluations.models import EvaluationReport, Stage
 from pam.extensions import db
 from pam.programmes.models import Pilot
@@ -18,10 +19,9 @@ LONGEST_PERIOD = timedelta(days=366 * 6)
 def _check(fields: dict[str, Any]) -> None:
     if not (fields.get("title") or "").strip():
         raise BusinessRuleError("Enter a title for the report", field="title")
-    subject = fields.get("subject") or ""
-    kind, _, number = subject.partition(":")
+    kind, number = _subject(fields)
     model = {"contract": Contract, "pilot": Pilot}.get(kind)
-    if model is None or not number.isdigit() or db.session.get(model, int(number)) is None:
+    if model is None or number is None or db.session.get(model, number) is None:
         raise BusinessRuleError("Choose the contract or pilot the report evaluates", "subject")
     start, end = fields.get("period_start"), fields.get("period_end")
     if not isinstance(start, date):
@@ -34,10 +34,18 @@ def _check(fields: dict[str, Any]) -> None:
         raise BusinessRuleError("The period can be at most six years", field="period_end")
 
 
+def _subject(fields: dict[str, Any]) -> tuple[str, int | None]:
+    """'contract:12' -> ('contract', 12); the number is None unless it is ASCII digits of
+    a sensible size ('²' is a digit to str.isdigit but not to int(), and a huge number
+    overflows the database driver)."""
+    kind, _, number = (fields.get("subject") or "").partition(":")
+    return kind, whole_number(number)
+
+
 def _apply(report: EvaluationReport, fields: dict[str, Any]) -> None:
-    kind, _, number = fields["subject"].partition(":")
-    report.contract_id = int(number) if kind == "contract" else None
-    report.pilot_id = int(number) if kind == "pilot" else None
+    kind, number = _subject(fields)
+    report.contract_id = number if kind == "contract" else None
+    report.pilot_id = number if kind == "pilot" else None
     report.title = fields["title"].strip()
     report.stage = Stage(fields.get("stage") or "interim")
     report.period_start, report.period_end = fields["period_start"], fields["period_end"]

@@ -1,10 +1,11 @@
 """The quarterly board pack (.xlsx): cover, summary, RAG matrix, a sheet per service with
 native Excel charts, outcomes for victims, exceptions and the period's decisions.
 
-It is for the boards, so every figure about people is suppressed (pam.dashboards
-.suppression) exactly as on the board's dashboards; the tables come from the same
-dashboard queries, so the pack and the pages always agree. The download and
-`flask pam board-pack` call the same function.
+It is for the boards, so every figure about people is shown or suppressed as the year's
+suppression pattern (pam.dashboards.patterns) says: the pattern the board's dashboards
+read, so no figure in the pack can be set against a page to reveal a small number. The
+tables come from the same dashboard queries, so the pack and the pages always agree. The
+download and `flask pam board-pack` call the same function.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from sqlalchemy import func, select
 from pam.contracts.models import Contract
 from pam.core.periods import Period
 from pam.dashboards import delivery, outcomes, performance, portfolio
+from pam.dashboards.aggregation import sql_by_unit
 from pam.dashboards.charts import SUPPRESSED, Chart
 from pam.dashboards.filters import Filters, supported_year
-from pam.dashboards.suppression import SUPPRESSED_NOTE, suppress
+from pam.dashboards.patterns import YearPatterns
+from pam.dashboards.suppression import SUPPRESSED_NOTE
 from pam.decisions.models import DecisionAmount, DecisionStatus, FundingDecision
 from pam.exports.tabular import (
     Sheet,
@@ -34,8 +37,6 @@ from pam.extensions import db
 from pam.outcomes.dictionary import current_names
 from pam.providers.models import Organisation, ServiceCategory
 from pam.returns.models import ReturnFact
-
-RATES = ("percentage", "days")
 
 
 def parse_period(label: str) -> Period:
@@ -82,12 +83,13 @@ def build(period: Period, today: date) -> bytes:
 
     cover = add("Cover")
     summary_charts = [
-        portfolio.live_by_rag(filters),
-        portfolio.value_by_service(filters),
+        portfolio.live_by_rag(filters, today),
+        portfolio.value_by_service(filters, today),
         portfolio.budget_by_year(year_filters),
         delivery.plan_progress(today),
     ]
-    services = _service_sheets(period)
+    patterns = YearPatterns(period.year, threshold)  # one pattern per family for the year
+    services = _service_sheets(period, patterns)
     sections = ["Summary", "RAG matrix", *[title for title, _ in services],
                 "Outcomes for victims", "Exceptions", "Decisions"]  # fmt: skip
     _cover(cover, styles, period, today, sections, threshold)
@@ -99,9 +101,9 @@ def build(period: Period, today: date) -> bytes:
         worksheet = add(title)
         last = write_table(worksheet, sheet, styles)
         _service_chart(workbook, worksheet, sheet, title, period, last)
-    people = outcomes.build(filters, threshold)
+    people = outcomes.build(filters, threshold, patterns)
     _stacked(add("Outcomes for victims"), styles, [chart_sheet(c) for c in people])
-    _stacked(add("Exceptions"), styles, _exceptions(filters, today, threshold))
+    _stacked(add("Exceptions"), styles, _exceptions(filters, today, patterns))
     write_table(add("Decisions"), decisions_in(period), styles)
     workbook.close()
     return buffer.getvalue()
@@ -136,51 +138,48 @@ def _stacked(ws, styles: Styles, sheets: list[Sheet]) -> None:
         ws.set_column(col, col, width)
 
 
-def _service_sheets(period: Period) -> list[tuple[str, Sheet]]:
+def _service_sheets(period: Period, patterns: YearPatterns) -> list[tuple[str, Sheet]]:
     """Per service category: each measure's actual and target by quarter, across the
-    service's contracts (counts added, rates averaged), counts of 1 to the threshold
-    suppressed."""
-    threshold = current_app.config["PAM_SUPPRESSION_THRESHOLD"]
+    service's contracts (counts added, rates and days averaged), each actual shown or
+    suppressed as the year's pattern says."""
     quarters = list(range(1, int(period.part[1]) + 1))
     names = current_names()
     rows = db.session.execute(
-        select(ServiceCategory.name, ReturnFact.code, ReturnFact.unit, ReturnFact.quarter,
-               func.sum(ReturnFact.value), func.sum(ReturnFact.target),
-               func.avg(ReturnFact.value), func.avg(ReturnFact.target))
+        select(ServiceCategory.id, ServiceCategory.name, ReturnFact.code, ReturnFact.unit,
+               ReturnFact.quarter, sql_by_unit(ReturnFact.unit, ReturnFact.value),
+               sql_by_unit(ReturnFact.unit, ReturnFact.target), func.count(ReturnFact.value),
+               func.count(ReturnFact.target))
         .join(Contract, Contract.id == ReturnFact.contract_id)
         .join(ServiceCategory, ServiceCategory.id == Contract.service_category_id)
         .where(ReturnFact.year == period.year.label, ReturnFact.kind == "K",
                ReturnFact.breakdown == "", ReturnFact.quarter.in_(quarters))
-        .group_by(ServiceCategory.name, ReturnFact.code, ReturnFact.unit, ReturnFact.quarter)
+        .group_by(ServiceCategory.id, ServiceCategory.name, ReturnFact.code, ReturnFact.unit,
+                  ReturnFact.quarter)
         .order_by(ServiceCategory.name, ReturnFact.code, ReturnFact.quarter)
     ).all()  # fmt: skip
-    counts, groups = {}, {}
-    for service, code, unit, quarter, total, *_ in rows:
-        if unit not in RATES:  # the services add up to the measure's (public) total
-            counts[(service, code, quarter)] = round(float(total or 0), 1)
-            groups.setdefault((code, quarter), []).append((service, code, quarter))
-    hidden = suppress(counts, list(groups.values()), threshold)
-    by_service: dict[str, dict[tuple[str, str], dict[int, tuple]]] = {}
-    for service, code, unit, quarter, total, target, mean, mean_target in rows:
-        rate = unit in RATES
-        actual, goal = (mean, mean_target) if rate else (total, target)
-        shown = SUPPRESSED if hidden.hides((service, code, quarter)) else _number(actual)
-        by_service.setdefault(service, {}).setdefault((code, unit), {})[quarter] = (
-            shown, _number(goal))  # fmt: skip
+    by_service: dict[str, dict[str, dict[int, tuple]]] = {}
+    for service_id, service, code, unit, quarter, actual, target, figures, targeted in rows:
+        contracts = patterns.index.matching(None, service_id, None)
+        hidden = patterns.unit_hidden(code, unit, contracts, f"Q{quarter}")
+        by_service.setdefault(service, {}).setdefault(code, {})[quarter] = (
+            SUPPRESSED if hidden else _number(actual),
+            _number(target) if targeted == figures else None,
+        )
     sheets = []
     for service, measures in by_service.items():
         headers = ["Code", "Measure"]
         for quarter in quarters:
             headers += [f"Q{quarter} actual", f"Q{quarter} target"]
         table = []
-        for (code, _unit), cells in measures.items():
+        for code, cells in measures.items():
             row = [code, names.get(code, code)]
             for quarter in quarters:
                 row += list(cells.get(quarter, (None, None)))
             table.append(row)
         formats = ["", "", *["number"] * (2 * len(quarters))]
         notes = [f"{service}: each measure across the service's contracts, {period.year.label} "
-                 "to date. Counts are added up; percentages and days are averaged."]  # fmt: skip
+                 "to date. Counts are added up; percentages and days are averaged. No "
+                 "target where some contracts have none."]  # fmt: skip
         sheets.append((service, Sheet(service, headers, table, formats, notes)))
     return sheets
 
@@ -214,11 +213,11 @@ def _service_chart(workbook, ws, sheet: Sheet, title: str, period: Period, last_
     ws.insert_chart(last_row + 1, 0, chart)
 
 
-def _exceptions(filters: Filters, today: date, threshold: int) -> list[Sheet]:
+def _exceptions(filters: Filters, today: date, patterns: YearPatterns) -> list[Sheet]:
     """Red measures, late and missing returns, expiring compliance, overdue milestones."""
     red = db.session.execute(
-        select(Contract.reference, Organisation.name, ReturnFact.code, ReturnFact.period,
-               ReturnFact.value, ReturnFact.target, ReturnFact.unit)
+        select(Contract.id, Contract.reference, Organisation.name, ReturnFact.code,
+               ReturnFact.period, ReturnFact.value, ReturnFact.target, ReturnFact.unit)
         .join(Contract, Contract.id == ReturnFact.contract_id)
         .join(Organisation, Organisation.id == Contract.provider_id)
         .where(ReturnFact.year == filters.year.label, ReturnFact.quarter == filters.quarter,
@@ -228,12 +227,13 @@ def _exceptions(filters: Filters, today: date, threshold: int) -> list[Sheet]:
     red_sheet = Sheet(
         "Red measures",
         ["Contract", "Provider", "Measure", "Period", "Actual", "Target"],
-        [[ref, provider, code, label,
-          _number(value) if unit in RATES else "Below tolerance", float(target)]
-         for ref, provider, code, label, value, target, unit in red],
+        [[ref, provider, code, label, _red_actual(patterns, contract, code, unit, value,
+                                                  filters.quarter), float(target)]
+         for contract, ref, provider, code, label, value, target, unit in red],
         ["", "", "", "", "number", "number"],
         notes=["A contract's own count is not shown here: with the service totals it could "
-               "reveal a small number. Officers see it on the contract's page."],
+               "reveal a small number. Officers see it on the contract's page. A rate built "
+               "on a suppressed or small count is suppressed."],
     )  # fmt: skip
     late = [
         [contract.reference, contract.provider.name, period.label, due, state]
@@ -246,6 +246,15 @@ def _exceptions(filters: Filters, today: date, threshold: int) -> list[Sheet]:
     compliance = chart_sheet(portfolio.compliance_expiring(filters, today))
     milestones = chart_sheet(delivery.overdue_milestones(today))
     return [red_sheet, late_sheet, compliance, milestones]
+
+
+def _red_actual(patterns: YearPatterns, contract: int, code: str, unit: str, value, quarter):
+    """A rate or a number of days; never a count (words instead)."""
+    if unit == "count":
+        return "Below tolerance"
+    if patterns.unit_hidden(code, unit, {contract}, f"Q{quarter}"):
+        return SUPPRESSED
+    return _number(value)
 
 
 def decisions_in(period: Period) -> Sheet:

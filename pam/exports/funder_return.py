@@ -16,13 +16,12 @@ from sqlalchemy import select
 
 from pam.contracts.models import Contract
 from pam.core.periods import FinancialYear
+from pam.dashboards.aggregation import across_contracts, combine, over_periods
 from pam.exports.tabular import Sheet
 from pam.extensions import db
-from pam.outcomes.models import MetricVersion
+from pam.outcomes.models import Aggregation, MetricVersion
 from pam.providers.models import Organisation
 from pam.returns.models import ReturnFact
-
-RATE_UNITS = ("percentage", "days")
 
 
 def funders() -> list[str]:
@@ -48,6 +47,17 @@ def _lines(funder: str) -> dict[int, str]:
     return lines
 
 
+def _line_figure(by_measure: dict[tuple, list[ReturnFact]], unit: str) -> tuple[Decimal, str]:
+    """Each contract's measure over the periods as the measure says (summed, averaged or
+    the latest), then those together (counts added, rates averaged)."""
+    per_measure = [
+        over_periods([fact.value for fact in periods], periods[-1].aggregation)
+        for periods in by_measure.values()
+    ]
+    adds_up = across_contracts(unit) == Aggregation.SUM
+    return combine(per_measure, unit), "Total" if adds_up else "Average of the contracts' rates"
+
+
 def build(funder: str, year: FinancialYear, quarter: int | None) -> tuple[list[Sheet], int]:
     """The return's sheets (the lines, then the contributing figures) and the number of
     contributing returns."""
@@ -62,25 +72,23 @@ def build(funder: str, year: FinancialYear, quarter: int | None) -> tuple[list[S
     )  # fmt: skip
     if quarter:
         query = query.where(ReturnFact.quarter == quarter)
-    values: dict[str, list[Decimal]] = defaultdict(list)
+    facts: dict[str, dict[tuple, list[ReturnFact]]] = defaultdict(lambda: defaultdict(list))
     units: dict[str, str] = {}
     codes: dict[str, set[str]] = defaultdict(set)
     contributing, returns = [], set()
     for fact, reference, provider in db.session.execute(query):
         line = lines[fact.metric_version_id]
-        values[line].append(fact.value)
+        facts[line][fact.contract_id, fact.code].append(fact)
         units[line] = fact.unit
         codes[line].add(fact.code)
         returns.add(fact.return_id)
         contributing.append([line, reference, provider, fact.period, fact.code, fact.value])
     summary_rows = []
-    for line in sorted(values):
-        figures = values[line]
-        rate = units[line] in RATE_UNITS
-        figure = sum(figures, Decimal(0)) / len(figures) if rate else sum(figures, Decimal(0))
-        summary_rows.append([line, figure.quantize(Decimal("0.1")),
-                             "Average of the contracts' rates" if rate else "Total",
-                             ", ".join(sorted(codes[line])), len(figures)])  # fmt: skip
+    for line in sorted(facts):
+        figure, how = _line_figure(facts[line], units[line])
+        count = sum(len(periods) for periods in facts[line].values())
+        summary_rows.append([line, figure.quantize(Decimal("0.1")), how,
+                             ", ".join(sorted(codes[line])), count])  # fmt: skip
     when = f"Q{quarter} {year.label}" if quarter else year.label
     summary = Sheet(
         "Return",

@@ -4,7 +4,7 @@ pages, with those pages' filters.)"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from pam.auth.permissions import Permission, can, require
@@ -66,7 +66,8 @@ def funder_return_download():
         return redirect(url_for("exports.index"))
     quarter = request.args.get("quarter", "")
     if quarter not in ("", "1", "2", "3", "4"):
-        abort(404)
+        flash("Choose a quarter from the list, or the whole year", "error")
+        return redirect(url_for("exports.index"))
     sheets, count = funder_return.build(funder, year, int(quarter) if quarter else None)
     name = f"funder-return-{year.label.replace('/', '-')}{'-Q' + quarter if quarter else ''}"
     body = to_xlsx(sheets, funder, header_prefix=f"{funder}: ")

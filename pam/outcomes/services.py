@@ -137,7 +137,22 @@ def revise_metric(actor: Any, metric: Metric, fields: dict[str, Any]) -> MetricV
     )
     db.session.add(version)
     audit.record_create(actor, version, summary=f"New version of {metric.code}: {note}")
+    _refresh_metric_facts(metric)
     return version
+
+
+def _refresh_metric_facts(metric: Metric) -> None:
+    """A new version may apply to periods already reported (it can start in the past):
+    the stored unit, aggregation and RAG of the contracts reporting it are re-derived, so
+    the dashboards do not keep rating by the old direction."""
+    contracts = db.session.scalars(
+        select(Contract)
+        .join(OutcomeFramework, OutcomeFramework.contract_id == Contract.id)
+        .join(FrameworkMeasure, FrameworkMeasure.framework_id == OutcomeFramework.id)
+        .where(FrameworkMeasure.metric_id == metric.id)
+    ).all()
+    for contract in contracts:
+        _refresh_facts(contract)
 
 
 # --- outcome frameworks -----------------------------------------------------------------

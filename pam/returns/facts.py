@@ -4,8 +4,9 @@ Dashboards, board packs and exports aggregate this one narrow table in SQL inste
 walking returns, versions and reviews in Python: the cost of a dashboard then depends on
 the figures of the years asked for, not on the whole history. It is rebuilt for a return
 when the return is accepted, and for a whole contract when its targets or tolerance
-change (a target may apply to periods already reported). `flask pam facts rebuild`
-rebuilds everything, e.g. after a restore.
+change or a measure it reports gets a new version in the dictionary (either may apply
+to periods already reported: a new version's direction changes the RAG). `flask pam
+rebuild-facts` rebuilds everything, e.g. after a restore.
 """
 
 from __future__ import annotations

@@ -1,0 +1,443 @@
+"""One suppression pattern per family of figures and financial year, read by every output.
+
+A family is the figures that are published together and add up together: one measure
+(VS02 victims supported), a measure with the breakdown the outcomes page shows beside it
+(RJ07 by process type), two measures whose breakdowns are shown as one table (RJ01 and
+VS01 by referral source), satisfaction, or one protected characteristic of equality
+monitoring. Its cells are each contract's figure for each period and part (a category,
+say); its published figures are every sum the portal can show of them:
+
+* for every set of contracts a filter can choose (all; each area, service and provider,
+  and each combination of them; each single contract),
+* in each quarter and the year (the year only where the figures add up over the year),
+* for each part the pages show (a category, the breakdown's total, the measure).
+
+The pattern (pam.dashboards.suppression) is worked out once from all of these, whatever
+page, filter, quarter, board pack or evaluation report is asking, so a figure hidden
+anywhere is hidden everywhere and no two outputs can be subtracted to reveal it. The
+dashboards, the board pack and evaluation reports read figures and their suppression only
+through here.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from itertools import product
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import select
+
+from pam.contracts.models import Contract, contract_areas
+from pam.core.periods import FinancialYear
+from pam.dashboards.suppression import Pattern
+from pam.extensions import db
+from pam.outcomes.models import BREAKDOWNS
+from pam.returns.layout import EQUALITY, slug
+from pam.returns.models import ReturnFact
+
+QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+YEAR = "Year"
+COLUMNS = (*QUARTERS, YEAR)
+CATEGORIES = "categories"  # a breakdown's total: the sum of its categories
+ALL = "all"
+# A rate (percentage) and the counts of people it is built on: where any of them is
+# suppressed or small, so is the rate.
+BASES = {"RJ08": ("RJ04", "RJ05"), "RJ09": ("RJ04", "RJ05"), "VS03": ("VS02",)}
+
+
+@dataclass(frozen=True)
+class Family:
+    """Figures suppressed together. `kind` and `codes` select the facts; `breakdown`
+    is the breakdown published with them (its categories are parts of the figures)."""
+
+    name: str
+    kind: str
+    codes: tuple[str, ...]
+    breakdown: str = ""
+
+    @property
+    def categories(self) -> list[str]:
+        if self.kind == "E":
+            return [slug(name) for name in EQUALITY[self.codes[0]][1]]
+        return [slug(name) for name in BREAKDOWNS[self.breakdown][1]] if self.breakdown else []
+
+    def groups_of(self, part: Any) -> tuple[str, ...]:
+        """The published parts (rows of a table) a cell's part counts towards."""
+        if self.kind == "Q":
+            return (part, "responses")
+        if self.kind == "E":
+            return (part, ALL)
+        code, category = part
+        return (code, category, CATEGORIES) if category else (code,)
+
+    @property
+    def relations(self) -> list[tuple[str, list[str]]]:
+        """Published parts that add up to another published part."""
+        if self.kind == "Q":
+            return [("responses", ["satisfied", "unsatisfied"])]
+        if self.kind == "E":
+            return [(ALL, self.categories)]
+        return [(CATEGORIES, self.categories)] if self.breakdown else []
+
+    @property
+    def group_names(self) -> list[str]:
+        if self.kind == "Q":
+            return ["responses", "satisfied", "unsatisfied"]
+        if self.kind == "E":
+            return [*self.categories, ALL]
+        return [*self.codes, *self.categories, *([CATEGORIES] if self.breakdown else [])]
+
+
+REFERRALS = Family("referrals", "K", ("RJ01", "VS01"), "referral_source")
+PROCESSES = Family("processes", "K", ("RJ07",), "process_type")
+SATISFACTION = Family("satisfaction", "Q", ("responses", "satisfied"))
+
+
+def measure_family(code: str) -> Family:
+    """The family a measure's counts belong to (its own, unless published with others)."""
+    for family in (REFERRALS, PROCESSES):
+        if code in family.codes:
+            return family
+    return Family(code, "K", (code,))
+
+
+def equality_family(characteristic: str) -> Family:
+    return Family(f"equality:{characteristic}", "E", (characteristic,), characteristic)
+
+
+def columns_quarters(column: str) -> tuple[int, ...]:
+    """'Q2' -> (2,); 'Year' -> (1, 2, 3, 4)."""
+    return (1, 2, 3, 4) if column == YEAR else (int(column[1]),)
+
+
+# --- the contracts a filter can choose ----------------------------------------------------
+
+
+@dataclass
+class ContractIndex:
+    """Each contract's service, provider and areas, for the contracts reporting in a
+    year: what the area, service and provider filters choose between."""
+
+    services: dict[int, int]
+    providers: dict[int, int]
+    areas: dict[int, frozenset[int]]
+
+    @classmethod
+    def load(cls, year: FinancialYear) -> ContractIndex:
+        reporting = select(ReturnFact.contract_id).where(ReturnFact.year == year.label)
+        rows = db.session.execute(
+            select(Contract.id, Contract.service_category_id, Contract.provider_id).where(
+                Contract.id.in_(reporting)
+            )
+        ).all()
+        areas: dict[int, set[int]] = defaultdict(set)
+        for contract_id, area_id in db.session.execute(
+            select(contract_areas.c.contract_id, contract_areas.c.area_id).where(
+                contract_areas.c.contract_id.in_(reporting)
+            )
+        ):
+            areas[contract_id].add(area_id)
+        return cls(
+            {row[0]: row[1] for row in rows},
+            {row[0]: row[2] for row in rows},
+            {row[0]: frozenset(areas[row[0]]) for row in rows},
+        )
+
+    @property
+    def key(self) -> tuple:
+        return tuple(
+            (contract, self.services[contract], self.providers[contract], self.areas[contract])
+            for contract in sorted(self.services)
+        )
+
+    def matching(self, area: int | None, service: int | None, provider: int | None):
+        """The contracts a filter chooses (every one for no filter)."""
+        return frozenset(
+            contract
+            for contract in self.services
+            if (area is None or area in self.areas[contract])
+            and (service is None or self.services[contract] == service)
+            and (provider is None or self.providers[contract] == provider)
+        )
+
+    def filters_for(self, contract: int) -> list[tuple]:
+        """Every filter (area, service, provider) that chooses this contract."""
+        return list(
+            product(
+                (None, *sorted(self.areas[contract])),
+                (None, self.services[contract]),
+                (None, self.providers[contract]),
+            )
+        )
+
+
+# --- one family's figures for a year ------------------------------------------------------
+
+
+class Figures:
+    """A family's figures for one financial year and the pattern that says which of them
+    may be shown. A figure is chosen by contracts (None: all), a column (a quarter or
+    the year) or a set of periods, and a published part."""
+
+    def __init__(self, family: Family, cells: dict, index: ContractIndex, year_sums: bool,
+                 threshold: int):  # fmt: skip
+        self.family = family
+        self.year_sums = year_sums
+        self.index = index
+        self.pattern = Pattern(cells, threshold)
+        self.contracts = frozenset(cell[0] for cell in cells)
+        self._cells: dict[tuple[int, str], list[tuple[int, str, int]]] = defaultdict(list)
+        for (contract, quarter, period, part), _value in cells.items():
+            bit = self.pattern.mask([(contract, quarter, period, part)])
+            for group in family.groups_of(part) if bit else ():
+                self._cells[contract, group].append((quarter, period, bit))
+        self._masks: dict[tuple, int] = {}
+        self._described = False
+        self._lock = Lock()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return COLUMNS if self.year_sums else QUARTERS
+
+    def mask(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None) -> int:
+        contracts = self.contracts if contracts is None else frozenset(contracts)
+        key = (contracts, column, group, None if periods is None else frozenset(periods))
+        if key not in self._masks:
+            quarters = columns_quarters(column)
+            mask = 0
+            for contract in contracts:
+                for quarter, period, bit in self._cells.get((contract, group), ()):
+                    if quarter in quarters and (periods is None or period in periods):
+                        mask |= bit
+            self._masks[key] = mask
+        return self._masks[key]
+
+    def value(self, mask: int) -> Decimal:
+        return self.pattern.value(mask)
+
+    def hides(self, mask: int) -> bool:
+        with self._lock:  # a worked-out pattern may be shared by the server's threads
+            if not self._described and self.pattern.threshold and self.pattern.has_small_cells:
+                self._describe()
+            return self.pattern.hides(mask)
+
+    def figure(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None):
+        """(value, suppressed?) of one figure."""
+        mask = self.mask(contracts, column, group, periods)
+        return self.value(mask), self.hides(mask)
+
+    def small_within(self, contracts=None, column: str = YEAR, group: str = ALL,
+                     periods=None) -> bool:  # fmt: skip
+        """Is any cell of the figure a small number (for the rates built on it)?"""
+        return self.pattern.small_within(self.mask(contracts, column, group, periods))
+
+    # --- every figure the portal can publish ----------------------------------------------
+
+    def _describe(self) -> None:
+        self._described = True
+        sets = self._sets()
+        for contracts in set(sets.values()) | {frozenset({c}) for c in self.contracts}:
+            self._describe_set(contracts)
+        for key, contracts in sets.items():
+            self._describe_filter(key, contracts, sets)
+        for contract in self.contracts:
+            self._describe_contract(contract, sets)
+
+    def _sets(self) -> dict[tuple, frozenset[int]]:
+        keys = {key for contract in self.contracts for key in self.index.filters_for(contract)}
+        return {key: self.index.matching(*key) & self.contracts for key in keys}
+
+    def _describe_set(self, contracts: frozenset[int]) -> None:
+        """A set's quarters add up to its year; its parts to their totals; its contracts
+        to the set."""
+        for group in self.family.group_names:
+            quarters = [self.mask(contracts, column, group) for column in QUARTERS]
+            if self.year_sums:
+                self.pattern.group(self.mask(contracts, YEAR, group), quarters)
+            else:
+                self.pattern.publish(*quarters)
+        for column in self.columns:
+            for total, parts in self.family.relations:
+                self._group(contracts, column, total, [(contracts, part) for part in parts])
+            if len(contracts) > 1:
+                for group in self.family.group_names:
+                    members = [({c}, group) for c in sorted(contracts)]
+                    self._group(contracts, column, group, members)
+
+    def _group(self, contracts, column: str, group: str, parts: list[tuple]) -> None:
+        self.pattern.group(
+            self.mask(contracts, column, group),
+            [self.mask(members, column, part) for members, part in parts],
+        )
+
+    def _describe_filter(self, key: tuple, contracts: frozenset[int], sets: dict) -> None:
+        """A filter's set split by service, by provider, or by area (where each of its
+        contracts serves one area); and the figure a filter leaves out of the wider one."""
+        area, service, provider = key
+        index = self.index
+        splits = []
+        if service is None:
+            splits.append({(area, index.services[c], provider) for c in contracts})
+        if provider is None:
+            splits.append({(area, service, index.providers[c]) for c in contracts})
+        if area is None and all(len(index.areas[c]) == 1 for c in contracts):
+            splits.append({(min(index.areas[c]), service, provider) for c in contracts})
+        wider = [(None, service, provider)] if area is not None else []
+        wider += [(area, None, provider)] if service is not None else []
+        wider += [(area, service, None)] if provider is not None else []
+        for column, group in product(self.columns, self.family.group_names):
+            for split in splits:
+                self._group(contracts, column, group, [(sets[k], group) for k in sorted(split)])
+            whole = self.mask(contracts, column, group)
+            for parent in wider:
+                self.pattern.protect(self.mask(sets[parent], column, group) & ~whole, whole)
+
+    def _describe_contract(self, contract: int, sets: dict) -> None:
+        """A contract's periods add up to its quarter (monthly returns, milestones); the
+        finest filter that chooses it, less it, is protected."""
+        mine = frozenset({contract})
+        finest = [key for key in self.index.filters_for(contract) if None not in key[1:]]
+        for group in self.family.group_names:
+            cells = self._cells.get((contract, group), ())
+            for quarter in QUARTERS:
+                periods = sorted({period for q, period, _ in cells if q == int(quarter[1])})
+                parts = [self.mask(mine, quarter, group, {period}) for period in periods]
+                self.pattern.group(self.mask(mine, quarter, group), parts)
+            for column in self.columns:
+                alone = self.mask(mine, column, group)
+                for key in finest:
+                    self.pattern.protect(self.mask(sets[key], column, group) & ~alone, alone)
+
+
+def load_cells(family: Family, year: FinancialYear) -> tuple[dict, bool]:
+    """{(contract, quarter, period, part): value} for the family's facts in the year, and
+    whether its figures add up over the year (counts summed; not 'latest' or averages)."""
+    columns = (ReturnFact.contract_id, ReturnFact.quarter, ReturnFact.period, ReturnFact.code,
+               ReturnFact.category, ReturnFact.value, ReturnFact.aggregation)  # fmt: skip
+    query = (
+        select(*columns)
+        .where(ReturnFact.year == year.label, ReturnFact.kind == family.kind,
+               ReturnFact.code.in_(family.codes))
+        .order_by(ReturnFact.contract_id, ReturnFact.period, ReturnFact.key)
+    )  # fmt: skip
+    if family.kind == "K":
+        query = query.where(ReturnFact.breakdown.in_(("", family.breakdown)))
+    rows = db.session.execute(query).all()
+    year_sums = all(row.aggregation == "sum" for row in rows)
+    if family.kind == "Q":
+        return _satisfaction_cells(rows), year_sums
+    if family.kind == "E":
+        return {(r[0], r[1], r[2], r.category): r.value for r in rows}, year_sums
+    return _measure_cells(rows), year_sums
+
+
+def _measure_cells(rows) -> dict:
+    """Each category is a part; what the categories leave of the total (all of it when
+    no breakdown was given) is a part of its own."""
+    cells: dict[tuple, Decimal] = defaultdict(Decimal)
+    for contract, quarter, period, code, category, value, _ in rows:
+        if category:
+            cells[contract, quarter, period, (code, category)] += value
+            cells[contract, quarter, period, (code, "")] -= value
+        else:
+            cells[contract, quarter, period, (code, "")] += value
+    return {key: max(value, Decimal(0)) for key, value in cells.items()}
+
+
+def _satisfaction_cells(rows) -> dict:
+    """Satisfied, and the rest of those who gave feedback (responses less satisfied)."""
+    answers: dict[tuple, dict[str, Decimal]] = defaultdict(dict)
+    for contract, quarter, period, code, _category, value, _ in rows:
+        answers[contract, quarter, period][code] = value
+    cells = {}
+    for key, given in answers.items():
+        satisfied = given.get("satisfied", Decimal(0))
+        cells[(*key, "satisfied")] = satisfied
+        cells[(*key, "unsatisfied")] = max(given.get("responses", satisfied) - satisfied, 0)
+    return cells
+
+
+_WORKED_OUT: OrderedDict[tuple, Figures] = OrderedDict()
+_WORKED_OUT_LOCK = Lock()
+KEEP_WORKED_OUT = 64
+
+
+def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bool,
+                threshold: int) -> Figures:  # fmt: skip
+    """The family's figures, reusing a pattern already worked out from exactly the same
+    facts, contracts and threshold: a pattern takes a second or so for a year of fine
+    equality figures, and the answer for the same inputs is always the same, so the
+    cache can never be stale (a changed figure or contract is a different key)."""
+    key = (family, threshold, year_sums, tuple(cells.items()), index.key)
+    with _WORKED_OUT_LOCK:
+        if key in _WORKED_OUT:
+            _WORKED_OUT.move_to_end(key)
+            return _WORKED_OUT[key]
+    figures = Figures(family, cells, index, year_sums, threshold)
+    with _WORKED_OUT_LOCK:
+        _WORKED_OUT[key] = figures
+        while len(_WORKED_OUT) > KEEP_WORKED_OUT:
+            _WORKED_OUT.popitem(last=False)
+    return figures
+
+
+class YearPatterns:
+    """The families' figures for one financial year, each loaded (one statement) and
+    worked out once, whatever asks for it."""
+
+    def __init__(self, year: FinancialYear, threshold: int):
+        self.year = year
+        self.threshold = threshold
+        self._families: dict[str, Figures] = {}
+
+    @cached_property
+    def index(self) -> ContractIndex:
+        return ContractIndex.load(self.year)
+
+    def family(self, family: Family) -> Figures:
+        if family.name not in self._families:
+            cells, year_sums = load_cells(family, self.year)
+            self._families[family.name] = _worked_out(
+                family, cells, self.index, year_sums, self.threshold
+            )
+        return self._families[family.name]
+
+    def measure(self, code: str) -> tuple[Figures, str]:
+        """A count measure's figures, and the part that is the measure's total."""
+        return self.family(measure_family(code)), code
+
+    def selection(self, filters: Any) -> frozenset[int] | None:
+        """The contracts a dashboard's filters choose (None: every contract)."""
+        if not filters.narrows_contracts:
+            return None
+        return self.index.matching(filters.area_id, filters.service_id, filters.provider_id)
+
+    def count_hidden(self, code: str, contracts=None, column: str = YEAR, periods=None) -> bool:
+        figures, group = self.measure(code)
+        return figures.hides(figures.mask(contracts, column, group, periods))
+
+    def rate_hidden(self, code: str, contracts=None, column: str = YEAR, periods=None) -> bool:
+        """A rate goes where a count it is built on is suppressed or has a small number in
+        any of its cells (an average over contracts gives a small one's rate away)."""
+        if not self.threshold:
+            return False
+        for base in BASES.get(code, ()):
+            figures, group = self.measure(base)
+            mask = figures.mask(contracts, column, group, periods)
+            if figures.hides(mask) or figures.pattern.small_within(mask):
+                return True
+        return False
+
+    def unit_hidden(self, code: str, unit: str, contracts=None, column: str = YEAR,
+                    periods=None) -> bool:  # fmt: skip
+        """Whether a measure's figure is withheld: counts by the pattern, rates by their
+        counts; days (an average time, not a count of people) are shown."""
+        if unit == "count":
+            return self.count_hidden(code, contracts, column, periods)
+        if unit == "percentage":
+            return self.rate_hidden(code, contracts, column, periods)
+        return False
