@@ -474,19 +474,27 @@ def dataset(app, make_contract, make_area, make_service, make_organisation):
     return {"areas": (north, south), "service": service, **contracts}
 
 
-def report(contract, period: str, accept: bool = True, **figures: str) -> None:
+def submit_answers(contract, period: str, answers: dict[str, str], accept: bool = True) -> None:
+    """A return with these answers over a valid set (keys as in the return: K:RJ04,
+    E:sex:male), accepted unless told otherwise."""
     period = Period.parse(period)
     provider_return = returns_services.return_for(FACTORY, contract, period)
-    layout = returns_services.layout_for(contract, period)
-    answers = valid_answers(layout)
-    answers.update({f"K:{key.replace('__', ':')}": value for key, value in figures.items()})
-    referrals = int(answers["K:RJ01"])  # all from the police, so the breakdown adds up
-    answers["K:RJ01:referral_source:police"] = str(referrals)
-    explanations = {key: "explained" for key in answers if key.startswith("K:")}
+    given = {**valid_answers(returns_services.layout_for(contract, period)), **answers}
+    explanations = {key: "explained" for key in given if key.startswith("K:")}
     returns_services.submit_return(
-        FACTORY, provider_return, Entries(raw=answers, explanations=explanations),
+        FACTORY, provider_return, Entries(raw=given, explanations=explanations),
         signed_off_by="Signer", source=ReturnSource.WEB,
     )  # fmt: skip
     if accept:
         returns_services.review_return(FACTORY, provider_return, "accepted", "")
     db.session.commit()
+
+
+def report(contract, period: str, accept: bool = True, **figures: str) -> None:
+    """submit_answers() by measure code (RJ01="24"; a breakdown as RJ01__referral_source__police),
+    with every referral from the police, so the breakdown adds up."""
+    answers = {f"K:{key.replace('__', ':')}": value for key, value in figures.items()}
+    layout = returns_services.layout_for(contract, Period.parse(period))
+    referrals = int(answers.get("K:RJ01", valid_answers(layout)["K:RJ01"]))
+    answers["K:RJ01:referral_source:police"] = str(referrals)
+    submit_answers(contract, period, answers, accept)

@@ -25,10 +25,8 @@ from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
-from pam.returns import services as returns_services
-from pam.returns.imports import Entries
-from pam.returns.models import ReturnFact, ReturnSource
-from tests.conftest import FACTORY, report, valid_answers
+from pam.returns.models import ReturnFact
+from tests.conftest import FACTORY, report, submit_answers
 
 C = SUPPRESSED
 
@@ -267,20 +265,6 @@ def _measures(contract, *codes: str, starting: str = "2025/26-Q1"):
     return contract
 
 
-def _submit(contract, period: str, answers: dict[str, str]) -> None:
-    """An accepted return with these answers (keys as in the return: K:RJ04, E:sex:male)."""
-    period = Period.parse(period)
-    provider_return = returns_services.return_for(FACTORY, contract, period)
-    given = {**valid_answers(returns_services.layout_for(contract, period)), **answers}
-    returns_services.submit_return(
-        FACTORY, provider_return,
-        Entries(raw=given, explanations={key: "explained" for key in given if key[0] == "K"}),
-        signed_off_by="Signer", source=ReturnSource.WEB,
-    )  # fmt: skip
-    returns_services.review_return(FACTORY, provider_return, "accepted", "")
-    db.session.commit()
-
-
 def test_outcomes_are_suppressed_for_the_board_with_secondary_suppression(dataset):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
     report(dataset["north"], "2025/26-Q2", RJ01="24", VS02="12")
@@ -322,7 +306,7 @@ def test_a_filtered_figure_goes_when_the_rest_would_be_a_small_number(dataset, m
                                     ("S", [south], "20")):  # fmt: skip
         contract = _measures(make_contract(reference=reference, service=service, areas=areas),
                              "VS02")  # fmt: skip
-        _submit(contract, "2025/26-Q1", {"K:VS02": count})
+        submit_answers(contract, "2025/26-Q1", {"K:VS02": count})
     assert _board(Filters(YEAR))["people"][0] == ["Victims supported", 78, 0, 0, 0, 78]
     assert _board(Filters(YEAR, area_id=south.id))["people"][0] == [
         "Victims supported", C, 0, 0, 0, C]  # fmt: skip
@@ -343,7 +327,7 @@ def two_rj_contracts(dataset, make_contract):
     b = _measures(make_contract(reference="B", service=dataset["service"], areas=[south]), *codes)
     direct, indirect = (f"K:RJ07:process_type:{kind}" for kind in
                         ("direct-face-to-face", "indirect-shuttle-or-letter"))  # fmt: skip
-    _submit(
+    submit_answers(
         a,
         "2025/26-Q1",
         {
@@ -359,7 +343,7 @@ def two_rj_contracts(dataset, make_contract):
             "E:sex:male": "4",
         },
     )
-    _submit(
+    submit_answers(
         b,
         "2025/26-Q1",
         {
@@ -543,7 +527,7 @@ def test_a_filter_cannot_reveal_a_contract_hidden_in_the_unfiltered_view(
                                    areas=[make_area(name="West")]), "VS02")  # fmt: skip
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
     report(dataset["south"], "2025/26-Q1", RJ01="24", VS02="20")
-    _submit(west, "2025/26-Q1", {"K:VS02": "30"})
+    submit_answers(west, "2025/26-Q1", {"K:VS02": "30"})
     by_service, by_contract = _performance(Filters(YEAR, measure="VS02"))
     assert by_service[0][2] == Decimal("53.0")
     assert [row[3] for row in by_contract] == [C, C, Decimal("30.0")]

@@ -20,8 +20,7 @@ from pam.outcomes import services as outcome_services
 from pam.outcomes.dictionary import seed_dictionary
 from pam.outcomes.models import Metric
 from pam.programmes import services as programme_services
-from tests.conftest import FACTORY, report
-from tests.test_dashboards import _submit
+from tests.conftest import FACTORY, report, submit_answers
 
 
 def _form(subject: str, **changes) -> dict:
@@ -187,7 +186,7 @@ def test_a_reports_equality_and_rates_are_suppressed(dataset):
         outcome_services.add_measure(FACTORY, framework, metric, Decimal("10"),
                                      Period.parse("2025/26-Q1"))  # fmt: skip
     db.session.commit()
-    _submit(dataset["north"], "2025/26-Q1", {
+    submit_answers(dataset["north"], "2025/26-Q1", {
         "K:RJ01": "24", "K:RJ01:referral_source:police": "24", "K:RJ04": "1", "K:RJ05": "1",
         "K:RJ09": "50", "E:sex:female": "7", "E:sex:male": "3"})  # fmt: skip
     built = content.build(_report_on(dataset["north"]), threshold=4)

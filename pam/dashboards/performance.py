@@ -10,14 +10,14 @@ of days is not a count of people and is shown."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from pam.contracts.models import Contract, ContractStatus
-from pam.core.periods import UK, Period
+from pam.core.periods import UK, Period, as_utc
 from pam.dashboards.aggregation import sql_across_contracts
 from pam.dashboards.charts import RAG_COLOURS, SUPPRESSED, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
@@ -281,6 +281,4 @@ def timeliness(filters: Filters, today: date) -> Chart:
 def _timeliness(submitted, due: date, today: date) -> str:
     if submitted is None:
         return "Missing" if today > due else "Not yet due"
-    if submitted.tzinfo is None:  # SQLite hands back UTC without its zone
-        submitted = submitted.replace(tzinfo=UTC)
-    return "Late" if submitted.astimezone(UK).date() > due else "On time"
+    return "Late" if as_utc(submitted).astimezone(UK).date() > due else "On time"
