@@ -617,3 +617,10 @@ def test_chart_data_cannot_close_its_script_block(dataset, client_as):
     url = "/dashboards/performance?year=2025-26&measure=RJ01"  # the board view re-writes it
     page = client_as(Role.BOARD_MEMBER).get(url).data.decode()
     assert "alert(1)" in page and "<script>alert(1)" not in page  # there, but inert
+
+
+def test_the_processes_summary_names_every_type(two_rj_contracts):
+    officer = {chart.id: chart for chart in outcomes.build(Filters(YEAR), 0)}
+    assert officer["processes"].summary == (
+        "22 restorative processes completed (8 direct, 14 indirect, 0 reparation)."
+    )

@@ -117,8 +117,9 @@ def processes(filters: Filters, patterns: YearPatterns, chosen) -> Chart:
     return Chart(
         "processes",
         f"Restorative processes completed, by type, {filters.year.label}",
-        f"{rows[-1][-1]} restorative processes completed "
-        f"({rows[0][-1]} direct, {rows[1][-1]} indirect).",
+        f"{rows[-1][-1]} restorative processes completed ("
+        + ", ".join(f"{row[-1]} {row[0].split(' (')[0].lower()}" for row in rows[:-1])
+        + ").",
         table,
         bar_figure(columns[:4] if not filters.quarter else columns,
                    _bars(filters, columns, rows[:-1]), y_title="Processes", stacked=True),
