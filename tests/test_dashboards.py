@@ -21,6 +21,7 @@ from pam.core.periods import FinancialYear, Period
 from pam.dashboards import outcomes, performance, portfolio
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
+from pam.dashboards.patterns import YearPatterns
 from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
@@ -301,18 +302,25 @@ def test_a_filtered_figure_goes_when_the_rest_would_be_a_small_number(dataset, m
     # catches it: everything (78) less the south (75) would be the north's own 1 + 2.
     north, south = dataset["areas"]
     service = dataset["service"]
+    made = {}
     for reference, areas, count in (("X", [north, south], "30"), ("Z", [north, south], "25"),
                                     ("N1", [north], "1"), ("N2", [north], "2"),
                                     ("S", [south], "20")):  # fmt: skip
         contract = _measures(make_contract(reference=reference, service=service, areas=areas),
                              "VS02")  # fmt: skip
         submit_answers(contract, "2025/26-Q1", {"K:VS02": count})
+        made[reference] = contract.id
     assert _board(Filters(YEAR))["people"][0] == ["Victims supported", 78, 0, 0, 0, 78]
     assert _board(Filters(YEAR, area_id=south.id))["people"][0] == [
         "Victims supported", C, 0, 0, 0, C]  # fmt: skip
-    # The north (58) goes too: less X (30) and Z (25), both shown, it would also say 3.
-    assert _board(Filters(YEAR, area_id=north.id))["people"][0] == [
-        "Victims supported", C, 0, 0, 0, C]  # fmt: skip
+    # The north (58) less X (30) and Z (25) would also say 3: not all three are shown,
+    # whichever the pattern chose to hide (X's or Z's own figure is on the performance page).
+    figures, part = YearPatterns(YEAR, 4).measure("VS02")
+
+    def shown(*references: str) -> bool:
+        return not figures.hides(figures.mask([made[r] for r in references], "Year", part))
+
+    assert not (shown("X", "Z", "N1", "N2") and shown("X") and shown("Z"))
     officer = _board(Filters(YEAR, area_id=south.id), threshold=0)["people"][0]
     assert officer == ["Victims supported", 75, 0, 0, 0, 75]
 
@@ -624,3 +632,32 @@ def test_the_processes_summary_names_every_type(two_rj_contracts):
     assert officer["processes"].summary == (
         "22 restorative processes completed (8 direct, 14 indirect, 0 reparation)."
     )
+
+
+def test_a_measures_totals_stay_shown_when_only_its_breakdown_has_small_numbers(
+    dataset, make_contract
+):
+    """Small referral sources are hidden (with partners, so no total gives them away),
+    but each contract's referrals, none of them small, stay in view: hiding a figure
+    that is not needed for safety leaves the board nothing to read."""
+    north, south = dataset["areas"]
+    shapes = {
+        "A": ([north], {"police": 20, "probation": 2, "self-referral": 1, "other": 7}),
+        "B": ([south], {"police": 15, "probation": 9, "prisons": 3, "other": 1}),
+        "C": ([north, south], {"police": 30, "youth-justice-service": 2, "other": 6}),
+    }
+    made = {}
+    for reference, (areas, sources) in shapes.items():
+        contract = make_contract(reference=reference, service=dataset["service"], areas=areas)
+        _measures(contract, "RJ01")
+        answers = {"K:RJ01": str(sum(sources.values()))}
+        answers.update({f"K:RJ01:referral_source:{k}": str(v) for k, v in sources.items()})
+        for quarter in ("2025/26-Q1", "2025/26-Q2"):
+            submit_answers(contract, quarter, answers)
+        made[reference] = contract.id
+    figures, part = YearPatterns(YEAR, 4).measure("RJ01")
+    for contract in made.values():
+        for column in ("Q1", "Q2", "Year"):
+            assert not figures.hides(figures.mask([contract], column, part)), (contract, column)
+    assert figures.hides(figures.mask([made["A"]], "Q1", "self-referral"))
+    assert figures.hides(figures.mask([made["B"]], "Q1", "prisons"))

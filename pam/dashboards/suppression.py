@@ -21,9 +21,10 @@ page, pack or report shows them. Then:
 * **The check.** Groups miss what several totals reveal together (the whole, less an
   area, less another contract). So every small figure, and every small difference, is
   tested exactly: if the shown figures determine it (it lies in the span of the shown
-  sums over the cells nobody can read directly), a figure that the working used is
-  hidden too (every one it used, if hiding one was not enough), and the test runs again.
-  It ends, because each round hides at least one more figure.
+  sums over the cells nobody can read directly), one figure the working used is hidden
+  too, the least telling (the smallest) first, and the test runs again. It ends, because
+  each round hides one more figure; hiding one at a time, rather than everything a
+  working used, keeps totals in view that safety does not need hidden.
 
 Zero is shown: a count of nobody identifies nobody. A figure the pattern was not told
 about (an evaluation report's own period, say) is shown only if the figures already shown
@@ -184,8 +185,8 @@ class Pattern:
 
     def _exposed(self, hidden: set[int], sensitive: dict[int, int], before: set[int]):
         """The figures to hide next, and the small figures the shown ones determine. For
-        each, one figure its working used (its own part first, for a difference); for one
-        still determined after that, every figure its working used."""
+        each, one figure its working used: its own part first, for a difference met the
+        first time; otherwise the smallest figure the working used."""
         span = _Span(*self._shown_rows(hidden))
         order = sorted(sensitive, key=self._order)
         partners, exposed = set(), set()
@@ -193,10 +194,8 @@ class Pattern:
             if used is None:
                 continue
             exposed.add(mask)
-            if mask in before:
-                partners |= set(used) - hidden
-            else:
-                partners.add(self._partner(mask, sensitive[mask], used, span.unknown, hidden))
+            own_part = 0 if mask in before else sensitive[mask]
+            partners.add(self._partner(mask, own_part, used, span.unknown, hidden))
         return partners - {None}, exposed
 
     def _partner(self, mask: int, part: int, used: list[int], unknown: int, hidden: set[int]):
