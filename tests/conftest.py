@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -498,3 +500,16 @@ def report(contract, period: str, accept: bool = True, **figures: str) -> None:
     referrals = int(answers.get("K:RJ01", valid_answers(layout)["K:RJ01"]))
     answers["K:RJ01:referral_source:police"] = str(referrals)
     submit_answers(contract, period, answers, accept)
+
+
+def in_fresh_interpreter(code: str) -> subprocess.CompletedProcess:
+    """Run `code` after building a portal (`app`) in a new Python process: for what this
+    suite's own imports and fixtures would otherwise mask (import-time registration,
+    logging set-up)."""
+    prelude = (
+        "from pam import create_app; "
+        "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x'}); "
+    )
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code], capture_output=True, text=True, check=True
+    )

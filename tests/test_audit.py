@@ -165,15 +165,7 @@ def test_audit_pages_filter_and_show_a_record_timeline(client_as, make_organisat
 def test_the_portal_itself_refuses_unaudited_changes_not_only_the_tests():
     """The guard registers itself on import. This suite imports it above, so check in a
     fresh interpreter that building the app alone is enough to switch it on."""
-    import subprocess
-    import sys
+    from tests.conftest import in_fresh_interpreter
 
-    probe = (
-        "import sys; from pam import create_app; "
-        "create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x'}); "
-        "print('pam.audit.guard' in sys.modules)"
-    )
-    shown = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout
+    shown = in_fresh_interpreter("import sys; print('pam.audit.guard' in sys.modules)").stdout
     assert shown.strip().splitlines()[-1] == "True"

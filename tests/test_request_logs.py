@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -16,7 +14,7 @@ from sqlalchemy import select
 from pam.audit.models import AuditEvent
 from pam.core.logs import json_formatter
 from pam.extensions import db
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, in_fresh_interpreter
 
 
 @pytest.fixture
@@ -76,14 +74,7 @@ def test_a_set_password_links_token_never_reaches_the_log(client, request_logs):
 def test_the_portal_itself_writes_json_request_lines_to_standard_error():
     """The fixture above attaches its own handler; this checks the portal's own set-up,
     in a fresh interpreter, as a server process would run it."""
-    probe = (
-        "from pam import create_app; "
-        "app = create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x'}); "
-        "app.test_client().get('/cookies')"
-    )
-    written = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stderr
+    written = in_fresh_interpreter("app.test_client().get('/cookies')").stderr
     lines = [json.loads(text) for text in written.splitlines() if text.startswith("{")]
     request = next(line for line in lines if line.get("message") == "request")
     assert (request["level"], request["path"], request["status"]) == ("INFO", "/cookies", 200)
