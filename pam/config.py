@@ -14,6 +14,13 @@ from pathlib import Path
 ENVIRONMENTS = ("production", "development", "testing")
 
 
+API_DESCRIPTION = (
+    "Authenticate every call with an API token made under Your account > API tokens: "
+    "`Authorization: Bearer pam_...`. Errors are RFC 9457 problem details "
+    "(application/problem+json)."
+)
+
+
 def read_secret_key(instance_path: Path) -> str:
     """Return PAM_SECRET_KEY, or a key generated once and kept (mode 0600) in the instance folder.
 
@@ -120,6 +127,10 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "security": [{"bearerAuth": []}],
+            "info": {"description": API_DESCRIPTION},
+        },
     }
     config.update(overrides)
     if not config.get("SECRET_KEY"):

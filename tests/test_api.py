@@ -316,6 +316,22 @@ def test_the_openapi_document_describes_every_api_route(app, client):
         if rule.endpoint.startswith("api_v1.")
     }
     assert routes == set(document["paths"])
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearerAuth": []}]
+    one_contract = document["paths"]["/api/v1/contracts/{contract_id}"]["get"]["responses"]
+    assert {"401", "403", "404", "429", "default"} <= set(one_contract)
+    not_found = document["components"]["responses"]["NOT_FOUND"]["content"]
+    assert list(not_found) == [PROBLEM]  # errors are documented as they are sent
+    money = document["components"]["schemas"]["Contract"]["properties"]["total_value"]
+    assert money["type"] == "string" and money["format"] == "decimal"
+
+
+def test_a_mistyped_query_parameter_is_refused_not_ignored(world, client):
+    text = token_for(world["admin"], Scope.READ)
+    typo = call(client, "GET", "/api/v1/contracts?perpage=10", text)
+    assert typo.status_code == 422 and typo.mimetype == PROBLEM
+    assert typo.json["errors"] == [{"field": "perpage", "message": "Unknown field."}]
+    assert call(client, "GET", "/api/v1/contracts?per_page=10", text).status_code == 200
 
 
 # --- returns through the API ------------------------------------------------------------

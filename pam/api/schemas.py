@@ -28,6 +28,19 @@ class Answer(fields.Field):
         return value
 
 
+class Money(fields.Decimal):
+    """An amount in pounds as a string ("1250.00"): exact, unlike a JSON number.
+    Documented as a string with a decimal format (pam.api registers the mapping)."""
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "example": "1250.00",
+            "pattern": r"^-?\d+\.\d{2}$",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(places=2, as_string=True, metadata=metadata, **kwargs)
+
+
 class PageArgs(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
@@ -61,8 +74,8 @@ class Contract(Schema):
     areas = fields.List(fields.String(), required=True)
     start_on = fields.Date(required=True)
     end_on = fields.Date(required=True)
-    total_value = fields.Decimal(as_string=True, required=True)
-    annual_value = fields.Decimal(as_string=True, required=True)
+    total_value = Money(required=True)
+    annual_value = Money(required=True)
 
 
 class ContractPage(Page):
@@ -94,6 +107,19 @@ class ReturnItem(Schema):
 class Problem(Schema):
     field = fields.String(allow_none=True, required=True)
     message = fields.String(required=True)
+
+
+class ProblemDetails(Schema):
+    """Every error, as RFC 9457 problem details (application/problem+json)."""
+
+    type = fields.String(required=True, metadata={"example": "about:blank"})
+    title = fields.String(required=True, metadata={"example": "Not found"})
+    status = fields.Integer(required=True, metadata={"example": 404})
+    detail = fields.String(metadata={"description": "What went wrong, for a person to read"})
+    errors = fields.List(
+        fields.Nested(Problem),
+        metadata={"description": "Each field that is not valid, with its message"},
+    )
 
 
 class Return(Schema):
@@ -157,7 +183,7 @@ class Tender(Schema):
     title = fields.String(required=True)
     description = fields.String(required=True)
     procedure = fields.String(required=True)
-    estimated_value = fields.Decimal(as_string=True, required=True)
+    estimated_value = Money(required=True)
     service = fields.String(required=True)
     areas = fields.List(fields.String(), required=True)
     clarification_deadline = fields.AwareDateTime(required=True)
@@ -174,7 +200,7 @@ class Decision(Schema):
     type = fields.String(required=True)
     outcome = fields.String(required=True)
     decided_on = fields.Date(allow_none=True, required=True)
-    value = fields.Decimal(as_string=True, required=True)
+    value = Money(required=True)
     provider = fields.String(required=True)
     summary = fields.String(required=True)
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from http import HTTPStatus
 from typing import Any
 
 from flask import abort, current_app, g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 from sqlalchemy import select
 
 from pam.api import schemas, tokens
 from pam.api.models import ApiToken, Scope
-from pam.api.problems import problem
+from pam.api.problems import PROBLEM_TYPE, problem
 from pam.audit import services as audit
 from pam.audit.models import utcnow
 from pam.auth.permissions import can_submit_return, can_view_contract, scope_contracts
@@ -41,11 +43,28 @@ bp = Blueprint(
     "api_v1",
     __name__,
     url_prefix="/api/v1",
-    description="Contracts, quarterly returns, the KPI library, open tenders and published "
-    "decisions. Authenticate with an API token: `Authorization: Bearer pam_...`.",
 )
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Every call may be refused for its token (401), its scopes or role (403) or its rate (429).
+REFUSALS = (401, 403, 429)
+
+
+def refusals(*more: int):
+    """Document the errors an operation can answer, each as problem details."""
+
+    def document(view):
+        for status in (*REFUSALS, *more):
+            view = bp.alt_response(status, response=HTTPStatus(status).name)(view)
+        return view
+
+    return document
+
+
+def problem_response(status: int, description: str):
+    return bp.alt_response(
+        status, schema=schemas.ProblemDetails, content_type=PROBLEM_TYPE, description=description
+    )
 
 
 # --- authentication, scopes and the audit trail --------------------------------------------
@@ -160,21 +179,25 @@ def _visible_contract(contract_id: int) -> Contract:
     return contract
 
 
-@bp.route("/contracts")
+@bp.route("/contracts", tags=["Contracts"])
 class Contracts(MethodView):
-    @bp.arguments(schemas.PageArgs, location="query")
+    @bp.arguments(schemas.PageArgs, location="query", unknown=RAISE)
     @bp.response(200, schemas.ContractPage)
+    @refusals()
     def get(self, args):
-        """Contracts the token's user may see (a provider: its own), by reference."""
+        """Contracts
+
+        The contracts the token's user may see (a provider: its own), by reference."""
         query = scope_contracts(_user(), select(Contract).order_by(Contract.reference))
         return _page(query, args, _contract)
 
 
-@bp.route("/contracts/<int:contract_id>")
+@bp.route("/contracts/<int:contract_id>", tags=["Contracts"])
 class OneContract(MethodView):
     @bp.response(200, schemas.Contract)
+    @refusals(404)
     def get(self, contract_id: int):
-        """One contract."""
+        """One contract"""
         return _contract(_visible_contract(contract_id))
 
 
@@ -199,12 +222,14 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
-@bp.route("/contracts/<int:contract_id>/returns")
+@bp.route("/contracts/<int:contract_id>/returns", tags=["Returns"])
 class ReturnPeriods(MethodView):
     @bp.response(200, schemas.ReturnPeriod(many=True))
+    @refusals(404)
     def get(self, contract_id: int):
-        """The contract's reporting periods that have ended, newest first, with each
-        return's status."""
+        """A contract's return periods
+
+        The periods that have ended, newest first, with each return's status."""
         contract = _visible_contract(contract_id)
         return [
             {
@@ -272,22 +297,29 @@ def _entries(contract: Contract, period: Period, body: dict[str, Any]) -> Entrie
     )
 
 
-@bp.route("/contracts/<int:contract_id>/returns/<period_slug>")
+@bp.route("/contracts/<int:contract_id>/returns/<period_slug>", tags=["Returns"])
 class OneReturn(MethodView):
     @bp.response(200, schemas.Return)
+    @refusals(404)
     def get(self, contract_id: int, period_slug: str):
-        """The return's items (its layout), with the values of the draft, or else of the
-        latest submitted version, and the draft's problems."""
+        """One return
+
+        Its items (the layout), with the values of the draft, or else of the latest
+        submitted version, and the draft's problems."""
         contract = _visible_contract(contract_id)
         return _return_body(contract, _period(contract, period_slug))
 
 
-@bp.route("/contracts/<int:contract_id>/returns/<period_slug>/draft")
+@bp.route("/contracts/<int:contract_id>/returns/<period_slug>/draft", tags=["Returns"])
 class ReturnDraft(MethodView):
     @bp.arguments(schemas.ReturnDraft)
     @bp.response(200, schemas.Return)
+    @refusals(404)
+    @problem_response(422, "A value or key is not valid; nothing was saved")
     def put(self, body, contract_id: int, period_slug: str):
-        """Save the values as the return's draft (nothing is checked or submitted)."""
+        """Save a draft
+
+        Stores the values as the return's draft: nothing is checked or submitted."""
         contract, period = _submittable(contract_id, period_slug)
         entries = _entries(contract, period, body)
         provider_return = returns.return_for(_user(), contract, period)
@@ -296,15 +328,18 @@ class ReturnDraft(MethodView):
         return _return_body(contract, period)
 
 
-@bp.route("/contracts/<int:contract_id>/returns/<period_slug>/submission")
+@bp.route("/contracts/<int:contract_id>/returns/<period_slug>/submission", tags=["Returns"])
 class ReturnSubmission(MethodView):
     @bp.arguments(schemas.ReturnSubmission)
     @bp.response(201, schemas.Return)
-    @bp.alt_response(422, description="The return has problems; it is kept as a draft")
-    @bp.alt_response(409, description="The return cannot be submitted now (awaiting review)")
+    @refusals(404)
+    @problem_response(422, "The return has problems (listed in errors); it is kept as a draft")
+    @problem_response(409, "The return cannot be submitted now (it awaits review)")
     def post(self, body, contract_id: int, period_slug: str):
-        """Check the values exactly as an uploaded template is checked and, if all is well,
-        submit them. With problems, the values are kept as the draft and every problem is
+        """Submit a return
+
+        Checks the values exactly as an uploaded template is checked and, if all is well,
+        submits them. With problems, the values are kept as the draft and every problem is
         listed, with the same messages as the upload."""
         contract, period = _submittable(contract_id, period_slug)
         try:
@@ -350,12 +385,15 @@ def _kpi(metric: Metric) -> dict[str, Any]:
     }
 
 
-@bp.route("/kpis")
+@bp.route("/kpis", tags=["KPI library"])
 class Kpis(MethodView):
-    @bp.arguments(schemas.PageArgs, location="query")
+    @bp.arguments(schemas.PageArgs, location="query", unknown=RAISE)
     @bp.response(200, schemas.KpiPage)
+    @refusals()
     def get(self, args):
-        """The KPI library: every active measure, as currently defined."""
+        """The KPI library
+
+        Every active measure, as currently defined."""
         query = select(Metric).where(Metric.is_active.is_(True)).order_by(Metric.code)
         return _page(query, args, _kpi)
 
@@ -375,21 +413,27 @@ def _tender(tender: Tender) -> dict[str, Any]:
     }
 
 
-@bp.route("/tenders")
+@bp.route("/tenders", tags=["Tenders and decisions"])
 class OpenTenders(MethodView):
-    @bp.arguments(schemas.PageArgs, location="query")
+    @bp.arguments(schemas.PageArgs, location="query", unknown=RAISE)
     @bp.response(200, schemas.TenderPage)
+    @refusals()
     def get(self, args):
-        """Tenders open for bids now, closing soonest first."""
+        """Open tenders
+
+        Tenders open for bids now, closing soonest first."""
         return _page(tender_services.open_for_bids(datetime.now(UTC)), args, _tender)
 
 
-@bp.route("/decisions")
+@bp.route("/decisions", tags=["Tenders and decisions"])
 class PublishedDecisions(MethodView):
-    @bp.arguments(schemas.PageArgs, location="query")
+    @bp.arguments(schemas.PageArgs, location="query", unknown=RAISE)
     @bp.response(200, schemas.DecisionPage)
+    @refusals()
     def get(self, args):
-        """Funding decisions published on the transparency page (decided, of public
+        """Published decisions
+
+        Funding decisions published on the transparency page (decided, of public
         interest), newest first."""
         rows = published_decisions()
         start = (args["page"] - 1) * args["per_page"]
