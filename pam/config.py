@@ -14,6 +14,7 @@ from pathlib import Path
 ENVIRONMENTS = ("production", "development", "testing")
 
 
+OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 API_DESCRIPTION = (
     "Authenticate every call with an API token made under Your account > API tokens: "
     "`Authorization: Bearer pam_...`. Errors are RFC 9457 problem details "
@@ -115,6 +116,14 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PAM_TRANSPARENCY_THRESHOLD": int(os.environ.get("PAM_TRANSPARENCY_THRESHOLD", 10000)),
         "PAM_SWING_PERCENT": int(os.environ.get("PAM_SWING_PERCENT", 50)),
         # Counts from 1 to this are suppressed wherever figures leave the officers.
+        # Open data (OCDS, 360Giving): the OPCC's org-id.guide identifier (e.g. GB-GOR-...),
+        # the prefixes registered with each standard (the defaults are placeholders), and the
+        # licence and publication policy the files declare.
+        "PAM_ORGANISATION_ID": os.environ.get("PAM_ORGANISATION_ID", ""),
+        "PAM_OCDS_PREFIX": os.environ.get("PAM_OCDS_PREFIX", "ocds-xxxxxx"),
+        "PAM_360GIVING_PREFIX": os.environ.get("PAM_360GIVING_PREFIX", "360G-xxxxxx"),
+        "PAM_OPEN_DATA_LICENCE": os.environ.get("PAM_OPEN_DATA_LICENCE", OGL),
+        "PAM_OPEN_DATA_POLICY_URL": os.environ.get("PAM_OPEN_DATA_POLICY_URL", ""),
         "PAM_SUPPRESSION_THRESHOLD": int(os.environ.get("PAM_SUPPRESSION_THRESHOLD", 4)),
         # The API: calls per token (or per address without one), and where the counts are
         # kept. memory:// is per process; with several server processes use shared

@@ -249,6 +249,11 @@ MATRIX = [
     ("GET", "decisions.budget_line", "/budgets/{budget_line}/edit", {*OFFICER, *DECIDER}, 200),
     ("GET", "transparency.index", "/transparency", PUBLIC, 200),
     ("GET", "transparency.download", "/transparency.csv", PUBLIC, 200),
+    ("GET", "transparency.ocds_releases", "/transparency/ocds-releases.json", PUBLIC, 200),
+    ("GET", "transparency.ocds_records", "/transparency/ocds-records.json", PUBLIC, 200),
+    # 404 here: these records hold no approved grant (test_open_data has them, and 200s)
+    ("GET", "transparency.giving_json", "/transparency/360giving.json", PUBLIC, 404),
+    ("GET", "transparency.giving_xlsx", "/transparency/360giving.xlsx", PUBLIC, 404),
     ("GET", "market.index", "/market", STAFF, 200),
     ("GET", "market.detail", "/market/{assessment}", STAFF, 200),
     ("GET", "market.version", "/market/{assessment}/versions/1", STAFF, 200),

@@ -1,7 +1,8 @@
 """Demo budgets and decisions: three years of budget lines and decisions at each stage.
 
-One approved budget allocation, a grant awaiting a decision (approving it in the demo
-creates its contract), and a draft extension. Idempotent by budget code and title.
+One approved budget allocation, an approved grant (with the contract it created), a grant
+awaiting a decision (approving it in the demo creates its contract), and a draft
+extension. Idempotent by budget code and title.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ def load_decisions(actor, today: date) -> int:
     title = "Winter outreach for women victims in rural Dorset"
     if missing(title):
         added += _winter_outreach(actor, tom, title, line)
+    title = "Hate crime advocacy in Bournemouth, Christchurch and Poole 2026/27"
+    if missing(title):
+        added += _hate_crime_advocacy(actor, tom, cfo, title, line)
     title = "Extend Neighbourhood Justice Panels (BCP) by 12 months"
     panels = db.session.scalar(select(Contract).where(Contract.reference == "OPCC-NJP-2024-02"))
     if missing(title) and panels is not None:
@@ -140,4 +144,38 @@ def _winter_outreach(actor, tom, title: str, line) -> int:
     ]
     decision = services.create_decision(tom or actor, fields, amounts, date(2026, 11, 2))
     services.submit_decision(tom or actor, decision, "Urgent: winter starts in December")
+    return 1
+
+
+def _hate_crime_advocacy(actor, tom, cfo, title: str, line) -> int:
+    """A grant approved in March 2026: it created its contract, and it is published (in
+    the 360Giving file among others) because that contract is above the threshold."""
+    provider = db.session.scalar(
+        select(Organisation).where(Organisation.name == "Harbour Light Advocacy")
+    )
+    service = db.session.scalar(select(ServiceCategory).where(ServiceCategory.code == "VICTIMS"))
+    bcp = db.session.scalar(select(Area).where(Area.code == "BCP"))
+    if provider is None or service is None or bcp is None:
+        return 0
+    fields = {
+        "title": title,
+        "decision_type": "grant",
+        "provider_id": provider.id,
+        "summary": "A one-year grant for independent advocates supporting victims of hate crime",
+        "rationale": "Hate crime reports in BCP rose by a fifth; few victims took up support",
+        "options_considered": "Grant to the local specialist; add to the victims' hub contract",
+        "conflicts_declared": "None declared",
+        "terms": {
+            "contract_reference": "OPCC-VS-2026-03",
+            "service_category_id": service.id,
+            "area_ids": [bcp.id],
+            "start_on": "2026-04-01",
+            "end_on": "2027-03-31",
+            "annual_value": "30000",
+        },
+    }
+    amounts = [(line("2026/27", "MOJ-VICTIMS"), Decimal(30000))]
+    decision = services.create_decision(tom or actor, fields, amounts, date(2026, 3, 2))
+    services.submit_decision(tom or actor, decision, "For the March decision meeting")
+    services.decide(cfo or actor, decision, "approved", "Agreed", date(2026, 3, 16))
     return 1

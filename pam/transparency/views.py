@@ -1,37 +1,20 @@
-"""What the OPCC publishes, with no sign-in: decisions of significant public interest once
-decided, and contracts (tenders, when they arrive) above the threshold (the Specified
-Information Order uses £10,000; PAM_TRANSPARENCY_THRESHOLD sets it).
-
-Tenders appear once published, with what is bought and when bids close.
-What may appear is chosen here, column by column, from records that are published by
-their nature: never a draft or pending decision, never bid content, never a person's name
-or contact details (decisions say when, not who).
-"""
+"""The public transparency page, its CSV and the open-data files (OCDS, 360Giving), with
+no sign-in. What may appear is chosen in pam.transparency.publication, column by column
+here and in the open-data modules: never bid content, never a person's name or contact
+details (decisions say when, not who)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from flask import Blueprint, Response, abort, current_app, json, render_template, url_for
 
-from flask import Blueprint, Response, current_app, render_template
-from sqlalchemy import select
-
-from pam.contracts.models import Contract
-from pam.decisions.models import DecisionStatus, FundingDecision
+from pam.exports.responses import XLSX
 from pam.exports.tabular import Sheet, to_csv
-from pam.extensions import db
-from pam.market.models import Tender, TenderStatus
+from pam.transparency import ocds, publication, threesixty
 
 bp = Blueprint("transparency", __name__)
 
-DECIDED = (DecisionStatus.APPROVED, DecisionStatus.REJECTED)
-
 
 def published_decisions() -> list[dict]:
-    decisions = db.session.scalars(
-        select(FundingDecision)
-        .where(FundingDecision.is_public_interest.is_(True), FundingDecision.status.in_(DECIDED))
-        .order_by(FundingDecision.decided_on.desc(), FundingDecision.id.desc())
-    ).all()
     return [
         {
             "reference": d.reference,
@@ -43,14 +26,11 @@ def published_decisions() -> list[dict]:
             "provider": d.provider.name if d.provider else "",
             "summary": d.summary,
         }
-        for d in decisions
+        for d in publication.decisions()
     ]
 
 
-def published_contracts(threshold: Decimal) -> list[dict]:
-    contracts = db.session.scalars(
-        select(Contract).where(Contract.total_value >= threshold).order_by(Contract.reference)
-    ).all()
+def published_contracts() -> list[dict]:
     return [
         {
             "reference": c.reference,
@@ -62,17 +42,12 @@ def published_contracts(threshold: Decimal) -> list[dict]:
             "value": c.total_value,
             "status": c.status.label,
         }
-        for c in contracts
+        for c in publication.contracts()
     ]
 
 
-def published_tenders(threshold: Decimal) -> list[dict]:
+def published_tenders() -> list[dict]:
     """Published tenders above the threshold: what is being bought and when, never a bid."""
-    tenders = db.session.scalars(
-        select(Tender)
-        .where(Tender.status != TenderStatus.DRAFT, Tender.estimated_value >= threshold)
-        .order_by(Tender.submission_deadline.desc())
-    ).all()
     return [
         {
             "reference": t.reference,
@@ -82,23 +57,21 @@ def published_tenders(threshold: Decimal) -> list[dict]:
             "closes": t.submission_deadline,
             "status": t.status.label,
         }
-        for t in tenders
+        for t in publication.tenders()
     ]
-
-
-def _threshold() -> Decimal:
-    return Decimal(str(current_app.config["PAM_TRANSPARENCY_THRESHOLD"]))
 
 
 @bp.get("/transparency")
 def index():
-    threshold = _threshold()
+    contracts, tenders = published_contracts(), published_tenders()
     return render_template(
         "transparency/index.html",
         decisions=published_decisions(),
-        contracts=published_contracts(threshold),
-        tenders=published_tenders(threshold),
-        threshold=threshold,
+        contracts=contracts,
+        tenders=tenders,
+        has_grants=bool(publication.grants()),
+        threshold=publication.threshold(),
+        open_data_licence=current_app.config["PAM_OPEN_DATA_LICENCE"],
     )
 
 
@@ -119,15 +92,57 @@ def download():
     ]
     rows += [
         ["Tender", t["reference"], t["title"], "", t["value"], t["closes"].date(), t["status"]]
-        for t in published_tenders(_threshold())
+        for t in published_tenders()
     ]
     rows += [["Contract", c["reference"], c["title"], c["provider"], c["value"], c["start_on"],
-              c["status"]] for c in published_contracts(_threshold())]  # fmt: skip
+              c["status"]] for c in published_contracts()]  # fmt: skip
     sheet = Sheet(
         "Transparency",
         ["Kind", "Reference", "Title", "Provider", "Value (£)", "Date", "Status"],
         rows,
     )
-    response = Response(to_csv(sheet), mimetype="text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename="opcc-transparency.csv")
+    return _attachment(to_csv(sheet), "text/csv", "opcc-transparency.csv")
+
+
+# --- open data ---------------------------------------------------------------------------
+
+
+@bp.get("/transparency/ocds-releases.json")
+def ocds_releases():
+    """Every published contracting process's releases, as an OCDS release package."""
+    package = ocds.release_package(url_for("transparency.ocds_releases", _external=True))
+    return _json(package, "releases", "opcc-ocds-releases.json")
+
+
+@bp.get("/transparency/ocds-records.json")
+def ocds_records():
+    """One OCDS record per contracting process: its releases and the compiled release."""
+    package = ocds.record_package(url_for("transparency.ocds_records", _external=True))
+    return _json(package, "records", "opcc-ocds-records.json")
+
+
+@bp.get("/transparency/360giving.json")
+def giving_json():
+    return _json(threesixty.package(), "grants", "opcc-360giving.json")
+
+
+@bp.get("/transparency/360giving.xlsx")
+def giving_xlsx():
+    if not publication.grants():
+        abort(404, description="No grants are published yet.")
+    return _attachment(threesixty.spreadsheet(), XLSX, "opcc-360giving.xlsx")
+
+
+def _json(package: dict, key: str, filename: str) -> Response:
+    """The package, or 404 while it would be empty (both standards need one entry)."""
+    if not package[key]:
+        abort(404, description="Nothing is published in this form yet.")
+    body = json.dumps(package, ensure_ascii=False, indent=1, sort_keys=False)
+    return _attachment(body.encode("utf-8"), "application/json", filename, inline=True)
+
+
+def _attachment(body: bytes, mimetype: str, filename: str, *, inline: bool = False) -> Response:
+    response = Response(body, mimetype=mimetype)
+    disposition = "inline" if inline else "attachment"
+    response.headers.set("Content-Disposition", disposition, filename=filename)
     return response
