@@ -6,7 +6,7 @@ transparency page withholds."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,8 +16,10 @@ from sqlalchemy import select
 from pam.auth.models import User
 from pam.contracts import services as contract_services
 from pam.contracts.models import Contract
+from pam.decisions import services as decision_services
 from pam.decisions.models import DecisionStatus, DecisionType, FundingDecision
 from pam.extensions import db
+from pam.market import tender_services
 from pam.market.models import Bid, Tender, TenderStatus
 from tests.conftest import FACTORY
 from tests.open_data_schemas import (
@@ -38,6 +40,33 @@ GRANTS_XLSX = "/transparency/360giving.xlsx"
 def demo(runner):
     result = runner.invoke(args=["pam", "demo"])
     assert result.exit_code == 0, result.output
+
+
+def by_stage(package: dict) -> dict[str, dict]:
+    return {release["tag"][0]: release for release in package["releases"]}
+
+
+def a_tender(reference: str, value: str, make_service, *, publish: bool = True) -> Tender:
+    made = tender_services.create_tender(
+        FACTORY,
+        {
+            "reference": reference,
+            "title": f"Grants round {reference}",
+            "service_category_id": make_service().id,
+            "estimated_value": value,
+            "procedure": "grant_round",
+            "clarification_deadline": datetime(2099, 1, 1, tzinfo=UTC),
+            "submission_deadline": datetime(2099, 2, 1, tzinfo=UTC),
+        },
+        [],
+        [("Quality", 100, "")],
+    )
+    if publish:
+        tender_services.publish_tender(
+            FACTORY, made, date(2025, 1, 6), datetime(2025, 1, 6, tzinfo=UTC)
+        )
+    db.session.commit()
+    return made
 
 
 def organisation_references(release: dict) -> list[dict]:
@@ -113,6 +142,7 @@ def test_payments_made_are_implementation_transactions_and_planned_ones_are_not(
 ):
     provider = make_organisation("Harbour Light Advocacy", charity_number="1187654")
     contract = make_contract(provider, reference="OPCC-PAY-1")
+    before = by_stage(client.get(RELEASES).json)
     paid = contract_services.add_payment(
         FACTORY, contract, {"due_on": date(2025, 6, 30), "amount": "12500.00"}
     )
@@ -131,6 +161,11 @@ def test_payments_made_are_implementation_transactions_and_planned_ones_are_not(
     assert implementation["date"] == transaction["date"]
     contract_release = next(r for r in releases if r["tag"] == ["contract"])
     assert "implementation" not in contract_release["contracts"][0]
+    after = by_stage(client.get(RELEASES).json)
+    assert after["award"]["id"] == before["award"]["id"]  # a payment changes neither
+    assert after["contract"]["id"] == before["contract"]["id"]
+    supplier = next(p for p in contract_release["parties"] if p["id"] == "GB-CHC-1187654")
+    assert supplier["roles"] == ["supplier"]  # a payee only where its payments are
     payee = next(p for p in implementation["parties"] if p["id"] == "GB-CHC-1187654")
     assert payee["roles"] == ["supplier", "payee"]
     assert payee["identifier"] == {
@@ -142,7 +177,7 @@ def test_a_change_to_a_contract_is_a_new_release_and_other_stages_keep_their_ids
     client, make_contract
 ):
     contract = make_contract(reference="OPCC-VAR-1")
-    before = {r["tag"][0]: r["id"] for r in client.get(RELEASES).json["releases"]}
+    before = by_stage(client.get(RELEASES).json)
     contract_services.record_variation(
         FACTORY,
         contract,
@@ -161,18 +196,20 @@ def test_a_change_to_a_contract_is_a_new_release_and_other_stages_keep_their_ids
     after = client.get(RELEASES).json["releases"]
     contract_release = next(r for r in after if "contract" in r["tag"])
     assert contract_release["tag"] == ["contract", "contractAmendment"]
-    assert contract_release["id"] != before["contract"]
+    assert contract_release["id"] != before["contract"]["id"]
+    moved = datetime.fromisoformat(contract_release["date"])
+    assert moved > datetime.fromisoformat(before["contract"]["date"])  # dated by the change
     (amendment,) = contract_release["contracts"][0]["amendments"]
     assert amendment["rationale"] == "Targets met; evaluation due"
     assert contract_release["contracts"][0]["value"]["amount"] == 150000.0
     assert contract_release["contracts"][0]["period"]["endDate"].startswith("2028-03-31T23:59")
     award = next(r for r in after if r["tag"] == ["award"])
-    assert award["id"] == before["award"]  # the award did not change
+    assert award["id"] == before["award"]["id"]  # the award did not change
     assert award["awards"][0]["value"]["amount"] == 100000.0  # as awarded
 
 
 def test_the_page_links_every_file_and_nothing_unpublished_reaches_them(
-    demo, client, app, make_contract
+    demo, client, app, make_contract, make_service
 ):
     """Drafts, tenders and contracts under the threshold, undecided grants, bids and
     people stay out, as they stay off the transparency page."""
@@ -181,15 +218,19 @@ def test_the_page_links_every_file_and_nothing_unpublished_reaches_them(
         assert f'href="{path}"' in page
     assert "open-government-licence" in page
     small = make_contract(reference="OPCC-SMALL-1", total_value=Decimal("9999.99"))
+    a_tender("OPCC-T-DRAFT", "50000", make_service, publish=False)
+    a_tender("OPCC-T-SMALL", "9999.99", make_service)
     text = "\n".join(
         client.get(path).get_data(as_text=True) for path in (RELEASES, RECORDS, GRANTS)
     )
     assert small.reference not in text
+    threshold = Decimal(app.config["PAM_TRANSPARENCY_THRESHOLD"])
+    kinds = set()
     for tender in db.session.scalars(select(Tender)):
-        shown = tender.status is not TenderStatus.DRAFT and tender.estimated_value >= Decimal(
-            app.config["PAM_TRANSPARENCY_THRESHOLD"]
-        )
-        assert (f'"id": "{tender.reference}"' in text) == shown, tender.reference
+        shown = tender.status is not TenderStatus.DRAFT and tender.estimated_value >= threshold
+        kinds.add((tender.status is TenderStatus.DRAFT, shown))
+        assert (tender.reference in text) == shown, tender.reference
+    assert kinds == {(False, True), (True, False), (False, False)}  # each case was met
     awarded = {(c.tender_id, c.provider_id) for c in db.session.scalars(select(Contract))}
     for bid in db.session.scalars(select(Bid)):
         assert all(answer not in text for answer in bid.answers.values() if len(answer) > 20)
@@ -273,3 +314,42 @@ def test_with_nothing_published_the_files_say_so_and_the_page_does_not_link_them
     page = client.get("/transparency").text
     assert RELEASES not in page and GRANTS not in page
     assert "once any are published" in page
+
+
+@needs_schemas
+def test_a_grant_from_an_unpublished_round_does_not_name_the_round(
+    client, make_organisation, make_service, make_area
+):
+    """A grant is published through its contract, but the small grants round it came
+    from is below the threshold: the file must not name it."""
+    small_round = a_tender("OPCC-T-VILLAGE", "5000", make_service)
+    line = decision_services.save_budget_line(
+        FACTORY, None,
+        {"year": "2025/26", "code": "CORE", "name": "Core", "funder": "PCC", "allocation": 90000},
+    )  # fmt: skip
+    db.session.flush()
+    provider = make_organisation("Village Hall Trust", charity_number="1100001")
+    service, area = make_service(), make_area()
+    decision = decision_services.create_decision(
+        FACTORY,
+        {
+            "title": "Village hall outreach grant", "decision_type": "grant",
+            "rationale": "Need", "options_considered": "Two", "provider_id": provider.id,
+            "tender_id": small_round.id, "summary": "Outreach from village halls",
+            "terms": {"contract_reference": "OPCC-VH-1", "service_category_id": service.id,
+                      "start_on": "2025-04-01", "end_on": "2026-03-31",
+                      "area_ids": [area.id], "annual_value": "12000"},
+        },
+        [(line.id, 12000)],
+        date(2025, 3, 1),
+    )  # fmt: skip
+    decision_services.submit_decision(FACTORY, decision)
+    decision_services.decide(None, decision, "approved", "Agreed", date(2025, 3, 10))
+    db.session.commit()
+
+    package = client.get(GRANTS).json
+    assert giving_errors(package) == []
+    (grant,) = package["grants"]
+    assert grant["title"] == "Village hall outreach grant"  # published via its contract
+    assert "grantProgramme" not in grant and "fromOpenCall" not in grant
+    assert "OPCC-T-VILLAGE" not in client.get(GRANTS_XLSX).get_data(as_text=False).decode("latin-1")

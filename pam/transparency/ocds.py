@@ -21,12 +21,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
+from pam.audit.models import AuditEvent
 from pam.contracts.models import Contract, ContractStatus
 from pam.core.periods import UK, as_utc, today_in_uk
 from pam.decisions.models import DecisionStatus, FundingDecision
@@ -113,12 +117,16 @@ def _buyer() -> dict[str, Any]:
 
 
 def _supplier(organisation: Organisation) -> dict[str, Any]:
+    """A supplier party: its id is its org-id where it has a registered number (and then
+    an identifier in that scheme), else one local to this publisher (and no identifier:
+    an OCID prefix is not an organisation identifier scheme)."""
     identifier = publication.organisation_identifier(organisation, ocid_prefix())
     party: dict[str, Any] = {
         "id": publication.org_id(organisation, ocid_prefix()),
         "name": organisation.name,
-        "identifier": {**identifier, "legalName": organisation.name},
     }
+    if identifier["scheme"] != ocid_prefix():
+        party["identifier"] = {**identifier, "legalName": organisation.name}
     address = {"postalCode": organisation.postcode, "countryName": "United Kingdom"}
     party["address"] = {key: value for key, value in address.items() if value}
     return party
@@ -128,15 +136,18 @@ def _reference(party: dict[str, Any]) -> dict[str, str]:
     return {"id": party["id"], "name": party["name"]}
 
 
-def _parties(contracts: list[Contract]) -> list[dict[str, Any]]:
-    buyer = {**_buyer(), "roles": ["buyer", "procuringEntity", "payer"]}
+def _parties(contracts: list[Contract], *, paying: bool) -> list[dict[str, Any]]:
+    """The buyer and the contracts' suppliers, with the roles they play in one stage (a
+    supplier is a payee only where its payments are: the implementation stage)."""
+    buyer_roles = ["buyer", "procuringEntity"] + (["payer"] if paying else [])
+    buyer = {**_buyer(), "roles": buyer_roles}
     suppliers: dict[str, dict[str, Any]] = {}
     for contract in contracts:
         party = suppliers.setdefault(
             publication.org_id(contract.provider, ocid_prefix()),
             {**_supplier(contract.provider), "roles": ["supplier"]},
         )
-        if _transactions(contract) and "payee" not in party["roles"]:
+        if paying and _transactions(contract) and "payee" not in party["roles"]:
             party["roles"].append("payee")
     return [buyer, *suppliers.values()]
 
@@ -182,22 +193,13 @@ def _tender(tender: Tender) -> dict[str, Any]:
     return section
 
 
-def _decision(contract: Contract) -> FundingDecision | None:
-    if contract.funding_decision_id is None:
-        return None
-    decision = db.session.get(FundingDecision, contract.funding_decision_id)
-    return decision if decision and decision.status is DecisionStatus.APPROVED else None
-
-
-def award_id(contract: Contract) -> str:
-    decision = _decision(contract)
+def award_id(contract: Contract, decision: FundingDecision | None) -> str:
     return decision.reference if decision else f"{contract.reference}-award"
 
 
-def _award(contract: Contract) -> dict[str, Any]:
-    decision = _decision(contract)
+def _award(contract: Contract, decision: FundingDecision | None) -> dict[str, Any]:
     award: dict[str, Any] = {
-        "id": award_id(contract),
+        "id": award_id(contract, decision),
         "title": contract.title,
         "status": "active",
         "value": _value(contract.original_total_value),
@@ -229,14 +231,16 @@ def _transactions(contract: Contract) -> list[dict[str, Any]]:
     ]
 
 
-def _contract(contract: Contract, *, with_payments: bool) -> dict[str, Any]:
+def _contract(
+    contract: Contract, decision: FundingDecision | None, *, with_payments: bool
+) -> dict[str, Any]:
     period: dict[str, Any] = {
         "startDate": _start_of(contract.start_on),
         "endDate": _end_of(contract.end_on),
     }
     section: dict[str, Any] = {
         "id": contract.reference,
-        "awardID": award_id(contract),
+        "awardID": award_id(contract, decision),
         "title": contract.title,
         "description": contract.description or contract.title,
         "status": CONTRACT_STATUS[contract.status],
@@ -261,19 +265,38 @@ def _contract(contract: Contract, *, with_payments: bool) -> dict[str, Any]:
 # --- processes, releases and records ------------------------------------------------------
 
 
-class Process:
-    """One contracting process: a published tender and its contracts, or a contract alone."""
+def _latest(dates: Iterable[str]) -> str:
+    """The latest of ISO dates with offsets (compared as moments, not as text)."""
+    return max(dates, key=datetime.fromisoformat)
 
-    def __init__(self, reference: str, tender: Tender | None, contracts: list[Contract]):
-        self.ocid = f"{ocid_prefix()}-{reference}"
-        self.tender = tender
-        self.contracts = contracts
+
+@dataclass
+class Process:
+    """One contracting process: a published tender and its contracts, or a contract alone.
+
+    `decisions` are the approved decisions that awarded the contracts, by id, and
+    `tender_changed` when the tender last changed (its latest audit event)."""
+
+    ocid: str
+    tender: Tender | None
+    contracts: list[Contract]
+    decisions: dict[int, FundingDecision]
+    tender_changed: datetime | None = None
+
+    def decision(self, contract: Contract) -> FundingDecision | None:
+        return self.decisions.get(contract.funding_decision_id)
 
     def _release(self, stage: str, tags: list[str], when: str, **content: Any) -> dict:
-        """A release of one stage, naming the parties that stage refers to (a tender,
-        only the buyer)."""
+        """A release of one stage, naming the parties (and the roles) that stage refers
+        to. Its id carries a digest of its date and content: a change is a new release."""
         named = [] if stage == "tender" else self.contracts
-        body = {"parties": _parties(named), "buyer": _reference(_buyer()), **content}
+        paying = stage in ("implementation", "compiled")
+        body = {
+            "date": when,
+            "parties": _parties(named, paying=paying),
+            "buyer": _reference(_buyer()),
+            **content,
+        }
         return {
             "ocid": self.ocid,
             "id": f"{self.ocid}-{stage}-{_digest(body)}",
@@ -302,7 +325,7 @@ class Process:
                     "award",
                     ["award"],
                     self._award_date(),
-                    awards=[_award(c) for c in self.contracts],
+                    awards=[_award(c, self.decision(c)) for c in self.contracts],
                 )
             )
             found.append(
@@ -310,7 +333,9 @@ class Process:
                     "contract",
                     ["contract", "contractAmendment"] if self._amended() else ["contract"],
                     self._contract_date(),
-                    contracts=[_contract(c, with_payments=False) for c in self.contracts],
+                    contracts=[
+                        _contract(c, self.decision(c), with_payments=False) for c in self.contracts
+                    ],
                 )
             )
             if any(_transactions(c) for c in self.contracts):
@@ -319,7 +344,10 @@ class Process:
                         "implementation",
                         ["implementation"],
                         self._payment_date(),
-                        contracts=[_contract(c, with_payments=True) for c in self.contracts],
+                        contracts=[
+                            _contract(c, self.decision(c), with_payments=True)
+                            for c in self.contracts
+                        ],
                     )
                 )
         return found
@@ -330,46 +358,104 @@ class Process:
         if self.tender is not None:
             content["tender"] = _tender(self.tender)
         if self.contracts:
-            content["awards"] = [_award(c) for c in self.contracts]
-            content["contracts"] = [_contract(c, with_payments=True) for c in self.contracts]
-        latest = max(release["date"] for release in releases)
+            content["awards"] = [_award(c, self.decision(c)) for c in self.contracts]
+            content["contracts"] = [
+                _contract(c, self.decision(c), with_payments=True) for c in self.contracts
+            ]
+        latest = _latest(release["date"] for release in releases)
         return self._release("compiled", ["compiled"], latest, **content)
 
     def _amended(self) -> bool:
         return any(contract.variations for contract in self.contracts)
 
     def _tender_date(self) -> str:
+        """When it was published or, if later, last changed (awarded, cancelled...)."""
+        dates = [_moment(self.tender.created_at)]
         if self.tender.published_on:
-            return _start_of(self.tender.published_on)
-        return _moment(self.tender.created_at)
+            dates.append(_start_of(self.tender.published_on))
+        if self.tender_changed:
+            dates.append(_moment(self.tender_changed))
+        return _latest(dates)
 
     def _award_date(self) -> str:
-        dates = [a["date"] for a in (_award(c) for c in self.contracts) if "date" in a]
-        return max(dates, default=self._contract_date())
+        decided = [self.decision(c) for c in self.contracts]
+        dates = [_moment(d.decided_at) for d in decided if d is not None and d.decided_at]
+        if dates:
+            return _latest(dates)
+        return _latest(_moment(c.created_at) for c in self.contracts)  # entered already let
 
     def _contract_date(self) -> str:
-        return max(_moment(contract.created_at) for contract in self.contracts)
+        """When a contract was last changed (its status, a variation, its details)."""
+        return _latest(
+            _moment(max(as_utc(c.created_at), as_utc(c.updated_at or c.created_at)))
+            for c in self.contracts
+        )
 
     def _payment_date(self) -> str:
-        return max(t["date"] for c in self.contracts for t in _transactions(c))
+        return _latest(t["date"] for c in self.contracts for t in _transactions(c))
 
 
 def processes() -> list[Process]:
     """Every published contracting process: each published tender with the published
-    contracts awarded from it, then each published contract from no published tender."""
-    contracts = publication.contracts()
-    found = []
+    contracts awarded from it, then each published contract from no published tender.
+    Everything the releases read is loaded here, in a fixed number of queries."""
+    contracts = publication.contracts(
+        selectinload(Contract.provider),
+        selectinload(Contract.payments),
+        selectinload(Contract.variations),
+    )
+    tenders = publication.tenders(
+        selectinload(Tender.bids),
+        selectinload(Tender.clarifications),
+        selectinload(Tender.service_category),
+    )
+    decisions = _awarding_decisions(contracts)
+    changed = _last_changed("tenders", [tender.id for tender in tenders])
     by_tender: dict[int, list[Contract]] = {}
     for contract in contracts:
         if contract.tender_id is not None:
             by_tender.setdefault(contract.tender_id, []).append(contract)
-    tenders = publication.tenders()
+    found = []
     for tender in sorted(tenders, key=lambda t: t.reference):
-        found.append(Process(tender.reference, tender, by_tender.pop(tender.id, [])))
+        found.append(
+            Process(
+                f"{ocid_prefix()}-{tender.reference}",
+                tender,
+                by_tender.pop(tender.id, []),
+                decisions,
+                changed.get(str(tender.id)),
+            )
+        )
     for contract in contracts:
         if contract.tender_id is None or contract.tender_id in by_tender:
-            found.append(Process(contract.reference, None, [contract]))
+            found.append(
+                Process(f"{ocid_prefix()}-{contract.reference}", None, [contract], decisions)
+            )
     return found
+
+
+def _awarding_decisions(contracts: list[Contract]) -> dict[int, FundingDecision]:
+    ids = {c.funding_decision_id for c in contracts if c.funding_decision_id is not None}
+    if not ids:
+        return {}
+    found = db.session.scalars(
+        select(FundingDecision).where(
+            FundingDecision.id.in_(ids), FundingDecision.status == DecisionStatus.APPROVED
+        )
+    )
+    return {decision.id: decision for decision in found}
+
+
+def _last_changed(record_type: str, ids: list[int]) -> dict[str, datetime]:
+    """When each record last changed, from the audit trail (one query)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(AuditEvent.record_id, func.max(AuditEvent.occurred_at))
+        .where(AuditEvent.record_type == record_type, AuditEvent.record_id.in_(map(str, ids)))
+        .group_by(AuditEvent.record_id)
+    )
+    return dict(rows.tuples().all())
 
 
 def _publisher() -> dict[str, str]:
@@ -400,7 +486,9 @@ def _package(uri: str, published: str, key: str, items: Iterable[dict]) -> dict[
 def _published_date(releases: list[dict[str, Any]]) -> str:
     """When the package last changed: its latest release (so a package made on demand
     keeps its date until something in it changes)."""
-    return max((release["date"] for release in releases), default=_start_of(today_in_uk()))
+    if not releases:
+        return _start_of(today_in_uk())
+    return _latest(release["date"] for release in releases)
 
 
 def release_package(uri: str) -> dict[str, Any]:

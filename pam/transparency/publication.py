@@ -15,6 +15,7 @@ details (decisions say when, not who).
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, or_, select
@@ -46,24 +47,33 @@ def decisions() -> list[FundingDecision]:
     )
 
 
-def tenders() -> list[Tender]:
-    """Published tenders at or above the threshold, closing latest first."""
-    return list(
-        db.session.scalars(
-            select(Tender)
-            .where(Tender.status != TenderStatus.DRAFT, Tender.estimated_value >= threshold())
-            .order_by(Tender.submission_deadline.desc(), Tender.id.desc())
-        )
+def _tenders_query() -> Select:
+    return select(Tender).where(
+        Tender.status != TenderStatus.DRAFT, Tender.estimated_value >= threshold()
     )
+
+
+def tenders(*options: Any) -> list[Tender]:
+    """Published tenders at or above the threshold, closing latest first (options:
+    what to load with them)."""
+    query = _tenders_query().options(*options)
+    return list(
+        db.session.scalars(query.order_by(Tender.submission_deadline.desc(), Tender.id.desc()))
+    )
+
+
+def published_tender_ids() -> set[int]:
+    return set(db.session.scalars(_tenders_query().with_only_columns(Tender.id)))
 
 
 def _contracts_query() -> Select:
     return select(Contract).where(Contract.total_value >= threshold())
 
 
-def contracts() -> list[Contract]:
-    """Contracts at or above the threshold, by reference."""
-    return list(db.session.scalars(_contracts_query().order_by(Contract.reference)))
+def contracts(*options: Any) -> list[Contract]:
+    """Contracts at or above the threshold, by reference (options: what to load too)."""
+    query = _contracts_query().options(*options).order_by(Contract.reference)
+    return list(db.session.scalars(query))
 
 
 def grants() -> list[FundingDecision]:
@@ -76,6 +86,7 @@ def grants() -> list[FundingDecision]:
             .where(
                 FundingDecision.decision_type == DecisionType.GRANT,
                 FundingDecision.status == DecisionStatus.APPROVED,
+                FundingDecision.decided_on.is_not(None),
                 or_(
                     FundingDecision.is_public_interest.is_(True),
                     FundingDecision.contract_id.in_(published_contract_ids),

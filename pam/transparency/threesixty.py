@@ -57,10 +57,12 @@ def _recipient(decision: FundingDecision) -> dict[str, Any]:
     return {key: value for key, value in recipient.items() if value}
 
 
-def grant(decision: FundingDecision) -> dict[str, Any]:
-    """One grant, in the standard's shape."""
+def grant(decision: FundingDecision, published_tenders: set[int]) -> dict[str, Any]:
+    """One grant, in the standard's shape; its grant round only if that is published."""
     contract = db.session.get(Contract, decision.contract_id) if decision.contract_id else None
-    tender = db.session.get(Tender, decision.tender_id) if decision.tender_id else None
+    tender = None
+    if decision.tender_id in published_tenders:
+        tender = db.session.get(Tender, decision.tender_id)
     found: dict[str, Any] = {
         "id": f"{grant_prefix()}-{decision.reference}",
         "title": decision.title,
@@ -93,7 +95,9 @@ def grant(decision: FundingDecision) -> dict[str, Any]:
 
 
 def package() -> dict[str, Any]:
-    return {"grants": [grant(decision) for decision in publication.grants()], "version": VERSION}
+    published_tenders = publication.published_tender_ids()
+    grants = [grant(decision, published_tenders) for decision in publication.grants()]
+    return {"grants": grants, "version": VERSION}
 
 
 # --- the spreadsheet ---------------------------------------------------------------------
