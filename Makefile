@@ -9,7 +9,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup db demo lint format clean
+.PHONY: run test setup db demo lint format clean bench
 
 ## run: set up, migrate, load demo data and serve the portal on http://$(HOST):$(PORT)
 run: setup db demo
@@ -20,7 +20,7 @@ run: setup db demo
 
 ## test: set up, lint (ruff, bandit), then run the whole suite (SQLite; PostgreSQL too when PAM_TEST_DATABASE_URL is set)
 test: setup
-	$(BIN)/ruff check pam tests app.py
+	$(BIN)/ruff check pam tests app.py bench
 	$(BIN)/bandit --quiet --recursive pam app.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -49,12 +49,18 @@ demo: setup
 	PAM_ENV=development $(FLASK) pam demo
 
 lint: setup
-	$(BIN)/ruff check pam tests app.py
-	$(BIN)/ruff format --check pam tests app.py
+	$(BIN)/ruff check pam tests app.py bench
+	$(BIN)/ruff format --check pam tests app.py bench
 
 format: setup
-	$(BIN)/ruff format pam tests app.py
+	$(BIN)/ruff format pam tests app.py bench
 	$(BIN)/ruff check --fix pam tests app.py
 
 clean:
 	rm -rf $(VENV) node_modules pam/static/dist .pytest_cache
+
+## bench: the national-scale benchmark (SCALE=1.0; `make bench SCALE=0.01` for a quick run),
+## each figure at 1% and 100% of SCALE; results in bench/results.json (see bench/README.md)
+SCALE ?= 1.0
+bench: setup
+	$(BIN)/python -m bench.run --scale $(SCALE)

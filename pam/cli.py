@@ -262,6 +262,56 @@ def import_return(path: str, email: str, signed_off_by: str | None, correction_r
     click.echo(f"Submitted {contract.reference} {period.label} as version {version.number}.")
 
 
+@pam_cli.command("import-returns")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--as", "email", required=True, help="The provider user submitting them")
+@click.option("--signed-off-by", default=None, help="Name and role (default: the user's)")
+@click.option("--accept-as", "reviewer", default=None, help="An officer who accepts each one")
+def import_returns_command(path: Path, email: str, signed_off_by: str | None, reviewer: str | None):
+    """Import historic returns: a folder of filled templates, or one long-format CSV
+    (contract,period,key,value[,explanation]). Each passes the upload's checks; a return
+    with any problem imports nothing and is listed with its reasons."""
+    from pam.returns import bulk
+
+    submitter = _active_user(email)
+    accepted_by = _active_user(reviewer) if reviewer else None
+    if accepted_by is not None and not bulk.can_accept(accepted_by):
+        raise click.ClickException(f"{reviewer} cannot accept returns")
+    if path.is_dir():
+        candidates = list(bulk.from_files(bulk.files_in(path)))
+    else:
+        candidates = bulk.from_long_csv(path.name, path.read_bytes())
+    if not candidates:
+        raise click.ClickException(f"No return files (.xlsx, .csv) in {path}")
+    sign_off = signed_off_by or ", ".join(filter(None, [submitter.full_name, submitter.job_title]))
+    outcomes = []
+    with click.progressbar(candidates, label="Importing returns", file=sys.stderr) as bar:
+        found = bulk.import_returns(bar, submitter, signed_off_by=sign_off,
+                                    accepted_by=accepted_by, today=_today())  # fmt: skip
+        outcomes = list(found)
+    refused = [outcome for outcome in outcomes if not outcome.imported]
+    for outcome in refused:
+        click.echo(f"Not imported: {outcome.name}", err=True)
+        for reason in outcome.reasons:
+            click.echo(f"  - {reason}", err=True)
+    done = "and accepted " if accepted_by else ""
+    click.echo(f"Imported {done}{len(outcomes) - len(refused)} of {len(outcomes)} returns; "
+               f"{len(refused)} not imported.")  # fmt: skip
+    if refused:
+        sys.exit(1)
+
+
+def _active_user(email: str):
+    from sqlalchemy import func, select
+
+    from pam.auth.models import User
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None or not user.is_active_account:
+        raise click.ClickException(f"No active user has the email address {email}")
+    return user
+
+
 def _today():
     from pam.core.periods import today_in_uk
 

@@ -1,0 +1,347 @@
+"""`make bench`: PAM's figures at a small and a full national scale, measured side by side
+in one run on this machine, written to bench/results.json and printed as a table.
+
+    python -m bench.run --scale 1.0 --small 0.01      # what `make bench` runs
+    python -m bench.run --scale 0.01 --small 0.001    # `make bench SCALE=0.01`
+
+Each scale gets its own database, built once and kept (bench/.data/, or PostgreSQL
+databases pam_bench_<n> when PAM_BENCH_DATABASE_URL names a PostgreSQL server); --fresh
+builds them again. Every figure is a ratio to something measured in the same run, so the
+numbers compare on any machine: a page's time at full scale to its time at the small
+scale, the dashboard to the raw SQL a naive implementation would run over the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import signal
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, text
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data"
+RESULTS = HERE / "results.json"
+DEMO_PASSWORD = "dorset-demo-2026"  # noqa: S105 - the public demo password
+BOARD, OFFICER = "board@cjb.example.org", "officer@opcc.example.org"
+
+
+# --- the databases -----------------------------------------------------------------------
+
+
+def database_url(label: str) -> str:
+    server = os.environ.get("PAM_BENCH_DATABASE_URL", "")
+    if server.startswith("postgresql"):
+        base, _, _ = server.rpartition("/")
+        return f"{base}/pam_bench_{label}"
+    DATA.mkdir(exist_ok=True)
+    return f"sqlite:///{DATA / f'pam-{label}.db'}"
+
+
+def _create_postgres_database(url: str, fresh: bool) -> bool:
+    """Create the database if needed; True when it is new (or was dropped for --fresh)."""
+    from pam.config import normalise_database_url
+
+    base, _, name = normalise_database_url(url).rpartition("/")
+    server = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        )
+        if exists and fresh:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        if not exists or fresh:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return not exists or fresh
+
+
+def make_app(url: str):
+    from pam import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "PAM_ENV": "development",
+                       "PAM_REQUIRE_TWO_FACTOR": False})  # fmt: skip
+
+
+def build(scale: float, label: str, fresh: bool, say: Callable[[str], None]) -> Any:
+    """The app on a database holding the demo plus a generated world of this scale."""
+    url = database_url(label)
+    marker = DATA / f"pam-{label}.json"
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        new = fresh or not path.exists() or not marker.exists()
+        if new and path.exists():
+            path.unlink()
+    else:
+        new = _create_postgres_database(url, fresh) or not marker.exists()
+    if not new and json.loads(marker.read_text()).get("scale") == scale:
+        say(f"Using the {label} database built earlier ({url})")
+        return make_app(url)
+    from flask_migrate import upgrade
+
+    from bench.generate import generate
+    from pam.demo import load
+
+    app = make_app(url)
+    with app.app_context():
+        say(f"Building the {label} database (scale {scale}) at {url}")
+        started = time.perf_counter()
+        upgrade()
+        load()
+        counts = generate(scale, progress=say)
+        seconds = time.perf_counter() - started
+    DATA.mkdir(exist_ok=True)
+    marker.write_text(json.dumps({"scale": scale, "rows": counts, "seconds": round(seconds)}))
+    return app
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def signed_in(app, email: str):
+    """A test client signed in through the real sign-in form (CSRF token and all)."""
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+    answer = client.post(
+        "/sign-in", data={"csrf_token": token, "email": email, "password": DEMO_PASSWORD}
+    )
+    if answer.status_code != 302:
+        raise RuntimeError(f"Could not sign in as {email}: {answer.status_code}")
+    return client
+
+
+@contextmanager
+def counting_statements(engine):
+    counter = {"n": 0}
+
+    def count(*_args, **_kwargs):
+        counter["n"] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+@dataclass
+class Timing:
+    cold: float  # the first view after the figures changed (no pattern worked out yet)
+    p50: float
+    p95: float
+    statements: float  # infinite when the page was abandoned
+
+
+class TooSlow(Exception):
+    pass
+
+
+def _first_view(client, path: str, budget: int) -> float:
+    """The first request after the figures changed: the suppression patterns it needs
+    are worked out afresh (the cache is emptied first). Past the budget it is abandoned
+    and reported as infinite rather than holding up the run."""
+    from pam.dashboards import patterns
+
+    patterns._WORKED_OUT.clear()
+
+    abandoned = []
+
+    def give_up(*_args):
+        abandoned.append(True)
+        raise TooSlow  # inside the request: the portal's error page answers it
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(budget)
+    started = time.perf_counter()
+    try:
+        response = client.get(path)
+    except TooSlow:
+        abandoned.append(True)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    if abandoned:
+        return math.inf
+    if response.status_code != 200:
+        raise RuntimeError(f"{path} answered {response.status_code}")
+    return time.perf_counter() - started
+
+
+def time_requests(app, client, path: str, repeat: int, budget: int) -> Timing:
+    from pam.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    cold = _first_view(client, path, budget)
+    if math.isinf(cold):  # a warm view would first have to finish the same work
+        return Timing(cold, math.inf, math.inf, math.inf)
+    first = client.get(path)  # warm: templates compiled, patterns cached, as in service
+    if first.status_code != 200:
+        raise RuntimeError(f"{path} answered {first.status_code}")
+    with counting_statements(engine) as counter:
+        client.get(path)
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        client.get(path)
+        seconds.append(time.perf_counter() - started)
+    return Timing(cold, _percentile(seconds, 50), _percentile(seconds, 95), counter["n"])
+
+
+def time_sql(app, sql: str, params: dict, repeat: int) -> float:
+    from pam.extensions import db
+
+    with app.app_context():
+        seconds = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            db.session.execute(text(sql), params).all()
+            seconds.append(time.perf_counter() - started)
+        db.session.remove()
+    return _percentile(seconds, 50)
+
+
+def _percentile(values: list[float], percent: int) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+# What a naive dashboard would run: every accepted figure of the year, walking the returns
+# themselves (versions, reviews, measures, metrics) rather than the maintained summary.
+NAIVE_DASHBOARD_SQL = """
+SELECT m.code, COUNT(DISTINCT r.contract_id), SUM(f.value)
+FROM return_figures f
+JOIN return_versions v ON v.id = f.version_id
+JOIN returns r ON r.id = v.return_id
+JOIN return_reviews rv ON rv.version_id = v.id AND rv.decision = 'accepted'
+JOIN framework_measures fm ON fm.id = f.measure_id
+JOIN metrics m ON m.id = fm.metric_id
+WHERE r.status = 'accepted' AND r.period_end BETWEEN :first AND :last
+GROUP BY m.code
+"""
+
+YEAR = "2025/26"
+DASHBOARDS = {
+    "portfolio dashboard": f"/dashboards/?year={YEAR}",
+    "performance dashboard": f"/dashboards/performance?year={YEAR}",
+    "outcomes dashboard": f"/dashboards/outcomes?year={YEAR}",
+}
+
+
+def measure(app, repeat: int, budget: int) -> dict[str, float]:
+    from pam.contracts.models import Contract
+    from pam.extensions import db
+
+    board, officer = signed_in(app, BOARD), signed_in(app, OFFICER)
+    with app.app_context():
+        contract_id = db.session.scalar(
+            select(Contract.id).where(Contract.reference.like("NAT-%")).order_by(Contract.id)
+        )
+    figures: dict[str, float] = {}
+    pages = {**{name: (board, path) for name, path in DASHBOARDS.items()},
+             "contract register": (officer, "/contracts"),
+             "contract page": (officer, f"/contracts/{contract_id}")}  # fmt: skip
+    for name, (client, path) in pages.items():
+        timing = time_requests(app, client, path, repeat, budget)
+        figures[f"{name} first view (ms)"] = timing.cold * 1000
+        figures[f"{name} p50 (ms)"] = timing.p50 * 1000
+        figures[f"{name} p95 (ms)"] = timing.p95 * 1000
+        figures[f"{name}: SQL statements"] = timing.statements
+    first, last = ("2025-04-01", "2026-03-31")
+    figures["naive dashboard SQL (ms)"] = (
+        time_sql(app, NAIVE_DASHBOARD_SQL, {"first": first, "last": last}, repeat) * 1000
+    )
+    return figures
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "database": "postgresql" if database_url("x").startswith("postgresql") else "sqlite",
+    }
+
+
+def compare(small: dict[str, float], full: dict[str, float]) -> dict[str, dict[str, float]]:
+    rows = {}
+    for name in small:
+        ratio = full[name] / small[name] if small[name] and math.isfinite(small[name]) else None
+        rows[name] = {"small": _shown(small[name]), "full": _shown(full[name]),
+                      "full / small": _shown(ratio) if ratio is not None else None}  # fmt: skip
+    for page in DASHBOARDS:
+        rows[f"{page} p50 / naive SQL (full)"] = {
+            "full": _shown(full[f"{page} p50 (ms)"] / full["naive dashboard SQL (ms)"])
+        }
+    return rows
+
+
+def _shown(value: float) -> float | str:
+    """A figure for results.json: rounded, and an abandoned one as "over budget"."""
+    return round(value, 2) if math.isfinite(value) else "over budget"
+
+
+def table(results: dict[str, Any]) -> str:
+    scales = results["scales"]
+    lines = [f"{'figure':58} {scales['small']:>10} {scales['full']:>10} {'full/small':>10}"]
+    for name, row in results["figures"].items():
+        cells = [row.get("small", ""), row.get("full", ""), row.get("full / small", "")]
+        lines.append(f"{name:58} " + " ".join(f"{cell!s:>10}" for cell in cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="the full scale (1.0 = national)")
+    parser.add_argument("--small", type=float, help="the small scale (default 1%% of it)")
+    parser.add_argument("--repeat", type=int, default=20, help="requests per figure")
+    parser.add_argument("--fresh", action="store_true", help="build the databases again")
+    parser.add_argument(
+        "--budget", type=int, default=300, help="seconds a first view may take before it is "
+        "abandoned (reported as over budget)",
+    )  # fmt: skip
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    args.small = args.small or args.scale / 100
+    say = print
+    measured, built = {}, set()
+    for label, scale in (("small", args.small), ("full", args.scale)):
+        name = f"{scale:g}".replace(".", "_")
+        app = build(scale, name, args.fresh and name not in built, say)
+        built.add(name)
+        say(f"Measuring at scale {scale:g}")
+        measured[label] = measure(app, args.repeat, args.budget)
+        with app.app_context():
+            from pam.extensions import db
+
+            db.engine.dispose()
+    results = {
+        "machine": machine(),
+        "scales": {"small": args.small, "full": args.scale},
+        "repeat": args.repeat,
+        "first view budget (s)": args.budget,
+        "figures": compare(measured["small"], measured["full"]),
+    }
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    say(table(results))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""`make bench` keeps working: a tiny run of the whole benchmark (build a database with the
+demo and a generated world, measure every page, write results.json and the table). The
+real figures come from `make bench`; nothing here asserts a time."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench import run
+
+
+@pytest.fixture
+def bench_database(tmp_path, monkeypatch, database_url):
+    """A scratch SQLite file, or on PostgreSQL runs a scratch database on the same server
+    (so the generator's COPY path is proven there too)."""
+    monkeypatch.setattr(run, "DATA", tmp_path)
+    if database_url.startswith("postgresql"):
+        monkeypatch.setenv("PAM_BENCH_DATABASE_URL", database_url)
+    else:
+        monkeypatch.delenv("PAM_BENCH_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys):
+    output = bench_database / "results.json"
+    results = run.main(
+        ["--scale", "0.0004", "--small", "0.0004", "--repeat", "2", "--output", str(output),
+         "--fresh", "--budget", "600"]
+    )  # fmt: skip
+    assert json.loads(output.read_text()) == results
+    figures = results["figures"]
+    for page in (*run.DASHBOARDS, "contract register", "contract page"):
+        for kind in ("first view (ms)", "p50 (ms)", "p95 (ms)"):
+            row = figures[f"{page} {kind}"]
+            assert isinstance(row["small"], float) and math.isfinite(row["small"]), (page, kind)
+        assert figures[f"{page}: SQL statements"]["full"] > 0
+    assert figures["naive dashboard SQL (ms)"]["full"] > 0
+    marker = json.loads((bench_database / "pam-0_0004.json").read_text())
+    assert marker["rows"]["contracts"] == 2 and marker["rows"]["return_figures"] > 0
+    assert "contract page p50 (ms)" in capsys.readouterr().out  # the printed table

@@ -1,0 +1,120 @@
+"""`flask pam import-returns`: historic returns in bulk, from a folder of filled templates
+or one long-format CSV, through the upload's own checks; a bad return imports nothing and
+is reported with its reasons, the good ones are imported (and accepted, if asked)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from pam.audit import services as audit
+from pam.auth.models import Role
+from pam.core.periods import Period
+from pam.extensions import db
+from pam.returns import services
+from pam.returns.models import ProviderReturn, ReturnFact, ReturnStatus, ReturnVersion
+from tests.conftest import valid_answers
+from tests.test_returns import answers_for, fill, setup, template  # noqa: F401 - a fixture
+
+Q1, Q2, Q3 = (Period.parse(f"2025/26-Q{n}") for n in (1, 2, 3))
+
+
+@pytest.fixture
+def world(setup):  # noqa: F811 - test_returns' contract, provider user and officer
+    return setup
+
+
+def returns_by_period() -> dict[str, ProviderReturn]:
+    return {r.period: r for r in db.session.scalars(select(ProviderReturn))}
+
+
+def test_a_folder_imports_its_good_returns_and_reports_every_bad_one(
+    world,
+    runner,
+    tmp_path,
+    make_user,
+):
+    folder = tmp_path / "historic"
+    folder.mkdir()
+    (folder / "q1.xlsx").write_bytes(fill(template(world, Q1.slug), answers_for(world)))
+    (folder / "q2.xlsx").write_bytes(fill(template(world, Q2.slug), answers_for(world)))
+    bad = answers_for(world, **{"K:RJ01": "twelve", "K:RJ08": 101})
+    (folder / "q3.xlsx").write_bytes(fill(template(world, Q3.slug), bad))
+    (folder / "notes.xlsx").write_bytes(b"not a workbook at all")
+    (folder / "readme.txt").write_text("ignored: not a return file")
+    officer = make_user(role=Role.OFFICER, email="reviewer@opcc.example.org")
+
+    result = runner.invoke(
+        args=["pam", "import-returns", str(folder), "--as", world["user"].email,
+              "--accept-as", officer.email]
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "Imported and accepted 2 of 4 returns; 2 not imported." in result.output
+    assert "Not imported: q3.xlsx" in result.output
+    assert "'twelve' is not a number (sheet Return, cell F" in result.output
+    assert "'101' is more than 100%" in result.output
+    assert "Not imported: notes.xlsx" in result.output
+
+    found = returns_by_period()
+    assert set(found) == {Q1.label, Q2.label}  # nothing of q3 at all: not even a draft
+    assert all(r.status is ReturnStatus.ACCEPTED for r in found.values())
+    assert db.session.scalar(select(func.count(ReturnFact.id))) > 0  # on the dashboards
+    assert audit.verify_chain().ok
+
+    again = runner.invoke(
+        args=["pam", "import-returns", str(folder / "q1.xlsx"), "--as", world["user"].email]
+    )
+    assert again.exit_code != 0  # a file path is read as a long-format CSV: refused
+
+
+def test_a_long_csv_imports_each_return_on_its_own(world, runner, tmp_path):
+    layout = services.layout_for(world["contract"], Q1)
+    good = valid_answers(layout)
+    lines = ["contract,period,key,value,explanation"]
+    lines += [f"RJ-1,{Q1.label},{key},{value}," for key, value in good.items()]
+    lines += [f"rj-1,{Q2.label},{key},{value}," for key, value in good.items()]
+    lines.append(f"RJ-1,{Q2.label},K:NOPE,3,")  # an item the return does not have
+    lines += [f"RJ-9,{Q1.label},K:RJ01,3,"]  # no such contract
+    path = tmp_path / "history.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = runner.invoke(args=["pam", "import-returns", str(path), "--as", world["user"].email])
+    assert result.exit_code == 1, result.output
+    assert "Imported 1 of 3 returns; 2 not imported." in result.output
+    assert f"Not imported: history.csv: RJ-1 {Q2.label.upper()}" in result.output
+    assert "K:NOPE is not an item of this return" in result.output
+    assert "No contract has the reference RJ-9" in result.output
+    found = returns_by_period()
+    assert set(found) == {Q1.label} and found[Q1.label].status is ReturnStatus.SUBMITTED
+    assert db.session.scalar(select(func.count(ReturnVersion.id))) == 1
+
+
+def test_bad_columns_another_providers_user_and_a_non_officer_are_refused(
+    world,
+    runner,
+    tmp_path,
+    make_user,
+    make_organisation,
+):
+    path = tmp_path / "history.csv"
+    path.write_text("contract,quarter,key,value\nRJ-1,2025/26-Q1,K:RJ01,3\n")
+    columns = runner.invoke(args=["pam", "import-returns", str(path), "--as", world["user"].email])
+    assert columns.exit_code == 1 and "missing: period" in columns.output
+
+    stranger = make_user(role=Role.PROVIDER, organisation=make_organisation("Elsewhere"))
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "q1.xlsx").write_bytes(fill(template(world, Q1.slug), answers_for(world)))
+    other = runner.invoke(args=["pam", "import-returns", str(folder), "--as", stranger.email])
+    assert other.exit_code == 1 and "cannot submit returns for RJ-1" in other.output
+
+    accepting = runner.invoke(
+        args=["pam", "import-returns", str(folder), "--as", world["user"].email,
+              "--accept-as", stranger.email]
+    )  # fmt: skip
+    assert accepting.exit_code != 0 and "cannot accept returns" in accepting.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = runner.invoke(args=["pam", "import-returns", str(empty), "--as", world["user"].email])
+    assert nothing.exit_code != 0 and "No return files" in nothing.output
+    assert db.session.scalar(select(func.count(ProviderReturn.id))) == 0
