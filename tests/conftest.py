@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from pam import create_app
 from pam.audit import services as audit
@@ -500,6 +500,22 @@ def report(contract, period: str, accept: bool = True, **figures: str) -> None:
     referrals = int(answers.get("K:RJ01", valid_answers(layout)["K:RJ01"]))
     answers["K:RJ01:referral_source:police"] = str(referrals)
     submit_answers(contract, period, answers, accept)
+
+
+def statements_for(client: FlaskClient, url: str) -> int:
+    """How many SQL statements one page view runs (it must answer 200)."""
+    count = 0
+
+    def counter(*_args, **_kwargs):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    return count
 
 
 def in_fresh_interpreter(code: str) -> subprocess.CompletedProcess:

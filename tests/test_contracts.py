@@ -16,7 +16,7 @@ from pam.contracts.models import ComplianceItem, Contract, ContractStatus, Varia
 from pam.core.exceptions import BusinessRuleError
 from pam.core.periods import today_in_uk
 from pam.extensions import db
-from tests.conftest import FACTORY
+from tests.conftest import FACTORY, statements_for
 
 PDF = b"%PDF-1.4 insurance certificate"
 
@@ -457,3 +457,26 @@ def test_nonsense_in_the_register_query_is_ignored(client_as):
     officer = client_as(Role.OFFICER)
     for query in ("provider=²", "provider=99999999999999999999", "area=-1", "sort=';drop"):
         assert officer.get(f"/contracts?{query}").status_code == 200, query
+
+
+def test_the_register_and_a_contract_page_run_the_same_statements_however_many_contracts(
+    client_as, make_contract, make_organisation, make_service
+):
+    """A page of the register costs the same few statements whether its rows share one
+    provider, service and compliance item or each has its own (no query per row)."""
+    officer = client_as(Role.OFFICER)
+
+    def add(count: int) -> Contract:
+        for _ in range(count):
+            contract = make_contract(make_organisation(), service=make_service())
+            services.save_compliance_item(
+                FACTORY, contract, None, {"kind": "insurance", "expires_on": date(2027, 1, 1)}
+            )
+        db.session.commit()
+        return contract
+
+    first = add(2)
+    few = statements_for(officer, "/contracts"), statements_for(officer, f"/contracts/{first.id}")
+    add(8)
+    many = statements_for(officer, "/contracts"), statements_for(officer, f"/contracts/{first.id}")
+    assert many == few

@@ -11,7 +11,7 @@ import numpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from pam.audit import services as audit
 from pam.auth.models import Role
@@ -27,7 +27,7 @@ from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
 from pam.returns.models import ReturnFact
-from tests.conftest import FACTORY, report, submit_answers
+from tests.conftest import FACTORY, report, statements_for, submit_answers
 
 C = SUPPRESSED
 
@@ -445,31 +445,13 @@ def test_every_chart_has_a_summary_and_a_data_table(dataset, client_as):
         assert "<script>" not in page  # nothing inline: the CSP forbids it
 
 
-class StatementCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-
-def _statements(client, url: str) -> int:
-    counter = StatementCounter()
-    event.listen(db.engine, "before_cursor_execute", counter)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
-    return counter.count
-
-
 def test_statements_per_dashboard_do_not_grow_with_contracts_and_returns(
     dataset, client_as, make_contract
 ):
     client = client_as(Role.OFFICER)
     for contract in (dataset["north"], dataset["south"]):
         report(contract, "2025/26-Q1", RJ01="24", VS02="10")
-    small = {url: _statements(client, f"{url}?year=2025-26") for url in DASHBOARDS}
+    small = {url: statements_for(client, f"{url}?year=2025-26") for url in DASHBOARDS}
     for number in range(4):  # three times the contracts, twice the quarters
         contract = make_contract(reference=f"DASH-X{number}", service=dataset["service"],
                                  areas=[dataset["areas"][number % 2]])  # fmt: skip
@@ -480,7 +462,7 @@ def test_statements_per_dashboard_do_not_grow_with_contracts_and_returns(
         db.session.commit()
         for quarter in ("Q1", "Q2"):
             report(contract, f"2025/26-{quarter}", RJ01="21")
-    large = {url: _statements(client, f"{url}?year=2025-26") for url in DASHBOARDS}
+    large = {url: statements_for(client, f"{url}?year=2025-26") for url in DASHBOARDS}
     assert large == small
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from pam.auth.permissions import scope_contracts
 from pam.contracts.models import EXPIRY_WARNING_DAYS, ComplianceItem, Contract, ContractStatus
@@ -63,8 +64,18 @@ class RegisterFilters:
 
 
 def register_query(user: Any, filters: RegisterFilters, today: date) -> Select:
-    """The contracts the user may see that match the filters, sorted."""
-    query = select(Contract).join(Contract.provider)
+    """The contracts the user may see that match the filters, sorted, with what each row
+    shows (provider, service, compliance) loaded alongside: a page costs the same few
+    statements however many providers and services its rows have."""
+    query = (
+        select(Contract)
+        .join(Contract.provider)
+        .options(
+            selectinload(Contract.provider),
+            selectinload(Contract.service_category),
+            selectinload(Contract.compliance_items),
+        )
+    )
     query = scope_contracts(user, query)
     if filters.status == "open":
         query = query.where(Contract.status.in_([ContractStatus.MOBILISING, ContractStatus.LIVE]))
