@@ -14,9 +14,12 @@ from pam.auth.models import Role
 from pam.contracts import services
 from pam.contracts.models import ComplianceItem, Contract, ContractStatus, Variation
 from pam.core.exceptions import BusinessRuleError
-from pam.core.periods import today_in_uk
+from pam.core.periods import Period, today_in_uk
 from pam.extensions import db
-from tests.conftest import FACTORY, statements_for
+from pam.outcomes import services as outcome_services
+from pam.outcomes.dictionary import seed_dictionary
+from pam.outcomes.models import Metric
+from tests.conftest import FACTORY, report, statements_for
 
 PDF = b"%PDF-1.4 insurance certificate"
 
@@ -480,3 +483,24 @@ def test_the_register_and_a_contract_page_run_the_same_statements_however_many_c
     add(8)
     many = statements_for(officer, "/contracts"), statements_for(officer, f"/contracts/{first.id}")
     assert many == few
+
+
+def test_a_contract_page_runs_the_same_statements_however_long_its_history(
+    client_as, make_contract
+):
+    """Each year's performance table reads the accepted figures once for the page, not
+    once per year and return."""
+    seed_dictionary(FACTORY)
+    contract = make_contract(start_on=date(2022, 4, 1), end_on=date(2027, 3, 31))
+    framework = outcome_services.framework_for(FACTORY, contract)
+    metric = db.session.scalar(select(Metric).where(Metric.code == "RJ01"))
+    outcome_services.add_measure(FACTORY, framework, metric, Decimal("20"),
+                                 Period.parse("2022/23-Q1"))  # fmt: skip
+    db.session.commit()
+    officer = client_as(Role.OFFICER)
+    report(contract, "2025/26-Q1", RJ01="21")
+    short = statements_for(officer, f"/contracts/{contract.id}")
+    for year in ("2022/23", "2023/24", "2024/25"):
+        for quarter in ("Q1", "Q2", "Q3", "Q4"):
+            report(contract, f"{year}-{quarter}", RJ01="21")
+    assert statements_for(officer, f"/contracts/{contract.id}") == short

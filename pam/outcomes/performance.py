@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from pam.contracts.models import Contract
 from pam.core.periods import FinancialYear, Period
@@ -21,7 +22,7 @@ from pam.outcomes.models import Aggregation, FrameworkMeasure, MetricVersion
 from pam.outcomes.rag import Rag, aggregate, rag_status
 from pam.outcomes.schedule import all_periods
 from pam.outcomes.services import RATINGS  # noqa: F401 - the scale, in one place
-from pam.returns.models import ProviderReturn
+from pam.returns.models import ProviderReturn, ReturnVersion
 
 
 @dataclass
@@ -75,7 +76,12 @@ def accepted_figures(contract: Contract) -> dict[str, dict[str, Decimal]]:
     """{period label: {key: value}} from each period's accepted version."""
     figures: dict[str, dict[str, Decimal]] = {}
     returns = db.session.scalars(
-        select(ProviderReturn).where(ProviderReturn.contract_id == contract.id)
+        select(ProviderReturn)
+        .where(ProviderReturn.contract_id == contract.id)
+        .options(  # every period's versions and reviews in three statements, not three each
+            selectinload(ProviderReturn.reviews),
+            selectinload(ProviderReturn.versions).selectinload(ReturnVersion.figures),
+        )
     )
     for provider_return in returns:
         version = provider_return.accepted_version
@@ -84,9 +90,12 @@ def accepted_figures(contract: Contract) -> dict[str, dict[str, Decimal]]:
     return figures
 
 
-def contract_performance(contract: Contract, year: FinancialYear) -> Performance:
+def contract_performance(
+    contract: Contract, year: FinancialYear, figures: dict[str, dict[str, Decimal]] | None = None
+) -> Performance:
+    """The year's table; `figures` (accepted_figures) when the caller already has them."""
     periods = year_periods(contract, year)
-    figures = accepted_figures(contract)
+    figures = accepted_figures(contract) if figures is None else figures
     rows = []
     framework = contract.framework
     for measure in _measures_for(framework, periods, figures):
@@ -170,7 +179,8 @@ def page_context(contract: Contract, year_slug: str | None, today: date) -> dict
     from pam.outcomes.models import ContractRating, Escalation
 
     years = years_of(contract, today)
-    by_year = {year: contract_performance(contract, year) for year in years}
+    figures = accepted_figures(contract)  # once for every year: a page's statements stay few
+    by_year = {year: contract_performance(contract, year, figures) for year in years}
     with_figures = [
         year
         for year, perf in by_year.items()
