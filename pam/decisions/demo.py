@@ -112,32 +112,39 @@ def load_decisions(actor, today: date) -> int:
     return added
 
 
-def _winter_outreach(actor, tom, title: str, line) -> int:
-    """A grant submitted and awaiting a decision: approving it creates its contract."""
-    provider = db.session.scalar(
-        select(Organisation).where(Organisation.name == "Stour Valley Women's Centre")
-    )
+def _grant_fields(title: str, provider_name: str, area_code: str, terms: dict,
+                  **texts: str) -> dict | None:  # fmt: skip
+    """A victims' services grant to a demo provider in one area (None if the reference
+    data it names is not loaded)."""
+    provider = db.session.scalar(select(Organisation).where(Organisation.name == provider_name))
     service = db.session.scalar(select(ServiceCategory).where(ServiceCategory.code == "VICTIMS"))
-    dorset = db.session.scalar(select(Area).where(Area.code == "DORSET"))
-    if provider is None or service is None or dorset is None:
-        return 0
-    fields = {
+    area = db.session.scalar(select(Area).where(Area.code == area_code))
+    if provider is None or service is None or area is None:
+        return None
+    return {
         "title": title,
         "decision_type": "grant",
         "provider_id": provider.id,
-        "summary": "A one-year grant for outreach surgeries in market towns over the winter",
-        "rationale": "Referrals from rural Dorset are a third of the county average",
-        "options_considered": "Grant to the local specialist; vary the hub contract; do nothing",
         "conflicts_declared": "None declared",
-        "terms": {
-            "contract_reference": "OPCC-VS-2026-04",
-            "service_category_id": service.id,
-            "area_ids": [dorset.id],
-            "start_on": "2026-12-01",
-            "end_on": "2027-11-30",
-            "annual_value": "24000",
-        },
+        **texts,
+        "terms": {**terms, "service_category_id": service.id, "area_ids": [area.id]},
     }
+
+
+def _winter_outreach(actor, tom, title: str, line) -> int:
+    """A grant submitted and awaiting a decision: approving it creates its contract."""
+    fields = _grant_fields(
+        title,
+        "Stour Valley Women's Centre",
+        "DORSET",
+        {"contract_reference": "OPCC-VS-2026-04", "start_on": "2026-12-01",
+         "end_on": "2027-11-30", "annual_value": "24000"},
+        summary="A one-year grant for outreach surgeries in market towns over the winter",
+        rationale="Referrals from rural Dorset are a third of the county average",
+        options_considered="Grant to the local specialist; vary the hub contract; do nothing",
+    )  # fmt: skip
+    if fields is None:
+        return 0
     amounts = [
         (line("2026/27", "MOJ-VICTIMS"), Decimal(8000)),
         (line("2027/28", "MOJ-VICTIMS"), Decimal(16000)),
@@ -150,30 +157,18 @@ def _winter_outreach(actor, tom, title: str, line) -> int:
 def _hate_crime_advocacy(actor, tom, cfo, title: str, line) -> int:
     """A grant approved in March 2026: it created its contract, and it is published (in
     the 360Giving file among others) because that contract is above the threshold."""
-    provider = db.session.scalar(
-        select(Organisation).where(Organisation.name == "Harbour Light Advocacy")
-    )
-    service = db.session.scalar(select(ServiceCategory).where(ServiceCategory.code == "VICTIMS"))
-    bcp = db.session.scalar(select(Area).where(Area.code == "BCP"))
-    if provider is None or service is None or bcp is None:
+    fields = _grant_fields(
+        title,
+        "Harbour Light Advocacy",
+        "BCP",
+        {"contract_reference": "OPCC-VS-2026-03", "start_on": "2026-04-01",
+         "end_on": "2027-03-31", "annual_value": "30000"},
+        summary="A one-year grant for independent advocates supporting victims of hate crime",
+        rationale="Hate crime reports in BCP rose by a fifth; few victims took up support",
+        options_considered="Grant to the local specialist; add to the victims' hub contract",
+    )  # fmt: skip
+    if fields is None:
         return 0
-    fields = {
-        "title": title,
-        "decision_type": "grant",
-        "provider_id": provider.id,
-        "summary": "A one-year grant for independent advocates supporting victims of hate crime",
-        "rationale": "Hate crime reports in BCP rose by a fifth; few victims took up support",
-        "options_considered": "Grant to the local specialist; add to the victims' hub contract",
-        "conflicts_declared": "None declared",
-        "terms": {
-            "contract_reference": "OPCC-VS-2026-03",
-            "service_category_id": service.id,
-            "area_ids": [bcp.id],
-            "start_on": "2026-04-01",
-            "end_on": "2027-03-31",
-            "annual_value": "30000",
-        },
-    }
     amounts = [(line("2026/27", "MOJ-VICTIMS"), Decimal(30000))]
     decision = services.create_decision(tom or actor, fields, amounts, date(2026, 3, 2))
     services.submit_decision(tom or actor, decision, "For the March decision meeting")
