@@ -54,6 +54,7 @@ def test_a_folder_imports_its_good_returns_and_reports_every_bad_one(
     assert "'twelve' is not a number (sheet Return, cell F" in result.output
     assert "'101' is more than 100%" in result.output
     assert "Not imported: notes.xlsx" in result.output
+    assert "notes.xlsx is not really an .xlsx workbook" in result.output
 
     found = returns_by_period()
     assert set(found) == {Q1.label, Q2.label}  # nothing of q3 at all: not even a draft

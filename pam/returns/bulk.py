@@ -77,8 +77,9 @@ def from_files(paths: Iterable[Path]) -> Iterator[Candidate]:
         content = path.read_bytes()
         try:
             reference, period = identify(path.name, content)
-        except FileRefused:
-            reference = period = None
+        except FileRefused as refused:  # say why, not only that it names no return
+            yield Candidate(path.name, None, None, entries=Entries().refuse(str(refused)))
+            continue
         yield Candidate(path.name, reference, period, content=content)
 
 
