@@ -256,8 +256,10 @@ def generate(scale: float, progress=print) -> dict[str, int]:
 class World:
     """The generated contracts and their returns, table by table."""
 
-    def __init__(self, ids: Ids, shapes: list[Template], areas: list[int], providers: list[int]):
+    def __init__(self, ids: Ids, shapes: list[Template], areas: list[int], providers: list[int],
+                 *, prefix: str = "NAT", with_returns: bool = True):  # fmt: skip
         self.ids, self.shapes, self.areas, self.providers = ids, shapes, areas, providers
+        self.prefix, self.with_returns = prefix, with_returns  # no returns: ones to import
         self.quarters = _quarters()
 
     def tables(self, contracts: int) -> Iterator[tuple[str, list[dict]]]:
@@ -277,7 +279,7 @@ class World:
         contract_id = self.ids.take("contracts")
         add = lambda table, row: tables.setdefault(table, []).append(row)  # noqa: E731
         add("contracts", {
-            **shape.contract, "id": contract_id, "reference": f"NAT-{number + 1:05d}",
+            **shape.contract, "id": contract_id, "reference": f"{self.prefix}-{number + 1:05d}",
             "title": f"{shape.contract['title']} ({number + 1})",
             "provider_id": self.providers[number % len(self.providers)],
             "start_on": first.starts_on, "original_end_on": last.ends_on,
@@ -298,7 +300,7 @@ class World:
             add("targets", {**target, "id": self.ids.take("targets"),
                             "measure_id": measure_ids[target["measure_id"]],
                             "effective_from": first.starts_on})  # fmt: skip
-        for index, period in enumerate(self.quarters):
+        for index, period in enumerate(self.quarters if self.with_returns else ()):
             self._return(shape, number, index, period, contract_id, measure_ids, add)
 
     def _return(self, shape, number, index, period, contract_id, measure_ids, add) -> None:

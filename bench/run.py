@@ -30,6 +30,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, select, text
 
+from bench.exports import measure_board_pack
+from bench.imports import measure_imports
+from bench.load import measure_load
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 RESULTS = HERE / "results.json"
@@ -148,6 +152,25 @@ class TooSlow(Exception):
     pass
 
 
+@contextmanager
+def within_budget(seconds: int):
+    """Raise TooSlow in the work if it takes longer than `seconds` (a request that is cut
+    off this way is answered by the portal's error page, and the flag says so)."""
+    abandoned = []
+
+    def give_up(*_args):
+        abandoned.append(True)
+        raise TooSlow
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(seconds)
+    try:
+        yield abandoned
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _first_view(client, path: str, budget: int) -> float:
     """The first request after the figures changed: the suppression patterns it needs
     are worked out afresh (the cache is emptied first). Past the budget it is abandoned
@@ -155,23 +178,12 @@ def _first_view(client, path: str, budget: int) -> float:
     from pam.dashboards import patterns
 
     patterns._WORKED_OUT.clear()
-
-    abandoned = []
-
-    def give_up(*_args):
-        abandoned.append(True)
-        raise TooSlow  # inside the request: the portal's error page answers it
-
-    previous = signal.signal(signal.SIGALRM, give_up)
-    signal.alarm(budget)
     started = time.perf_counter()
     try:
-        response = client.get(path)
+        with within_budget(budget) as abandoned:
+            response = client.get(path)
     except TooSlow:
-        abandoned.append(True)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        return math.inf
     if abandoned:
         return math.inf
     if response.status_code != 200:
@@ -197,7 +209,7 @@ def time_requests(app, client, path: str, repeat: int, budget: int) -> Timing:
         started = time.perf_counter()
         client.get(path)
         seconds.append(time.perf_counter() - started)
-    return Timing(cold, _percentile(seconds, 50), _percentile(seconds, 95), counter["n"])
+    return Timing(cold, percentile(seconds, 50), percentile(seconds, 95), counter["n"])
 
 
 def time_sql(app, sql: str, params: dict, repeat: int) -> float:
@@ -210,10 +222,10 @@ def time_sql(app, sql: str, params: dict, repeat: int) -> float:
             db.session.execute(text(sql), params).all()
             seconds.append(time.perf_counter() - started)
         db.session.remove()
-    return _percentile(seconds, 50)
+    return percentile(seconds, 50)
 
 
-def _percentile(values: list[float], percent: int) -> float:
+def percentile(values: list[float], percent: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
@@ -285,6 +297,16 @@ def compare(small: dict[str, float], full: dict[str, float]) -> dict[str, dict[s
         ratio = full[name] / small[name] if small[name] and math.isfinite(small[name]) else None
         rows[name] = {"small": _shown(small[name]), "full": _shown(full[name]),
                       "full / small": _shown(ratio) if ratio is not None else None}  # fmt: skip
+    for label, scaled in (("small", small), ("full", full)):
+        rows[f"one return import / raw read ({label})"] = {label: _shown(
+            scaled["one return import: read + check + store p50 (ms)"]
+            / scaled["one return: raw python-calamine read p50 (ms)"])}  # fmt: skip
+        rows[f"raw read / bulk import speed ({label})"] = {label: _shown(
+            scaled["raw python-calamine read of the same files (files/s)"]
+            / scaled["bulk import of historic returns (files/s)"])}  # fmt: skip
+        rows[f"trivial page / mixed load requests per second ({label})"] = {label: _shown(
+            scaled["trivial page: requests per second"]
+            / scaled["mixed load: requests per second"])}  # fmt: skip
     for page in DASHBOARDS:
         rows[f"{page} p50 / naive SQL (full)"] = {
             "full": _shown(full[f"{page} p50 (ms)"] / full["naive dashboard SQL (ms)"])
@@ -316,6 +338,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--budget", type=int, default=300, help="seconds a first view may take before it is "
         "abandoned (reported as over budget)",
     )  # fmt: skip
+    parser.add_argument("--imports", type=int, default=1000,
+                        help="historic returns in the bulk import")  # fmt: skip
+    parser.add_argument("--users", type=int, default=12, help="simulated users under load")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1),
+                        help="gunicorn worker processes under load")  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=60, help="how long the load lasts")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.small = args.small or args.scale / 100
@@ -331,6 +359,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             from pam.extensions import db
 
             db.engine.dispose()
+        singles = max(1, min(args.repeat, 20))
+        measured[label] |= measure_imports(database_url(name), args.imports, singles, say)
+        say(f"  the board pack at scale {scale:g}")
+        measured[label] |= measure_board_pack(app, args.budget)
+        say(f"  {args.users} users for {args.seconds:g} s on gunicorn at scale {scale:g}")
+        measured[label] |= measure_load(app, database_url(name), args.users, args.seconds,
+                                        args.workers, args.budget)  # fmt: skip
     results = {
         "machine": machine(),
         "scales": {"small": args.small, "full": args.scale},

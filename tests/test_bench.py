@@ -24,11 +24,15 @@ def bench_database(tmp_path, monkeypatch, database_url):
     return tmp_path
 
 
-def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys):
+def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monkeypatch):
+    # Without suppression: the patterns are the dashboards' tests' business, and working
+    # them out in each server process would make this smoke run minutes long.
+    monkeypatch.setenv("PAM_SUPPRESSION_THRESHOLD", "0")
     output = bench_database / "results.json"
     results = run.main(
         ["--scale", "0.0004", "--small", "0.0004", "--repeat", "2", "--output", str(output),
-         "--fresh", "--budget", "600"]
+         "--fresh", "--budget", "600", "--imports", "3", "--users", "3", "--seconds", "2",
+         "--workers", "2"]
     )  # fmt: skip
     assert json.loads(output.read_text()) == results
     figures = results["figures"]
@@ -38,6 +42,17 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys):
             assert isinstance(row["small"], float) and math.isfinite(row["small"]), (page, kind)
         assert figures[f"{page}: SQL statements"]["full"] > 0
     assert figures["naive dashboard SQL (ms)"]["full"] > 0
+    for figure in ("one return import: read + check + store p50 (ms)",
+                   "bulk import of historic returns (files/s)",
+                   "raw python-calamine read of the same files (files/s)"):  # fmt: skip
+        assert figures[figure]["full"] > 0, figure
+    for figure in ("board pack first build (ms)", "board pack peak memory (MB)",
+                   "XlsxWriter alone peak memory (MB)", "board pack cells"):  # fmt: skip
+        assert figures[figure]["full"] > 0, figure
+    assert figures["mixed load: requests per second"]["full"] > 0
+    assert figures["mixed load: errors"]["full"] == 0
+    assert figures["trivial page: errors"]["full"] == 0
+    assert not list(bench_database.glob("*imports*")), "the scratch copy is left behind"
     marker = json.loads((bench_database / "pam-0_0004.json").read_text())
     assert marker["rows"]["contracts"] == 2 and marker["rows"]["return_figures"] > 0
     assert "contract page p50 (ms)" in capsys.readouterr().out  # the printed table

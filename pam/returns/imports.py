@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 
 from pam.core.forms import whole_number
 from pam.returns.layout import Layout, Problem
@@ -307,11 +308,15 @@ def identify(filename: str, content: bytes) -> tuple[str | None, str | None]:
     if not name.lower().endswith(".xlsx"):
         return None, None
     _check_container(content, name)
+    # Only the hidden details are wanted here, and the upload's full reading follows, so the
+    # fast reader (python-calamine, about 25 times quicker than openpyxl) reads them.
     try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds of error for a damaged file
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        if META_SHEET not in book.sheet_names:
+            return None, None
+        rows = book.get_sheet_by_name(META_SHEET).to_python(skip_empty_area=False)
+    except Exception:  # calamine raises several kinds of error for a damaged file
         raise FileRefused(f"{name} is damaged and cannot be opened as a workbook") from None
-    if META_SHEET not in book.sheetnames:
-        return None, None
-    meta = _metadata(book[META_SHEET])
+    meta = {str(row[0]).strip(): str(row[1]).strip() for row in rows[:50]
+            if len(row) > 1 and row[0] not in (None, "")}  # fmt: skip
     return meta.get("contract_reference"), meta.get("period")

@@ -1,0 +1,91 @@
+"""Board pack figures: its time and peak memory, next to XlsxWriter alone writing the same
+cells.
+
+The pack is built as `flask pam board-pack` and the download build it (pam.exports.
+board_pack.build), for the last quarter of the benchmark's year: first with the
+suppression patterns worked out afresh (under the same time budget as a dashboard's first
+view), then again with them worked out, under tracemalloc, for the peak memory Python
+allocated while building it. The baseline reads every cell back out of the pack with
+python-calamine and writes them, sheet by sheet, with a bare XlsxWriter workbook: what any
+implementation writing that content would at least cost.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+import tracemalloc
+from datetime import date
+
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+QUARTER = "2025/26-Q4"
+TODAY = date(2026, 11, 23)
+
+
+def measure_board_pack(app, budget: int) -> dict[str, float]:
+    from bench.run import TooSlow, within_budget
+    from pam.core.periods import Period
+    from pam.dashboards import patterns
+    from pam.exports import board_pack
+
+    with app.app_context():
+        period = Period.parse(QUARTER)
+        patterns._WORKED_OUT.clear()
+        started = time.perf_counter()
+        try:
+            with within_budget(budget):
+                body = board_pack.build(period, TODAY)
+        except TooSlow:
+            return dict.fromkeys(FIGURES, math.inf)
+        first = time.perf_counter() - started
+        warm, pack_peak = _peak(lambda: board_pack.build(period, TODAY))
+    cells = _cells(body)
+    alone, alone_peak = _peak(lambda: _write_alone(cells))
+    return {
+        "board pack first build (ms)": first * 1000,
+        "board pack build, patterns worked out (ms)": warm * 1000,
+        "board pack peak memory (MB)": pack_peak / 1e6,
+        "XlsxWriter alone, same cells (ms)": alone * 1000,
+        "XlsxWriter alone peak memory (MB)": alone_peak / 1e6,
+        "board pack cells": sum(len(row) for rows in cells.values() for row in rows),
+    }
+
+
+FIGURES = (
+    "board pack first build (ms)", "board pack build, patterns worked out (ms)",
+    "board pack peak memory (MB)", "XlsxWriter alone, same cells (ms)",
+    "XlsxWriter alone peak memory (MB)", "board pack cells",
+)  # fmt: skip
+
+
+def _peak(work) -> tuple[float, int]:
+    """(seconds, peak bytes allocated) of one call; the seconds include tracemalloc's own
+    cost, so read them only against each other."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        work()
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return seconds, peak
+
+
+def _cells(body: bytes) -> dict[str, list[list]]:
+    book = CalamineWorkbook.from_filelike(io.BytesIO(body))
+    return {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
+
+
+def _write_alone(cells: dict[str, list[list]]) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    for name, rows in cells.items():
+        sheet = book.add_worksheet(name)
+        for number, row in enumerate(rows):
+            sheet.write_row(number, 0, row)
+    book.close()
+    return buffer.getvalue()
