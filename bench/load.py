@@ -72,7 +72,10 @@ class Server:
         command = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
                    "--bind", f"127.0.0.1:{self.port}", "--timeout", "600",
                    "--log-level", "warning", "app:app"]  # fmt: skip
-        self.log = (HERE / ".data" / "gunicorn.log").open("w")  # each request is logged
+        from bench import run
+
+        run.DATA.mkdir(exist_ok=True)
+        self.log = (run.DATA / "gunicorn.log").open("w")  # each request is logged
         self.process = subprocess.Popen(command, cwd=HERE.parent, env=environment,  # noqa: S603
                                         stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
 
