@@ -18,7 +18,7 @@ from pam.auth.models import Role
 from pam.contracts import services as contract_services
 from pam.contracts.models import ContractStatus
 from pam.core.periods import FinancialYear, Period
-from pam.dashboards import outcomes, performance, portfolio
+from pam.dashboards import outcomes, performance, portfolio, suppression
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
 from pam.dashboards.patterns import YearPatterns
@@ -148,6 +148,65 @@ def test_no_shown_figures_ever_determine_a_small_one(table):
     rank = numpy.linalg.matrix_rank(known)
     for figure in small:
         assert numpy.linalg.matrix_rank(numpy.vstack([known, vector(figure)])) > rank
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 14),  # cells
+    st.lists(st.integers(1, 2**14 - 1), min_size=1, max_size=14),  # shown figures
+    st.integers(0, 2**14 - 1),  # cells nobody can read directly
+    st.lists(st.integers(1, 2**14 - 1), min_size=1, max_size=8),  # figures to check
+)
+def test_the_exact_check_agrees_with_numpys_rank(cells, shown, unknown, asked):
+    """The sparse, block-by-block check says a figure is determined exactly when numpy's
+    rank (an independent reckoning) says its unknown cells are in the span of the shown
+    figures', and the figures it names do determine it."""
+    everything = (1 << cells) - 1
+    unknown &= everything
+    shown = [mask & everything for mask in shown if mask & everything]
+    asked = [mask & everything for mask in asked]
+    answers = suppression._Blocks(unknown, shown).derivations(asked)
+    for mask, used in zip(asked, answers, strict=True):
+        assert (used is not None) == in_span(unknown, shown, mask), (shown, unknown, mask)
+        if used is not None:
+            assert set(used) <= set(shown) and in_span(unknown, used, mask)
+
+
+def in_span(unknown: int, rows: list[int], mask: int) -> bool:
+    columns = [bit for bit in range(unknown.bit_length()) if unknown >> bit & 1]
+    if not columns or not mask & unknown:
+        return True  # nothing unknown to work out
+
+    def vector(m: int) -> list[int]:
+        return [m >> bit & 1 for bit in columns]
+
+    matrix = numpy.array([vector(row) for row in rows] or [[0] * len(columns)])
+    with_figure = numpy.vstack([matrix, vector(mask)])
+    return numpy.linalg.matrix_rank(with_figure) == numpy.linalg.matrix_rank(matrix)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 9), min_size=4, max_size=4), min_size=2, max_size=4),
+       st.sets(st.integers(0, 40), max_size=6))  # fmt: skip
+def test_leaving_out_totals_whose_parts_are_shown_changes_no_answer(table, hide):
+    """A total whose parts are all shown adds nothing to what the shown figures reveal."""
+    rows, quarters = range(len(table)), range(4)
+    cells = {(r, q): table[r][q] + 1 for r in rows for q in quarters}  # none zero
+    pattern = Pattern(cells, threshold=0)
+    mask = pattern.mask
+    row_totals = [mask([(r, q) for q in quarters]) for r in rows]
+    for r in rows:
+        pattern.group(row_totals[r], [mask([(r, q)]) for q in quarters])
+    for q in quarters:
+        pattern.group(mask([(r, q) for r in rows]), [mask([(r, q)]) for r in rows])
+    pattern.group(mask(cells), row_totals)
+    published = sorted(pattern._published)
+    hidden = {published[i % len(published)] for i in hide}
+    unknown, rows_kept = pattern._shown_rows(hidden)
+    every_shown = [m for m in published if m not in hidden]
+    asked = [*published, *(total & ~part for total in published for part in published)]
+    kept = suppression._Blocks(unknown, rows_kept).derivations(asked)
+    assert [d is not None for d in kept] == [in_span(unknown, every_shown, m) for m in asked]
 
 
 # --- a small hand-made dataset ------------------------------------------------------------
