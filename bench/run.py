@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import platform
@@ -74,8 +75,10 @@ def _create_postgres_database(url: str, fresh: bool) -> bool:
 def make_app(url: str):
     from pam import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": url, "PAM_ENV": "development",
-                       "PAM_REQUIRE_TWO_FACTOR": False})  # fmt: skip
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PAM_ENV": "development",
+                      "PAM_REQUIRE_TWO_FACTOR": False})  # fmt: skip
+    logging.getLogger("pam.requests").setLevel(logging.WARNING)  # the table, not every request
+    return app
 
 
 def build(scale: float, label: str, fresh: bool, say: Callable[[str], None]) -> Any:
