@@ -233,6 +233,16 @@ def _adds_up(total: int, parts: list[int]) -> bool:
     return together == total
 
 
+def _equations(unknown: int, shown: list[int]) -> dict[int, int]:
+    """{unknown cells: the shown figure} for the shown figures that hold unknown cells;
+    figures that differ only in known cells are one equation (the first one names it)."""
+    rows: dict[int, int] = {}
+    for mask in shown:
+        if mask & unknown:
+            rows.setdefault(mask & unknown, mask)
+    return rows
+
+
 class _Blocks:
     """The span of the shown figures, worked out block by block. Cells that no shown
     figure links (directly or through others) are independent: a figure is determined
@@ -242,10 +252,7 @@ class _Blocks:
 
     def __init__(self, unknown: int, shown: list[int]):
         self.unknown = unknown
-        rows: dict[int, int] = {}  # figures that differ only in known cells are one equation
-        for mask in shown:
-            if mask & unknown:
-                rows.setdefault(mask & unknown, mask)
+        rows = _equations(unknown, shown)
         links = _Links()
         for projection in rows:
             links.join(_bits(projection))
@@ -328,10 +335,7 @@ class _Span:
 
     def __init__(self, unknown: int, shown: list[int]):
         self.unknown = unknown
-        rows: dict[int, int] = {}  # figures that differ only in known cells are one equation
-        for mask in shown:
-            if mask & unknown:
-                rows.setdefault(mask & unknown, mask)
+        rows = _equations(unknown, shown)
         self._names = list(rows.values())
         remaining: dict[int, tuple[dict[int, int], dict[int, int]]] = {}  # cells, make-up
         holding: dict[int, set[int]] = defaultdict(set)  # cell -> equations holding it
