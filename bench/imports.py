@@ -29,8 +29,8 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
-PROVIDER_USER = "amy.turner@purbeck-mediation.example.org"
-OFFICER = "officer@opcc.example.org"
+from bench.users import OFFICER, PROVIDER
+
 TODAY = date(2026, 11, 23)  # after every generated quarter, whatever day the bench runs
 
 
@@ -97,7 +97,7 @@ def prepare(folder: Path, count: int) -> list[Path]:
     from pam.returns import services
     from pam.returns.spreadsheet import write_template
 
-    provider_id = db.session.scalar(select(User.organisation_id).where(User.email == PROVIDER_USER))
+    provider_id = db.session.scalar(select(User.organisation_id).where(User.email == PROVIDER))
     area_ids = list(db.session.scalars(text("SELECT id FROM areas ORDER BY id")))
     connection = db.session.connection()
     shapes = templates(connection)
@@ -146,7 +146,7 @@ def measure_imports(url: str, count: int, singles: int, say) -> dict[str, float]
         with app.app_context():
             say(f"  writing {singles + count:,} filled return templates to import")
             paths = prepare(Path(folder), singles + count)
-            submitter = db.session.scalar(select(User).where(User.email == PROVIDER_USER))
+            submitter = db.session.scalar(select(User).where(User.email == PROVIDER))
             officer = db.session.scalar(select(User).where(User.email == OFFICER))
 
             def import_all(files: list[Path]) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -31,11 +30,9 @@ from pathlib import Path
 import requests
 
 from bench.imports import scratch_copy
+from bench.users import BOARD, DEMO_PASSWORD, OFFICER, PROVIDER, csrf_token
 
 HERE = Path(__file__).resolve().parent
-PASSWORD = "dorset-demo-2026"  # noqa: S105 - the public demo password
-BOARD, OFFICER = "board@cjb.example.org", "officer@opcc.example.org"
-PROVIDER = "amy.turner@purbeck-mediation.example.org"
 YEAR = "2025/26"
 
 
@@ -103,16 +100,11 @@ class Server:
 def sign_in(base: str, email: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{base}/sign-in", timeout=60).text
-    token = _token(page)
-    form = {"csrf_token": token, "email": email, "password": PASSWORD}
+    form = {"csrf_token": csrf_token(page), "email": email, "password": DEMO_PASSWORD}
     answer = session.post(f"{base}/sign-in", data=form, timeout=60, allow_redirects=False)
     if answer.status_code != 302:
         raise RuntimeError(f"Could not sign in as {email}: {answer.status_code}")
     return session
-
-
-def _token(page: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
 
 
 def _provider_return(app) -> tuple[str, str]:
@@ -177,7 +169,7 @@ def _user(base: str, email: str, steps: list, until: float, tally: Tally, once: 
 
 
 def _upload(session: requests.Session, base: str, path: str, template: bytes | None):
-    token = _token(session.get(base + path, timeout=600).text)
+    token = csrf_token(session.get(base + path, timeout=600).text)
     return session.post(
         base + path, timeout=600, allow_redirects=False,
         data={"csrf_token": token, "signed_off_by": "Amy Turner, Service manager",

@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import platform
-import re
 import signal
 import statistics
 import time
@@ -34,12 +33,11 @@ from sqlalchemy import create_engine, event, select, text
 from bench.exports import measure_board_pack
 from bench.imports import measure_imports
 from bench.load import measure_load
+from bench.users import BOARD, DEMO_PASSWORD, OFFICER, csrf_token
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 RESULTS = HERE / "results.json"
-DEMO_PASSWORD = "dorset-demo-2026"  # noqa: S105 - the public demo password
-BOARD, OFFICER = "board@cjb.example.org", "officer@opcc.example.org"
 
 
 # --- the databases -----------------------------------------------------------------------
@@ -120,7 +118,7 @@ def signed_in(app, email: str):
     """A test client signed in through the real sign-in form (CSRF token and all)."""
     client = app.test_client()
     page = client.get("/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+    token = csrf_token(page)
     answer = client.post(
         "/sign-in", data={"csrf_token": token, "email": email, "password": DEMO_PASSWORD}
     )
