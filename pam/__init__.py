@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from pam.core.errors import register_error_pages
     from pam.core.hooks import register_request_hooks
     from pam.core.logs import configure_logging
+    from pam.dashboards.stored import init_app as keep_patterns
 
     configure_logging(app)
     init_api(app)
@@ -46,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_timeouts(app)
     register_error_pages(app)
     register_commands(app)
+    keep_patterns(app)
     return app
 
 

@@ -15,6 +15,7 @@ from pam.contracts.models import (  # noqa: F401
     PaymentScheduleEntry,
     Variation,
 )
+from pam.dashboards.models import StoredPattern  # noqa: F401
 from pam.decisions.models import (  # noqa: F401
     BudgetLine,
     ClosedYear,

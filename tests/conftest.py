@@ -116,6 +116,9 @@ def clean_database(app: Flask) -> Iterator[None]:
     """Each test starts with empty tables and an app context."""
     with app.app_context():
         yield
+    # Emptied after the test's app context has ended, and with it anything written when
+    # a context ends (worked-out suppression patterns, pam.dashboards.stored).
+    with app.app_context():
         db.session.remove()
         tables = [table.name for table in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as connection:

@@ -4,6 +4,8 @@ SQL statements that do not grow with the data."""
 
 from __future__ import annotations
 
+import logging
+import zlib
 from datetime import date
 from decimal import Decimal
 
@@ -11,16 +13,18 @@ import numpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
 
 from pam.audit import services as audit
 from pam.auth.models import Role
 from pam.contracts import services as contract_services
 from pam.contracts.models import ContractStatus
 from pam.core.periods import FinancialYear, Period
-from pam.dashboards import outcomes, performance, portfolio, suppression
+from pam.dashboards import outcomes, patterns, performance, portfolio, stored, suppression
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
+from pam.dashboards.models import StoredPattern
 from pam.dashboards.patterns import YearPatterns
 from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
@@ -702,3 +706,102 @@ def test_a_measures_totals_stay_shown_when_only_its_breakdown_has_small_numbers(
             assert not figures.hides(figures.mask([contract], column, part)), (contract, column)
     assert figures.hides(figures.mask([made["A"]], "Q1", "self-referral"))
     assert figures.hides(figures.mask([made["B"]], "Q1", "prisons"))
+
+
+# --- patterns kept for every server process ------------------------------------------------
+
+
+def _board_in_a_request(app, filters: Filters) -> dict[str, list]:
+    """The board's outcomes tables, worked out in an app context of their own (a request,
+    say): what it works out is kept when that context ends."""
+    with app.app_context():
+        return _board(filters)
+
+
+def _as_another_process(monkeypatch) -> list[str]:
+    """Forget every pattern this process worked out, and note the families it works out
+    afresh from now on."""
+    monkeypatch.setattr(patterns, "_WORKED_OUT", type(patterns._WORKED_OUT)())
+    worked_out = []
+    settle = Pattern._settle
+
+    def noting(pattern):
+        worked_out.append(pattern)
+        return settle(pattern)
+
+    monkeypatch.setattr(Pattern, "_settle", noting)
+    return worked_out
+
+
+def _kept() -> dict[str, StoredPattern]:
+    return {row.family: row for row in db.session.scalars(select(StoredPattern))}
+
+
+def test_a_worked_out_pattern_is_kept_and_another_process_reads_it(
+    app, two_rj_contracts, monkeypatch
+):
+    _as_another_process(monkeypatch)
+    first = _board_in_a_request(app, Filters(YEAR))
+    kept = _kept()
+    assert {"processes", "equality:age", "equality:sex", "RJ05"} <= set(kept)
+    assert {row.year for row in kept.values()} == {"2025/26"}
+    worked_out = _as_another_process(monkeypatch)
+    assert _board_in_a_request(app, Filters(YEAR)) == first
+    assert worked_out == []
+    # The same figures, worked out afresh, agree with the kept ones.
+    db.session.execute(delete(StoredPattern))
+    db.session.commit()
+    worked_out = _as_another_process(monkeypatch)
+    assert _board_in_a_request(app, Filters(YEAR)) == first
+    assert worked_out
+
+
+def test_a_changed_figure_is_worked_out_afresh_and_replaces_the_kept_pattern(
+    app, two_rj_contracts, monkeypatch
+):
+    _as_another_process(monkeypatch)
+    _board_in_a_request(app, Filters(YEAR))
+    before = _kept()["processes"].digest
+    direct = "K:RJ07:process_type:direct-face-to-face"
+    submit_answers(two_rj_contracts["a"], "2025/26-Q2", {"K:RJ07": "3", direct: "3"})
+    worked_out = _as_another_process(monkeypatch)
+    after = _board_in_a_request(app, Filters(YEAR))
+    assert worked_out
+    assert after["processes"][0][2] is C  # the new quarter's 3
+    db.session.expire_all()
+    processes = [row for row in db.session.scalars(select(StoredPattern))
+                 if row.family == "processes"]  # fmt: skip
+    assert len(processes) == 1 and processes[0].digest != before
+
+
+@pytest.mark.parametrize("tampered", ["unreadable", "shows a small figure", "unknown figure"])
+def test_a_kept_pattern_that_cannot_be_right_is_worked_out_again(
+    app, two_rj_contracts, monkeypatch, tampered
+):
+    _as_another_process(monkeypatch)
+    first = _board_in_a_request(app, Filters(YEAR))
+    hidden = {
+        "unreadable": b"not a pattern",
+        "shows a small figure": zlib.compress(b"[]"),
+        "unknown figure": zlib.compress(b'["ffffffffffffffffffff"]'),
+    }[tampered]
+    db.session.execute(update(StoredPattern).values(hidden=hidden))
+    db.session.commit()
+    worked_out = _as_another_process(monkeypatch)
+    assert _board_in_a_request(app, Filters(YEAR)) == first
+    assert worked_out
+
+
+def test_a_pattern_that_cannot_be_kept_costs_the_cache_not_the_page(
+    two_rj_contracts, client_as, monkeypatch, caplog
+):
+    def refuse(*_args, **_kwargs):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(stored, "insert", refuse)
+    monkeypatch.setattr(logging.getLogger("pam"), "propagate", True)  # for caplog
+    _as_another_process(monkeypatch)
+    response = client_as(Role.BOARD_MEMBER).get("/dashboards/outcomes?year=2025-26")
+    assert response.status_code == 200 and suppression.SUPPRESSED_MARK.encode() in response.data
+    assert "suppression patterns could not be stored" in caplog.text
+    assert _kept() == {}

@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from pam.contracts.models import Contract, contract_areas
 from pam.core.periods import FinancialYear
+from pam.dashboards import stored
 from pam.dashboards.suppression import Pattern
 from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
@@ -184,8 +185,9 @@ class Figures:
     the year) or a set of periods, and a published part."""
 
     def __init__(self, family: Family, cells: dict, index: ContractIndex, year_sums: bool,
-                 threshold: int):  # fmt: skip
+                 threshold: int, stored_as: tuple[str, str] | None = None):  # fmt: skip
         self.family = family
+        self.stored_as = stored_as  # (digest, year): where the worked-out pattern is kept
         self.year_sums = year_sums
         self.index = index
         self.pattern = Pattern(cells, threshold)
@@ -223,7 +225,19 @@ class Figures:
         with self._lock:  # a worked-out pattern may be shared by the server's threads
             if not self._described and self.pattern.threshold and self.pattern.has_small_cells:
                 self._describe()
+                self._settle()
             return self.pattern.hides(mask)
+
+    def _settle(self) -> None:
+        """Read the pattern if a server process has worked it out before; otherwise work
+        it out, and keep it for the others."""
+        if self.stored_as is None:
+            return
+        key, year = self.stored_as
+        hidden = stored.load(key)
+        if hidden is None or not self.pattern.adopt(hidden):
+            hidden = self.pattern.settled()
+            stored.keep(key, self.family.name, year, self.pattern.threshold, hidden)
 
     def figure(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None):
         """(value, suppressed?) of one figure."""
@@ -367,17 +381,19 @@ KEEP_WORKED_OUT = 64
 
 
 def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bool,
-                threshold: int) -> Figures:  # fmt: skip
+                threshold: int, year: FinancialYear) -> Figures:  # fmt: skip
     """The family's figures, reusing a pattern already worked out from exactly the same
-    facts, contracts and threshold: a pattern takes a second or so for a year of fine
-    equality figures, and the answer for the same inputs is always the same, so the
-    cache can never be stale (a changed figure or contract is a different key)."""
+    facts, contracts and threshold: in this process, or (pam.dashboards.stored) by any
+    process that shares the database. A pattern takes seconds to minutes, and the answer
+    for the same inputs is always the same, so neither cache can be stale (a changed
+    figure or contract is a different key)."""
     key = (family, threshold, year_sums, tuple(cells.items()), index.key)
     with _WORKED_OUT_LOCK:
         if key in _WORKED_OUT:
             _WORKED_OUT.move_to_end(key)
             return _WORKED_OUT[key]
-    figures = Figures(family, cells, index, year_sums, threshold)
+    digest = stored.digest(family, threshold, year_sums, cells, index.key)
+    figures = Figures(family, cells, index, year_sums, threshold, (digest, year.label))
     with _WORKED_OUT_LOCK:
         _WORKED_OUT[key] = figures
         while len(_WORKED_OUT) > KEEP_WORKED_OUT:
@@ -402,7 +418,7 @@ class YearPatterns:
         if family.name not in self._families:
             cells, year_sums = load_cells(family, self.year)
             self._families[family.name] = _worked_out(
-                family, cells, self.index, year_sums, self.threshold
+                family, cells, self.index, year_sums, self.threshold, self.year
             )
         return self._families[family.name]
 

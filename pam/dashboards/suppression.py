@@ -119,12 +119,24 @@ class Pattern:
         if difference and part:
             self._protected.setdefault(difference, part)
 
+    def adopt(self, hidden: set[int]) -> bool:
+        """Take a pattern worked out before from exactly these figures (it is stored),
+        unless it cannot be one: it names a figure this family does not publish, or
+        shows a small one."""
+        if not hidden <= self._published or any(
+            mask not in hidden and is_small(self.value(mask), self.threshold)
+            for mask in self._published
+        ):
+            return False
+        self._hidden = set(hidden)
+        return True
+
     # --- reading it ---------------------------------------------------------------------
 
     def hides(self, mask: int) -> bool:
         if not mask or not self.threshold or not self.has_small_cells:
             return False
-        hidden = self._settled()
+        hidden = self.settled()
         if mask in self._published:
             return mask in hidden
         return not self._derivable(mask)
@@ -132,7 +144,7 @@ class Pattern:
     def _derivable(self, mask: int) -> bool:
         """Do the shown figures already give this figure away?"""
         if self._span is None:
-            self._span = _Blocks(*self._shown_rows(self._settled()))
+            self._span = _Blocks(*self._shown_rows(self.settled()))
         return self._span.derivations([mask])[0] is not None
 
     # --- working it out -----------------------------------------------------------------
@@ -140,7 +152,8 @@ class Pattern:
     def _order(self, mask: int) -> tuple:
         return (self.value(mask), mask.bit_count(), mask)
 
-    def _settled(self) -> set[int]:
+    def settled(self) -> set[int]:
+        """The published figures the pattern hides (worked out on first asking)."""
         if self._hidden is None:
             self._hidden = self._settle() if self.has_small_cells else set()
         return self._hidden

@@ -1,0 +1,33 @@
+"""Worked-out suppression patterns, kept so that no server process works one out twice.
+
+A pattern for a national year takes minutes to work out and is the same for the same
+inputs, so it is stored under a digest of exactly those inputs (pam.dashboards.stored).
+Every gunicorn worker, and the server after a restart, reads it instead of working it
+out again. It is a cache, not a record: any row may be deleted and is worked out again,
+and a changed figure or contract is a new digest, so a row is never stale. It is not
+audited (the facts it is derived from are).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pam.audit.models import utcnow
+from pam.extensions import db
+
+
+class StoredPattern(db.Model):
+    __tablename__ = "suppression_patterns"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(80))
+    year: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[int] = mapped_column(Integer)
+    # The hidden figures, each a mask over the family's non-zero cells (compressed).
+    hidden: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_suppression_patterns_family_year", "family", "year"),)

@@ -1,0 +1,82 @@
+"""Keeping worked-out suppression patterns in the database (see pam.dashboards.models).
+
+`digest()` names a pattern's inputs exactly: the family, the threshold, the facts' cells
+in their order (which fixes each cell's place in the masks), the contracts a filter can
+choose and PATTERN_VERSION. A pattern worked out during a request is written when the
+request's app context ends, on a connection of its own, after the request's session has
+gone: a page view holds no write lock while it renders, and a failed write costs only the
+cache, never the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import zlib
+
+from flask import Flask, g
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from pam.dashboards.models import StoredPattern
+from pam.extensions import db
+
+log = logging.getLogger(__name__)
+
+# Change this whenever a change to pam.dashboards.suppression or .patterns could change
+# which figures a pattern hides: every stored pattern is then worked out afresh.
+PATTERN_VERSION = 1
+_WAITING = "pam_patterns_to_store"
+
+
+def digest(family, threshold: int, year_sums: bool, cells: dict, contracts: tuple) -> str:
+    described = repr((PATTERN_VERSION, family, threshold, year_sums, list(cells.items()),
+                      contracts))  # fmt: skip
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+def load(key: str) -> set[int] | None:
+    """The hidden figures stored under `key`, or None (none stored, or unreadable)."""
+    stored = db.session.scalar(select(StoredPattern.hidden).where(StoredPattern.digest == key))
+    if stored is None:
+        return None
+    try:
+        return {int(mask, 16) for mask in json.loads(zlib.decompress(stored))}
+    except (ValueError, TypeError, zlib.error):
+        log.warning("stored suppression pattern %s is unreadable: working it out", key)
+        return None
+
+
+def keep(key: str, family: str, year: str, threshold: int, hidden: set[int]) -> None:
+    """Store the pattern when this app context ends (see the module's note)."""
+    packed = zlib.compress(json.dumps(sorted(f"{mask:x}" for mask in hidden)).encode())
+    row = {"digest": key, "family": family, "year": year, "threshold": threshold,
+           "hidden": packed}  # fmt: skip
+    g.setdefault(_WAITING, {})[key] = row
+
+
+def _store_waiting(error: BaseException | None) -> None:
+    rows = g.pop(_WAITING, None)
+    if not rows or error is not None:
+        return
+    db.session.remove()  # the request's own transaction ends first (SQLite: no lock held)
+    try:
+        with db.engine.begin() as connection:
+            for row in rows.values():
+                # One pattern per family, year and threshold: an older one was worked out
+                # from facts that have since changed, so nothing will ask for it again.
+                connection.execute(
+                    delete(StoredPattern).where(
+                        StoredPattern.family == row["family"],
+                        StoredPattern.year == row["year"],
+                        StoredPattern.threshold == row["threshold"],
+                    )
+                )
+                connection.execute(insert(StoredPattern), row)
+    except SQLAlchemyError:  # another worker stored it first, or the database is busy
+        log.warning("suppression patterns could not be stored", exc_info=True)
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_store_waiting)
