@@ -16,8 +16,7 @@ from pam.providers.models import Organisation, OrganisationKind
 from tests.conftest import FACTORY
 
 
-def test_verify_is_ok_after_demo_load_and_edits(runner, client_as):
-    assert runner.invoke(args=["pam", "demo"]).exit_code == 0
+def test_verify_is_ok_after_demo_load_and_edits(demo, runner, client_as):
     officer = client_as(Role.OFFICER)
     organisation = db.session.scalar(
         select(Organisation).where(Organisation.kind != OrganisationKind.OPCC)

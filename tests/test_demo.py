@@ -34,8 +34,7 @@ def test_demo_loads_once_and_every_role_can_sign_in(app, runner):
         assert client.get("/home").status_code == 200
 
 
-def test_demo_provider_users_belong_to_a_provider(runner):
-    runner.invoke(args=["pam", "demo"])
+def test_demo_provider_users_belong_to_a_provider(demo):
     providers = db.session.scalars(select(User).where(User.role == Role.PROVIDER)).all()
     assert providers and all(user.organisation_id for user in providers)
 
@@ -54,13 +53,12 @@ def test_demo_logins_lists_every_account(runner):
     assert all(spec["email"] in output for spec in DEMO_USERS)
 
 
-def test_demo_portfolio_has_two_years_of_returns_with_believable_variation(runner):
+def test_demo_portfolio_has_two_years_of_returns_with_believable_variation(demo):
     from pam.contracts.models import Contract
     from pam.core.periods import FinancialYear
     from pam.outcomes.performance import contract_performance
     from pam.returns.models import ProviderReturn, ReturnStatus
 
-    runner.invoke(args=["pam", "demo"])
     contracts = db.session.scalars(select(Contract)).all()
     assert 18 <= len(contracts) <= 25
     returns = db.session.scalars(select(ProviderReturn)).all()
@@ -80,11 +78,10 @@ def test_demo_portfolio_has_two_years_of_returns_with_believable_variation(runne
     assert audit.verify_chain().ok
 
 
-def test_demo_holds_a_completed_commissioning_cycle_and_a_tender_in_evaluation(runner, client):
+def test_demo_holds_a_completed_commissioning_cycle_and_a_tender_in_evaluation(demo, client):
     from pam.contracts.models import Contract
     from pam.market.models import PublishedAssessment, Tender, TenderStatus
 
-    runner.invoke(args=["pam", "demo"])
     first = db.session.scalar(select(Tender).where(Tender.reference == "OPCC-T-2026-01"))
     assert first.status == TenderStatus.AWARDED and first.market_assessment_id
     assert db.session.scalar(select(PublishedAssessment.id)) is not None
@@ -95,10 +92,9 @@ def test_demo_holds_a_completed_commissioning_cycle_and_a_tender_in_evaluation(r
     assert second.status == TenderStatus.PUBLISHED and len(second.bids) == 2
 
 
-def test_demo_holds_a_delivery_plan_and_a_year_of_panel_cases(runner):
+def test_demo_holds_a_delivery_plan_and_a_year_of_panel_cases(demo):
     from pam.programmes.models import Milestone, PanelCase, Pilot
 
-    runner.invoke(args=["pam", "demo"])
     assert db.session.scalar(select(func.count(Milestone.id))) >= 3
     pilot = db.session.scalar(select(Pilot))
     assert len(pilot.sites) == 2

@@ -9,7 +9,6 @@ import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -34,12 +33,6 @@ RELEASES = "/transparency/ocds-releases.json"
 RECORDS = "/transparency/ocds-records.json"
 GRANTS = "/transparency/360giving.json"
 GRANTS_XLSX = "/transparency/360giving.xlsx"
-
-
-@pytest.fixture
-def demo(runner):
-    result = runner.invoke(args=["pam", "demo"])
-    assert result.exit_code == 0, result.output
 
 
 def by_stage(package: dict) -> dict[str, dict]:
