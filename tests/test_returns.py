@@ -545,3 +545,17 @@ def test_tampered_metadata_and_unreadable_csv_are_refused_plainly(setup):
     huge = b'contract,RJ-1\r\nperiod,2025/26-Q2\r\nN:achievements,"' + b"x" * 200_000 + b'"\r\n'
     assert "could not be read as CSV" in upload(setup, huge, name="big.csv").text
     assert versions() == 0
+
+
+def test_a_layout_for_another_period_is_refused_and_stores_nothing(setup):
+    provider_return = services.return_for(setup["user"], setup["contract"], PERIOD)
+    other = services.layout_for(setup["contract"], Period.parse("2025/26-Q1"))
+    entries = Entries(raw=answers_for(setup))
+    with pytest.raises(ValueError, match="another contract or period"):
+        services.submit_return(setup["user"], provider_return, entries, signed_off_by="Amy",
+                               source=ReturnSource.WEB, layout=other)  # fmt: skip
+    assert db.session.scalar(select(func.count(ReturnVersion.id))) == 0
+    mine = services.layout_for(setup["contract"], PERIOD)
+    version = services.submit_return(setup["user"], provider_return, entries, signed_off_by="Amy",
+                                     source=ReturnSource.WEB, layout=mine)  # fmt: skip
+    assert version.number == 1 and version.figures

@@ -167,7 +167,7 @@ def _import_one(candidate: Candidate, submitter, signed_off_by, accepted_by, tod
     provider_return = services.return_for(submitter, contract, period)
     try:
         services.submit_return(submitter, provider_return, entries, signed_off_by=signed_off_by,
-                               source=source, upload=upload)  # fmt: skip
+                               source=source, upload=upload, layout=layout)  # fmt: skip
         if accepted_by is not None:
             services.review_return(accepted_by, provider_return, "accepted", IMPORTED)
     except services.ReturnRefused as refused:

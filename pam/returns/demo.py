@@ -133,6 +133,7 @@ def _submit(actor, contract, period, answers, when, reviewer, decision="accepted
         signed_off_by=f"{submitter.full_name}, {submitter.job_title}" if submitter else "Manager",
         source=ReturnSource.SPREADSHEET,
         submitted_at=when,
+        layout=layout,
     )
     if decision:
         services.review_return(

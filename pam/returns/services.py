@@ -209,11 +209,14 @@ def submit_return(
     upload: tuple[str, bytes] | None = None,
     correction_reason: str = "",
     submitted_at: datetime | None = None,
+    layout: Layout | None = None,
 ) -> ReturnVersion:
     """Check everything and, only if all is well, store a new submitted version.
 
     `submitted_at` is for loading history (the demo, a migration from another system);
-    every other caller lets it default to now.
+    every other caller lets it default to now. `layout` is the return's layout when the
+    caller has already built it (to read the file against): building it reads the period
+    before's accepted figures, a tenth of a bulk import's time when done twice.
     """
     _check_can_submit(actor, provider_return, correction_reason)
     if not (signed_off_by or "").strip():
@@ -221,7 +224,10 @@ def submit_return(
             "Enter the name and role of the person signing off the return", "signed_off_by"
         )
     contract = provider_return.contract
-    layout = layout_for(contract, provider_return.reporting_period)
+    if layout is None:
+        layout = layout_for(contract, provider_return.reporting_period)
+    elif (layout.contract.id, layout.period) != (contract.id, provider_return.reporting_period):
+        raise ValueError("the layout given is for another contract or period")
     if not layout.section("measures"):
         raise BusinessRuleError("This contract has no measures to report yet")
     checked = check_entries(layout, entries.raw, entries.where, entries.percent_formats)

@@ -161,7 +161,7 @@ def template(contract_id: int, period_slug: str, fmt: str):
     return response
 
 
-def _submit(contract, period, entries: Entries, form, source, upload=None):
+def _submit(contract, period, entries: Entries, form, source, upload=None, layout=None):
     """Submit through the shared workflow; a refusal about the form itself goes on the form."""
     try:
         return attempt_submission(
@@ -173,6 +173,7 @@ def _submit(contract, period, entries: Entries, form, source, upload=None):
             source=source,
             upload=upload,
             correction_reason=form.correction_reason.data or "",
+            layout=layout,
         )
     except BusinessRuleError as error:
         show_rule_error(form, error)
@@ -204,7 +205,7 @@ def upload(contract_id: int, period_slug: str):
                     if file[0].lower().endswith(".csv")
                     else ReturnSource.SPREADSHEET
                 )
-                version, problems = _submit(contract, period, entries, form, source, file)
+                version, problems = _submit(contract, period, entries, form, source, file, layout)
                 if version is not None:
                     flash(f"Your return for {period.name} has been submitted", "success")
                     return redirect(_detail_url(contract, period))

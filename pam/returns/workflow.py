@@ -18,7 +18,7 @@ from pam.core.periods import Period
 from pam.extensions import db
 from pam.returns import services
 from pam.returns.imports import Entries
-from pam.returns.layout import Problem, plain
+from pam.returns.layout import Layout, Problem, plain
 from pam.returns.models import ReturnSource, ReturnVersion
 
 CONCURRENT = (
@@ -37,6 +37,7 @@ def attempt_submission(
     source: ReturnSource,
     upload: tuple[str, bytes] | None = None,
     correction_reason: str = "",
+    layout: Layout | None = None,
 ) -> tuple[ReturnVersion | None, list[Problem]]:
     """(the new version, []) when submitted; (None, problems) when kept as a draft.
 
@@ -53,6 +54,7 @@ def attempt_submission(
             source=source,
             upload=upload,
             correction_reason=correction_reason,
+            layout=layout,
         )
         db.session.commit()
         return version, []
