@@ -71,6 +71,29 @@ def rebuild_facts() -> None:
     click.echo(f"Reporting summary rebuilt: {count} figures from accepted returns.")
 
 
+@pam_cli.command("work-out-patterns")
+@click.option("--year", "year_label", default=None, help="e.g. 2025/26 (default: this year's)")
+def work_out_patterns(year_label: str | None) -> None:
+    """Work out the board's suppression patterns for a year ahead of its first view."""
+    from pam.core.periods import FinancialYear
+    from pam.dashboards.patterns import work_out_year
+    from pam.dashboards.stored import store_waiting
+
+    try:
+        year = FinancialYear.parse(year_label) if year_label else FinancialYear.containing(_today())
+    except ValueError as error:
+        click.echo(f"Refused: {error}", err=True)
+        sys.exit(2)
+    threshold = current_app.config["PAM_SUPPRESSION_THRESHOLD"]
+    if not threshold:
+        click.echo("Suppression is off (PAM_SUPPRESSION_THRESHOLD=0): nothing to work out.")
+        return
+    families = work_out_year(year, threshold)
+    store_waiting()
+    click.echo(f"Suppression patterns for {year.label} worked out and kept: "
+               f"{len(families)} families.")  # fmt: skip
+
+
 @pam_cli.command("board-pack")
 @click.option("--period", "period_label", required=True, help="The quarter, e.g. 2025/26-Q2.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))

@@ -805,3 +805,33 @@ def test_a_pattern_that_cannot_be_kept_costs_the_cache_not_the_page(
     assert response.status_code == 200 and suppression.SUPPRESSED_MARK.encode() in response.data
     assert "suppression patterns could not be stored" in caplog.text
     assert _kept() == {}
+
+
+def test_the_command_works_a_years_patterns_out_before_anyone_views_them(
+    app, two_rj_contracts, runner, monkeypatch
+):
+    _as_another_process(monkeypatch)
+    result = runner.invoke(args=["pam", "work-out-patterns", "--year", "2025/26"])
+    assert result.exit_code == 0, result.output
+    assert "Suppression patterns for 2025/26 worked out and kept" in result.output
+    assert {"processes", "satisfaction", "equality:age", "RJ04", "RJ05"} <= set(_kept())
+    worked_out = _as_another_process(monkeypatch)
+    _board_in_a_request(app, Filters(YEAR))
+    assert worked_out == []  # the board's first view read every pattern it needed
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "code"),
+    [(["--year", "2025-26x"], "'2025-26x' is not a financial year like 2025/26", 2),
+     (["--year", "2025/27"], "'2025/27' is not a financial year", 2)],
+)  # fmt: skip
+def test_the_command_refuses_a_year_it_cannot_read(runner, args, expected, code):
+    result = runner.invoke(args=["pam", "work-out-patterns", *args])
+    assert result.exit_code == code and expected in result.output
+
+
+def test_with_suppression_off_the_command_says_there_is_nothing_to_do(app, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "PAM_SUPPRESSION_THRESHOLD", 0)
+    result = runner.invoke(args=["pam", "work-out-patterns"])
+    assert result.exit_code == 0 and "nothing to work out" in result.output
+    assert _kept() == {}

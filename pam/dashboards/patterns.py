@@ -457,3 +457,20 @@ class YearPatterns:
         if unit == "percentage":
             return self.rate_hidden(code, contracts, column, periods)
         return False
+
+
+def work_out_year(year: FinancialYear, threshold: int) -> list[str]:
+    """Work out (or read) every family's pattern for the year, so that no board member's
+    first view pays for it: after a bulk import, say, or nightly. The patterns are kept
+    when the caller's app context ends (pam.dashboards.stored). Returns the families."""
+    codes = db.session.scalars(
+        select(ReturnFact.code).where(ReturnFact.year == year.label, ReturnFact.kind == "K")
+        .distinct()
+    )  # fmt: skip
+    families = {measure_family(code) for code in codes}
+    families |= {SATISFACTION, *(equality_family(name) for name in EQUALITY)}
+    year_patterns = YearPatterns(year, threshold)
+    for family in sorted(families, key=lambda family: family.name):
+        figures = year_patterns.family(family)
+        figures.hides(figures.mask())  # the first question works the whole pattern out
+    return sorted(family.name for family in families)

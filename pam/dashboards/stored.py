@@ -57,8 +57,17 @@ def keep(key: str, family: str, year: str, threshold: int, hidden: set[int]) -> 
 
 
 def _store_waiting(error: BaseException | None) -> None:
+    if error is None:
+        store_waiting()
+    else:
+        g.pop(_WAITING, None)
+
+
+def store_waiting() -> None:
+    """Store the patterns worked out in this app context now (a command that works them
+    out says so only once they are kept). Ends the context's session first."""
     rows = g.pop(_WAITING, None)
-    if not rows or error is not None:
+    if not rows:
         return
     db.session.remove()  # the request's own transaction ends first (SQLite: no lock held)
     try:
