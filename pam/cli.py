@@ -90,8 +90,9 @@ def work_out_patterns(year_label: str | None) -> None:
         return
     families = work_out_year(year, threshold)
     store_waiting()
-    click.echo(f"Suppression patterns for {year.label} worked out and kept: "
-               f"{len(families)} families.")  # fmt: skip
+    click.echo(f"Suppression patterns for {year.label} worked out: {len(families)} families, "
+               f"{sum(families.values())} with small numbers to hide (kept for every server "
+               "process).")  # fmt: skip
 
 
 @pam_cli.command("board-pack")

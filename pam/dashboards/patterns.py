@@ -459,10 +459,11 @@ class YearPatterns:
         return False
 
 
-def work_out_year(year: FinancialYear, threshold: int) -> list[str]:
+def work_out_year(year: FinancialYear, threshold: int) -> dict[str, bool]:
     """Work out (or read) every family's pattern for the year, so that no board member's
     first view pays for it: after a bulk import, say, or nightly. The patterns are kept
-    when the caller's app context ends (pam.dashboards.stored). Returns the families."""
+    when the caller's app context ends (pam.dashboards.stored). Returns, for each family,
+    whether it has small numbers to hide (a family without them needs no pattern)."""
     codes = db.session.scalars(
         select(ReturnFact.code).where(ReturnFact.year == year.label, ReturnFact.kind == "K")
         .distinct()
@@ -470,7 +471,9 @@ def work_out_year(year: FinancialYear, threshold: int) -> list[str]:
     families = {measure_family(code) for code in codes}
     families |= {SATISFACTION, *(equality_family(name) for name in EQUALITY)}
     year_patterns = YearPatterns(year, threshold)
+    small = {}
     for family in sorted(families, key=lambda family: family.name):
         figures = year_patterns.family(family)
         figures.hides(figures.mask())  # the first question works the whole pattern out
-    return sorted(family.name for family in families)
+        small[family.name] = figures.pattern.has_small_cells
+    return small
