@@ -838,3 +838,14 @@ def test_with_suppression_off_the_command_says_there_is_nothing_to_do(app, runne
     result = runner.invoke(args=["pam", "work-out-patterns"])
     assert result.exit_code == 0 and "nothing to work out" in result.output
     assert _kept() == {}
+
+
+def test_a_patterns_key_does_not_depend_on_the_order_a_contracts_areas_were_read_in():
+    family = patterns.measure_family("VS02")
+
+    def key(areas: list[int]) -> str:  # 1 and 9 share a slot: the set's order follows input
+        contracts = ((7, 2, 5, frozenset(areas)),)
+        return stored.digest(family, 4, True, {(7, 1, 1, "VS02"): 3}, contracts)
+
+    assert key([1, 9]) == key([9, 1])
+    assert key([1, 9]) != key([1, 8])

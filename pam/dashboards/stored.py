@@ -31,6 +31,9 @@ _WAITING = "pam_patterns_to_store"
 
 
 def digest(family, threshold: int, year_sums: bool, cells: dict, contracts: tuple) -> str:
+    """`contracts` is ContractIndex.key: (contract, service, provider, areas) in contract
+    order. Areas are a set, whose order can differ between processes: sorted here."""
+    contracts = [(*fixed, sorted(areas)) for *fixed, areas in contracts]
     described = repr((PATTERN_VERSION, family, threshold, year_sums, list(cells.items()),
                       contracts))  # fmt: skip
     return hashlib.sha256(described.encode()).hexdigest()
