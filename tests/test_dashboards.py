@@ -137,7 +137,7 @@ def test_no_shown_figures_ever_determine_a_small_one(table):
     groups.append((area, row_totals[:2]))
     for total, parts in groups:
         pattern.group(total, parts)
-    pattern.protect(mask(cells) & ~area, area)
+    pattern.protect(mask(cells), area)
     figures = {m for total, parts in groups for m in (total, *parts) if m}
     differences = [total & ~part for total, parts in groups for part in parts]
     differences.append(mask(cells) & ~area)

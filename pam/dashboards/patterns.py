@@ -308,7 +308,7 @@ class Figures:
                 self._group(contracts, column, group, [(sets[k], group) for k in sorted(split)])
             whole = self.mask(contracts, column, group)
             for parent in wider:
-                self.pattern.protect(self.mask(sets[parent], column, group) & ~whole, whole)
+                self.pattern.protect(self.mask(sets[parent], column, group), whole)
 
     def _describe_contract(self, contract: int, sets: dict) -> None:
         """A contract's periods add up to its quarter (monthly returns, milestones); the
@@ -324,7 +324,7 @@ class Figures:
             for column in self.columns:
                 alone = self.mask(mine, column, group)
                 for key in finest:
-                    self.pattern.protect(self.mask(sets[key], column, group) & ~alone, alone)
+                    self.pattern.protect(self.mask(sets[key], column, group), alone)
 
 
 def load_cells(family: Family, year: FinancialYear) -> tuple[dict, bool]:

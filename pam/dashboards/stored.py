@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 # Change this whenever a change to pam.dashboards.suppression or .patterns could change
 # which figures a pattern hides: every stored pattern is then worked out afresh.
-PATTERN_VERSION = 1
+PATTERN_VERSION = 2
 _WAITING = "pam_patterns_to_store"
 
 

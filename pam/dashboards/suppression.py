@@ -51,10 +51,20 @@ def is_small(value: Decimal | int | None, threshold: int) -> bool:
 
 
 def _bits(mask: int) -> Iterable[int]:
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
+    """The cells of a figure: the places of its set bits, lowest first."""
+    if mask.bit_count() <= 16:
+        while mask:
+            low = mask & -mask
+            yield low.bit_length() - 1
+            mask ^= low
+        return
+    # A wide figure (a national total, say): reading the bits off the binary text is one
+    # pass over the int, where peeling them off one by one is a pass per bit.
+    digits = bin(mask)[:1:-1]
+    place = digits.find("1")
+    while place >= 0:
+        yield place
+        place = digits.find("1", place + 1)
 
 
 class Pattern:
@@ -66,11 +76,16 @@ class Pattern:
         nonzero = [(key, Decimal(value)) for key, value in cells.items() if value]
         self._bit = {key: 1 << index for index, (key, _) in enumerate(nonzero)}
         self._cell_values = [value for _, value in nonzero]
+        # Counts are whole numbers: adding them as ints is many times quicker than as
+        # Decimals, and sums are worked out for hundreds of thousands of figures.
+        self._whole = [int(value) for value in self._cell_values]
+        if self._whole != self._cell_values:
+            self._whole = None
         self._values: dict[int, Decimal] = {0: Decimal(0)}
         self._published: set[int] = set()
         self._groups: set[tuple[int, ...]] = set()
         self._sums: set[tuple[int, ...]] = set()  # groups whose parts add up exactly
-        self._protected: dict[int, int] = {}  # a difference -> the part to hide first
+        self._protected: dict[int, tuple[int, int]] = {}  # a difference -> (total, part)
         self._hidden: set[int] | None = None
         self._span: _Blocks | None = None
 
@@ -84,7 +99,11 @@ class Pattern:
 
     def value(self, mask: int) -> Decimal:
         if mask not in self._values:
-            self._values[mask] = sum((self._cell_values[i] for i in _bits(mask)), Decimal(0))
+            if self._whole is not None:
+                self._values[mask] = Decimal(sum(map(self._whole.__getitem__, _bits(mask))))
+            else:
+                cells = map(self._cell_values.__getitem__, _bits(mask))
+                self._values[mask] = sum(cells, Decimal(0))
         return self._values[mask]
 
     @cached_property
@@ -111,13 +130,22 @@ class Pattern:
         if _adds_up(total, parts):
             self._sums.add(group)
         for part in parts:
-            self.protect(total & ~part, part)
+            self.protect(total, part)
 
-    def protect(self, difference: int, part: int) -> None:
-        """A figure worked out as a published total less a published part: when it is a
-        small number, no shown figures may determine it."""
+    def protect(self, total: int, part: int) -> None:
+        """The figure worked out as a published total less a published part (the part is
+        the one to hide first): when it is a small number, no shown figures may
+        determine it."""
+        difference = total & ~part
         if difference and part:
-            self._protected.setdefault(difference, part)
+            self._protected.setdefault(difference, (total, part))
+
+    def _difference_value(self, difference: int, total: int, part: int) -> Decimal:
+        """The total's value less the part's: the total's is shared by all its parts'
+        differences, so this adds up far fewer cells than the difference's own."""
+        if difference not in self._values:
+            self._values[difference] = self.value(total) - self.value(total & part)
+        return self._values[difference]
 
     def adopt(self, hidden: set[int]) -> bool:
         """Take a pattern worked out before from exactly these figures (it is stored),
@@ -161,38 +189,62 @@ class Pattern:
     def _settle(self) -> set[int]:
         small = {mask for mask in self._published if is_small(self.value(mask), self.threshold)}
         sensitive = dict.fromkeys(small, 0)
-        for difference, part in self._protected.items():
-            if is_small(self.value(difference), self.threshold):
+        for difference, (total, part) in self._protected.items():
+            if is_small(self._difference_value(difference, total, part), self.threshold):
                 sensitive.setdefault(difference, part)
         hidden = set(small)
-        exposed_before: set[int] = set()
+        times_exposed: dict[int, int] = {}
         # Hiding more only ever takes information away, so a figure the shown ones cannot
         # determine stays undetermined: after the first round only the figures exposed in
         # the round before need checking again.
         candidates = sensitive
         while True:
             self._spread(hidden)
-            partners, exposed = self._exposed(hidden, candidates, exposed_before)
+            partners, exposed = self._exposed(hidden, candidates, times_exposed)
             if not partners:
                 return hidden
             hidden |= partners
-            exposed_before |= exposed
+            for mask in exposed:
+                times_exposed[mask] = times_exposed.get(mask, 0) + 1
             candidates = {mask: sensitive[mask] for mask in exposed}
 
     def _spread(self, hidden: set[int]) -> None:
-        """Secondary suppression: no group with exactly one suppressed member."""
-        groups = sorted(self._groups)
-        changed = True
-        while changed:
-            changed = False
-            for group in groups:
-                suppressed = [mask for mask in group if mask in hidden]
-                if len(suppressed) != 1:
-                    continue
-                others = [mask for mask in group if mask not in hidden]
-                if others:
-                    hidden.add(min(others, key=self._order))
-                    changed = True
+        """Secondary suppression: no group with exactly one suppressed member. The
+        groups are swept in order until a sweep changes nothing, as if every group were
+        looked at each time; but only a group holding a newly hidden figure can change,
+        so only those are (in this sweep if still ahead, else in the next). Every process
+        must reach the same pattern, so the order is always the same."""
+        groups = self._sorted_groups
+        ahead, next_sweep = list(range(len(groups))), []
+        queued = set(ahead)
+        while ahead:
+            index = heapq.heappop(ahead)
+            queued.discard(index)
+            group = groups[index]
+            suppressed = [mask for mask in group if mask in hidden]
+            others = [mask for mask in group if mask not in hidden]
+            if len(suppressed) == 1 and others:
+                chosen = min(others, key=self._order)
+                hidden.add(chosen)
+                for other in self._groups_of[chosen]:
+                    if other not in queued:
+                        queued.add(other)
+                        heapq.heappush(ahead if other > index else next_sweep, other)
+            if not ahead:
+                ahead, next_sweep = next_sweep, []
+
+    @cached_property
+    def _sorted_groups(self) -> list[tuple[int, ...]]:
+        return sorted(self._groups)
+
+    @cached_property
+    def _groups_of(self) -> dict[int, list[int]]:
+        """Each figure's groups, by their place in _sorted_groups."""
+        groups_of: dict[int, list[int]] = defaultdict(list)
+        for index, group in enumerate(self._sorted_groups):
+            for mask in group:
+                groups_of[mask].append(index)
+        return groups_of
 
     def _shown_rows(self, hidden: set[int]) -> tuple[int, list[int]]:
         """The cells nobody can read off a shown figure of their own, and the shown
@@ -211,10 +263,13 @@ class Pattern:
         )
         return everything & ~known, shown
 
-    def _exposed(self, hidden: set[int], sensitive: dict[int, int], before: set[int]):
+    def _exposed(self, hidden: set[int], sensitive: dict[int, int], times: dict[int, int]):
         """The figures to hide next, and the small figures the shown ones determine. For
-        each, one figure its working used: its own part first, for a difference met the
-        first time; otherwise the smallest figure the working used."""
+        each, figures its working used: its own part first, for a difference met the
+        first time; otherwise the smallest figures the working used. A figure exposed
+        again has other routes to it: each time, twice as many of its working's figures
+        go (1, 2, 4...), so a figure with many routes takes a few rounds, not one round
+        per route (each round is a check over the whole family)."""
         span = _Blocks(*self._shown_rows(hidden))
         order = sorted(sensitive, key=self._order)
         partners, exposed = set(), set()
@@ -222,18 +277,21 @@ class Pattern:
             if used is None:
                 continue
             exposed.add(mask)
-            own_part = 0 if mask in before else sensitive[mask]
-            partners.add(self._partner(mask, own_part, used, span.unknown, hidden))
-        return partners - {None}, exposed
+            seen = times.get(mask, 0)
+            own_part = sensitive[mask] if not seen else 0
+            how_many = 1 << min(seen, 16)
+            partners.update(self._partners(mask, own_part, used, span.unknown, hidden, how_many))
+        return partners, exposed
 
-    def _partner(self, mask: int, part: int, used: list[int], unknown: int, hidden: set[int]):
+    def _partners(self, mask: int, part: int, used: list[int], unknown: int, hidden: set[int],
+                  how_many: int) -> list[int]:  # fmt: skip
         if part and part not in hidden:
-            return part
+            return [part]
         cells = mask & ~unknown
         for total in used:
             cells |= total & ~unknown
         candidates = set(used) | {1 << bit for bit in _bits(cells)} & self._published
-        return min(candidates - hidden, key=self._order, default=None)
+        return heapq.nsmallest(how_many, candidates - hidden, key=self._order)
 
 
 def _adds_up(total: int, parts: list[int]) -> bool:
@@ -337,8 +395,8 @@ class _Links:
 class _Span:
     """The span of the shown figures over the unknown cells, worked out exactly in the
     integers modulo a large prime (so, but for a one-in-billions coincidence, as over the
-    rationals). Each equation carries its make-up, so that a derivation names the shown
-    figures it used.
+    rationals). Each equation keeps the pivots taken from it, so that a derivation can
+    name the shown figures it used (added up only when one is asked for).
 
     The elimination is sparse: a shown figure's equation holds few of the unknown cells
     (a family's matrix is about 0.3% filled), so each step touches only the equations
@@ -350,13 +408,16 @@ class _Span:
         self.unknown = unknown
         rows = _equations(unknown, shown)
         self._names = list(rows.values())
-        remaining: dict[int, tuple[dict[int, int], dict[int, int]]] = {}  # cells, make-up
+        # an equation's cells, and the (pivot, factor) taken from it
+        remaining: dict[int, tuple[dict[int, int], list[tuple[int, int]]]] = {}
         holding: dict[int, set[int]] = defaultdict(set)  # cell -> equations holding it
         for index, projection in enumerate(rows):
-            remaining[index] = (dict.fromkeys(_bits(projection), 1), {index: 1})
+            remaining[index] = (dict.fromkeys(_bits(projection), 1), [])
             for cell in remaining[index][0]:
                 holding[cell].add(index)
-        self._pivots: list[tuple[int, dict[int, int], dict[int, int]]] = []
+        # (cell, its equation's cells, the equation chosen, its scale, the pivots taken)
+        self._pivots: list[tuple[int, dict[int, int], int, int, list[tuple[int, int]]]] = []
+        self._makeups: dict[int, dict[int, int]] = {}  # a pivot -> {equation: factor}
         self._order: dict[int, int] = {}  # a pivot's cell -> its place in _pivots
         queue = [(len(equations), cell) for cell, equations in holding.items()]
         heapq.heapify(queue)
@@ -372,14 +433,13 @@ class _Span:
         """Make the sparsest equation holding `cell` the pivot for it, and take the cell
         out of every other remaining equation."""
         chosen = min(holding[cell], key=lambda index: (len(remaining[index][0]), index))
-        cells, makeup = remaining.pop(chosen)
+        cells, taken = remaining.pop(chosen)
         for other_cell in cells:
             holding[other_cell].discard(chosen)
         inverse = pow(cells[cell], PRIME - 2, PRIME)
         cells = {c: value * inverse % PRIME for c, value in cells.items()}
-        makeup = {n: value * inverse % PRIME for n, value in makeup.items()}
         for other in list(holding[cell]):
-            other_cells, other_makeup = remaining[other]
+            other_cells, other_taken = remaining[other]
             factor = other_cells[cell]
             for c, value in cells.items():
                 left = (other_cells.get(c, 0) - factor * value) % PRIME
@@ -389,30 +449,58 @@ class _Span:
                 else:
                     other_cells.pop(c, None)
                     holding[c].discard(other)
-            _add(other_makeup, makeup, -factor)
+            other_taken.append((len(self._pivots), factor))
             if not other_cells:  # it said nothing the pivots do not: set it aside
                 del remaining[other]
         self._order[cell] = len(self._pivots)
-        self._pivots.append((cell, cells, makeup))
+        self._pivots.append((cell, cells, chosen, inverse, taken))
+
+    def _makeup(self, steps: list[tuple[int, int]]) -> dict[int, int]:
+        """{shown equation: factor} of the sum of factor times each pivot. A pivot is its
+        chosen equation less the pivots taken from it, scaled: each pivot's make-up is
+        added up once, from the earliest, as a derivation first needs it."""
+        needed, stack = set(), [pivot for pivot, _ in steps]
+        while stack:
+            pivot = stack.pop()
+            if pivot not in self._makeups and pivot not in needed:
+                needed.add(pivot)
+                stack.extend(earlier for earlier, _ in self._pivots[pivot][4])
+        for pivot in sorted(needed):
+            _cell, _cells, chosen, inverse, taken = self._pivots[pivot]
+            makeup = {chosen: 1}
+            for earlier, factor in taken:
+                _add(makeup, self._makeups[earlier], -factor)
+            self._makeups[pivot] = {n: value * inverse % PRIME for n, value in makeup.items()}
+        total: dict[int, int] = {}
+        for pivot, factor in steps:
+            _add(total, self._makeups[pivot], factor)
+        return total
 
     def derivations(self, masks: list[int]) -> list[list[int] | None]:
         """For each figure, the shown figures whose combination gives its unknown cells,
-        or None when they cannot (a figure with no unknown cells needs none)."""
+        or None when they cannot (a figure with no unknown cells needs none). The
+        combination is only added up for a figure that is determined: for the others
+        (most of them, once the pattern is nearly settled) it would be wasted work."""
         found: list[list[int] | None] = []
         for mask in masks:
-            residual, makeup = self._reduce(mask)
-            found.append(None if residual else [self._names[n] for n in sorted(makeup)])
+            residual, steps = self._reduce(mask)
+            if residual:
+                found.append(None)
+                continue
+            found.append([self._names[n] for n in sorted(self._makeup(steps))])
         return found
 
-    def _reduce(self, mask: int) -> tuple[dict[int, int], dict[int, int]]:
+    def _reduce(self, mask: int) -> tuple[dict[int, int], list[tuple[int, int]]]:
         """The figure less the pivots' equations, in the order they were chosen (each
-        holds none of the earlier pivots' cells, so a cell once cleared stays clear)."""
+        holds none of the earlier pivots' cells, so a cell once cleared stays clear):
+        what is left, and each pivot taken away with its factor."""
         cells = dict.fromkeys(_bits(mask & self.unknown), 1)
-        makeup: dict[int, int] = {}
+        steps: list[tuple[int, int]] = []
         queue = [self._order[cell] for cell in cells if cell in self._order]
         heapq.heapify(queue)
         while queue:
-            cell, pivot_cells, pivot_makeup = self._pivots[heapq.heappop(queue)]
+            pivot = heapq.heappop(queue)
+            cell, pivot_cells = self._pivots[pivot][:2]
             factor = cells.get(cell)
             if not factor:
                 continue
@@ -424,8 +512,8 @@ class _Span:
                 if c not in cells and c in self._order:
                     heapq.heappush(queue, self._order[c])
                 cells[c] = left
-            _add(makeup, pivot_makeup, factor)
-        return cells, makeup
+            steps.append((pivot, factor))
+        return cells, steps
 
 
 def _add(target: dict[int, int], source: dict[int, int], factor: int) -> None:
