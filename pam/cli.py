@@ -76,19 +76,23 @@ def rebuild_facts() -> None:
 def work_out_patterns(year_label: str | None) -> None:
     """Work out the board's suppression patterns for a year ahead of its first view."""
     from pam.core.periods import FinancialYear
-    from pam.dashboards.patterns import work_out_year
-    from pam.dashboards.stored import store_waiting
 
     try:
         year = FinancialYear.parse(year_label) if year_label else FinancialYear.containing(_today())
     except ValueError as error:
         click.echo(f"Refused: {error}", err=True)
         sys.exit(2)
-    threshold = current_app.config["PAM_SUPPRESSION_THRESHOLD"]
-    if not threshold:
+    if not current_app.config["PAM_SUPPRESSION_THRESHOLD"]:
         click.echo("Suppression is off (PAM_SUPPRESSION_THRESHOLD=0): nothing to work out.")
         return
-    families = work_out_year(year, threshold)
+    _work_out_patterns(year)
+
+
+def _work_out_patterns(year) -> None:
+    from pam.dashboards.patterns import work_out_year
+    from pam.dashboards.stored import store_waiting
+
+    families = work_out_year(year, current_app.config["PAM_SUPPRESSION_THRESHOLD"])
     store_waiting()
     click.echo(f"Suppression patterns for {year.label} worked out: {len(families)} families, "
                f"{sum(families.values())} with small numbers to hide (kept for every server "
@@ -295,6 +299,7 @@ def import_returns_command(path: Path, email: str, signed_off_by: str | None, re
     """Import historic returns: a folder of filled templates, or one long-format CSV
     (contract,period,key,value[,explanation]). Each passes the upload's checks; a return
     with any problem imports nothing and is listed with its reasons."""
+    from pam.core.periods import Period
     from pam.returns import bulk
 
     submitter = _active_user(email)
@@ -321,6 +326,11 @@ def import_returns_command(path: Path, email: str, signed_off_by: str | None, re
     done = "and accepted " if accepted_by else ""
     click.echo(f"Imported {done}{len(outcomes) - len(refused)} of {len(outcomes)} returns; "
                f"{len(refused)} not imported.")  # fmt: skip
+    if accepted_by is not None and current_app.config["PAM_SUPPRESSION_THRESHOLD"]:
+        # The board's figures for those years have changed: work their patterns out now,
+        # not on some board member's first view.
+        for year in sorted({Period.parse(o.period).year for o in outcomes if o.imported}):
+            _work_out_patterns(year)
     if refused:
         sys.exit(1)
 

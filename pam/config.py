@@ -110,12 +110,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Demo accounts are refused a login in production, whatever their password.
         "PAM_ALLOW_DEMO_LOGINS": not production,
         "PAM_PAGE_SIZE": 25,
-        # A measure that moves more than this % against the previous period needs a
-        # one-line explanation before the return can be submitted.
         # Contracts and tenders at or above this value are on the public transparency page.
         "PAM_TRANSPARENCY_THRESHOLD": int(os.environ.get("PAM_TRANSPARENCY_THRESHOLD", 10000)),
+        # A measure that moves more than this % against the previous period needs a
+        # one-line explanation before the return can be submitted.
         "PAM_SWING_PERCENT": int(os.environ.get("PAM_SWING_PERCENT", 50)),
-        # Counts from 1 to this are suppressed wherever figures leave the officers.
         # Open data (OCDS, 360Giving): the OPCC's org-id.guide identifier (e.g. GB-GOR-...),
         # the prefixes registered with each standard (the defaults are placeholders), and the
         # licence and publication policy the files declare.
@@ -124,7 +123,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PAM_360GIVING_PREFIX": os.environ.get("PAM_360GIVING_PREFIX", "360G-xxxxxx"),
         "PAM_OPEN_DATA_LICENCE": os.environ.get("PAM_OPEN_DATA_LICENCE", OGL),
         "PAM_OPEN_DATA_POLICY_URL": os.environ.get("PAM_OPEN_DATA_POLICY_URL", ""),
+        # Counts from 1 to this are suppressed wherever figures leave the officers.
         "PAM_SUPPRESSION_THRESHOLD": int(os.environ.get("PAM_SUPPRESSION_THRESHOLD", 4)),
+        # Work a year's suppression patterns out after a return of it is accepted (once the
+        # officer's response has gone), so the board's next view does not wait for them.
+        "PAM_WORK_OUT_PATTERNS_ON_ACCEPT": _flag("PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True),
         # The API: calls per token (or per address without one), and where the counts are
         # kept. memory:// is per process; with several server processes use shared
         # storage, e.g. redis://127.0.0.1:6379 (see README).

@@ -98,6 +98,9 @@ def app(database_url: str) -> Iterator[Flask]:
             # One address makes every test's unauthenticated API calls: no limit there
             # (test_api sets a low one to prove the limit).
             "PAM_API_RATE_LIMIT": "1000000 per minute",
+            # Most tests accept returns without looking at the board's patterns; the test
+            # of working them out after an acceptance turns it on.
+            "PAM_WORK_OUT_PATTERNS_ON_ACCEPT": False,
         }
     )
     app.test_client_class = RequestIsolatedClient

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from pam.audit import services as audit
 from pam.auth.models import Role
 from pam.core.periods import Period
+from pam.dashboards.models import StoredPattern
 from pam.extensions import db
 from pam.returns import services
 from pam.returns.models import ProviderReturn, ReturnFact, ReturnStatus, ReturnVersion
@@ -61,6 +62,10 @@ def test_a_folder_imports_its_good_returns_and_reports_every_bad_one(
     assert all(r.status is ReturnStatus.ACCEPTED for r in found.values())
     assert db.session.scalar(select(func.count(ReturnFact.id))) > 0  # on the dashboards
     assert audit.verify_chain().ok
+    # The board's patterns for the year were worked out and kept, ahead of its first view.
+    assert "Suppression patterns for 2025/26 worked out: " in result.output
+    kept = db.session.scalars(select(StoredPattern.year).distinct()).all()
+    assert kept == ["2025/26"]
 
     again = runner.invoke(
         args=["pam", "import-returns", str(folder / "q1.xlsx"), "--as", world["user"].email]
@@ -88,6 +93,7 @@ def test_a_long_csv_imports_each_return_on_its_own(world, runner, tmp_path):
     found = returns_by_period()
     assert set(found) == {Q1.label} and found[Q1.label].status is ReturnStatus.SUBMITTED
     assert db.session.scalar(select(func.count(ReturnVersion.id))) == 1
+    assert "Suppression patterns" not in result.output  # none accepted: nothing changed
 
 
 def test_bad_columns_another_providers_user_and_a_non_officer_are_refused(

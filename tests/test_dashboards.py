@@ -823,6 +823,65 @@ def test_the_command_works_a_years_patterns_out_before_anyone_views_them(
     assert worked_out == []  # the board's first view read every pattern it needed
 
 
+def _review(client_as, contract, decision: str):
+    """An officer reviews the contract's submitted Q2 return on its page; the response
+    is not yet closed (as a server closes it once it has sent it)."""
+    officer = client_as(Role.OFFICER)
+    url = f"/contracts/{contract.id}/returns/{Period.parse('2025/26-Q2').slug}/review"
+    return officer.post(url, data={"decision": decision, "comment": "See the note"})
+
+
+def test_accepting_a_return_works_the_years_patterns_out_once_the_response_has_gone(
+    app, two_rj_contracts, client_as, monkeypatch
+):
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True)
+    direct = "K:RJ07:process_type:direct-face-to-face"
+    submit_answers(two_rj_contracts["a"], "2025/26-Q2", {"K:RJ07": "3", direct: "3"}, False)
+    _as_another_process(monkeypatch)
+    response = _review(client_as, two_rj_contracts["a"], "accepted")
+    assert response.status_code == 302
+    assert _kept() == {}  # the officer's page did not wait for the work-out
+    response.close()
+    assert {"processes", "equality:age", "RJ04", "RJ05"} <= set(_kept())
+    worked_out = _as_another_process(monkeypatch)
+    tables = _board_in_a_request(app, Filters(YEAR))
+    assert worked_out == []  # the board's next view read what the acceptance worked out
+    assert tables["processes"][0][2] is C  # and it has the new quarter's 3 in it
+
+
+@pytest.mark.parametrize("setting", ["queried", "turned off"])
+def test_a_query_or_the_setting_turned_off_works_nothing_out(
+    app, two_rj_contracts, client_as, monkeypatch, setting
+):
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_PATTERNS_ON_ACCEPT", setting == "queried")
+    submit_answers(two_rj_contracts["a"], "2025/26-Q2", {"K:RJ04": "2"}, False)
+    worked_out = _as_another_process(monkeypatch)
+    decision = "queried" if setting == "queried" else "accepted"
+    response = _review(client_as, two_rj_contracts["a"], decision)
+    response.close()
+    assert response.status_code == 302
+    assert worked_out == [] and _kept() == {}
+
+
+def test_a_failed_work_out_after_accepting_is_logged_and_the_acceptance_stands(
+    app, two_rj_contracts, client_as, monkeypatch, caplog
+):
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True)
+    monkeypatch.setattr(logging.getLogger("pam"), "propagate", True)  # for caplog
+
+    def broken(_year, _threshold):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(patterns, "work_out_year", broken)
+    submit_answers(two_rj_contracts["a"], "2025/26-Q2", {"K:RJ04": "2"}, False)
+    response = _review(client_as, two_rj_contracts["a"], "accepted")
+    response.close()
+    assert response.status_code == 302
+    assert "suppression patterns for 2025/26 could not be worked out" in caplog.text
+    accepted = db.session.scalars(select(ReturnFact).where(ReturnFact.quarter == 2)).all()
+    assert accepted  # the return's figures are in the reporting summary
+
+
 @pytest.mark.parametrize(
     ("args", "expected", "code"),
     [(["--year", "2025-26x"], "'2025-26x' is not a financial year like 2025/26", 2),

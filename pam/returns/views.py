@@ -30,6 +30,7 @@ from pam.contracts.models import Contract, ContractStatus
 from pam.core.exceptions import BusinessRuleError
 from pam.core.forms import show_rule_error, uploaded
 from pam.core.periods import Period, today_in_uk
+from pam.dashboards.patterns import work_out_after_this_request
 from pam.extensions import db
 from pam.files.services import download_response
 from pam.returns import services
@@ -291,6 +292,8 @@ def review(contract_id: int, period_slug: str):
         else:
             db.session.commit()
             word = "accepted" if form.decision.data == "accepted" else "queried"
+            if word == "accepted":
+                work_out_after_this_request(period.year)
             flash(f"The return has been {word}", "success")
             return redirect(_detail_url(contract, period))
     return render_template(
