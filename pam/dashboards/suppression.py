@@ -213,19 +213,24 @@ class Pattern:
         groups are swept in order until a sweep changes nothing, as if every group were
         looked at each time; but only a group holding a newly hidden figure can change,
         so only those are (in this sweep if still ahead, else in the next). Every process
-        must reach the same pattern, so the order is always the same."""
-        groups = self._sorted_groups
+        must reach the same pattern, so the order is always the same. Figures are known
+        here by their rank (see _ranks): a national total's mask is thousands of bits,
+        and hashing it again for every group it is in was most of the time."""
+        ranks, masks, groups = self._ranks, self._ranked, self._ranked_groups
+        is_hidden = bytearray(len(masks))
+        for mask in hidden:
+            is_hidden[ranks[mask]] = 1
         ahead, next_sweep = list(range(len(groups))), []
         queued = set(ahead)
         while ahead:
             index = heapq.heappop(ahead)
             queued.discard(index)
             group = groups[index]
-            suppressed = [mask for mask in group if mask in hidden]
-            others = [mask for mask in group if mask not in hidden]
-            if len(suppressed) == 1 and others:
-                chosen = min(others, key=self._order)
-                hidden.add(chosen)
+            others = [rank for rank in group if not is_hidden[rank]]
+            if len(group) - len(others) == 1 and others:
+                chosen = min(others)  # the least telling
+                is_hidden[chosen] = 1
+                hidden.add(masks[chosen])
                 for other in self._groups_of[chosen]:
                     if other not in queued:
                         queued.add(other)
@@ -234,16 +239,41 @@ class Pattern:
                 ahead, next_sweep = next_sweep, []
 
     @cached_property
-    def _sorted_groups(self) -> list[tuple[int, ...]]:
-        return sorted(self._groups)
+    def _ranked(self) -> list[int]:
+        """The published figures in the order they are chosen to be hidden: the least
+        telling (the smallest) first. Asked only once the family is described."""
+        return sorted(self._published, key=self._order)
 
     @cached_property
-    def _groups_of(self) -> dict[int, list[int]]:
-        """Each figure's groups, by their place in _sorted_groups."""
-        groups_of: dict[int, list[int]] = defaultdict(list)
-        for index, group in enumerate(self._sorted_groups):
-            for mask in group:
-                groups_of[mask].append(index)
+    def _ranks(self) -> dict[int, int]:
+        """Each published figure's place in _ranked."""
+        return {mask: rank for rank, mask in enumerate(self._ranked)}
+
+    @cached_property
+    def _rank_by_identity(self) -> dict[int, int]:
+        """Each published figure's rank, by the identity of its int (alive as long as the
+        pattern, so no other int can have it)."""
+        return {id(mask): rank for rank, mask in enumerate(self._ranked)}
+
+    @cached_property
+    def _single_cell_ranks(self) -> dict[int, int]:
+        """{cell: rank} of the published figures that are one cell."""
+        return {mask.bit_length() - 1: rank for rank, mask in enumerate(self._ranked)
+                if mask.bit_count() == 1}  # fmt: skip
+
+    @cached_property
+    def _ranked_groups(self) -> list[tuple[int, ...]]:
+        """The groups (in the order of their masks) with their members' ranks."""
+        ranks = self._ranks
+        return [tuple(ranks[mask] for mask in group) for group in sorted(self._groups)]
+
+    @cached_property
+    def _groups_of(self) -> list[list[int]]:
+        """For each rank, the places in _ranked_groups of the groups holding it."""
+        groups_of: list[list[int]] = [[] for _ in self._ranked]
+        for index, group in enumerate(self._ranked_groups):
+            for rank in group:
+                groups_of[rank].append(index)
         return groups_of
 
     def _shown_rows(self, hidden: set[int]) -> tuple[int, list[int]]:
@@ -273,6 +303,9 @@ class Pattern:
         span = _Blocks(*self._shown_rows(hidden))
         order = sorted(sensitive, key=self._order)
         partners, exposed = set(), set()
+        is_hidden = bytearray(len(self._ranked))
+        for mask in hidden:
+            is_hidden[self._ranks[mask]] = 1
         for mask, used in zip(order, span.derivations(order), strict=True):
             if used is None:
                 continue
@@ -280,18 +313,27 @@ class Pattern:
             seen = times.get(mask, 0)
             own_part = sensitive[mask] if not seen else 0
             how_many = 1 << min(seen, 16)
-            partners.update(self._partners(mask, own_part, used, span.unknown, hidden, how_many))
+            partners.update(self._partners(mask, own_part, used, span.unknown, is_hidden, how_many))
         return partners, exposed
 
-    def _partners(self, mask: int, part: int, used: list[int], unknown: int, hidden: set[int],
-                  how_many: int) -> list[int]:  # fmt: skip
-        if part and part not in hidden:
+    def _partners(self, mask: int, part: int, used: list[int], unknown: int,
+                  is_hidden: bytearray, how_many: int) -> list[int]:  # fmt: skip
+        """The figure's own part if it is still shown; else the `how_many` least telling
+        of the shown figures its working used and the cells they read directly."""
+        own = self._ranks.get(part) if part else None
+        if own is not None and not is_hidden[own]:
             return [part]
         cells = mask & ~unknown
         for total in used:
             cells |= total & ~unknown
-        candidates = set(used) | {1 << bit for bit in _bits(cells)} & self._published
-        return heapq.nsmallest(how_many, candidates - hidden, key=self._order)
+        # A working can use thousands of figures: they are the pattern's own ints, so they
+        # are found by identity, where hashing each wide mask again would take the time.
+        by_identity, single = self._rank_by_identity, self._single_cell_ranks
+        candidates = {by_identity.get(id(total)) for total in used}
+        candidates.discard(None)
+        candidates.update(single[cell] for cell in _bits(cells) if cell in single)
+        shown = (rank for rank in candidates if not is_hidden[rank])
+        return [self._ranked[rank] for rank in heapq.nsmallest(how_many, shown)]
 
 
 def _adds_up(total: int, parts: list[int]) -> bool:
