@@ -23,8 +23,10 @@ page, pack or report shows them. Then:
   tested exactly: if the shown figures determine it (it lies in the span of the shown
   sums over the cells nobody can read directly), one figure the working used is hidden
   too, the least telling (the smallest) first, and the test runs again. It ends, because
-  each round hides one more figure; hiding one at a time, rather than everything a
-  working used, keeps totals in view that safety does not need hidden.
+  each round hides more figures; hiding one at a time, rather than everything a working
+  used, keeps totals in view that safety does not need hidden. A figure exposed again
+  has other routes to it, so each time it takes twice as many of its working's figures
+  (1, 2, 4...): a handful of rounds rather than one per route.
 
 Zero is shown: a count of nobody identifies nobody. A figure the pattern was not told
 about (an evaluation report's own period, say) is shown only if the figures already shown
