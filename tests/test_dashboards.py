@@ -284,6 +284,26 @@ def test_portfolio_and_performance_figures_match_the_dataset(dataset):
     assert north_only.table.rows[0][1:3] == [1, Decimal("60000.00")]
 
 
+def test_the_performance_page_lists_the_worst_contracts_first_when_there_are_too_many(
+    dataset, monkeypatch
+):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")  # green, green
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")  # amber, red
+    choices = performance.measure_choices(Filters(YEAR))
+    every = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices)
+    assert [row[0] for row in every[2].table.rows] == ["DASH-N", "DASH-S"]
+    assert "Showing" not in every[2].note
+    monkeypatch.setattr(performance, "CONTRACTS_ON_PAGE", 1)
+    charts = performance.build(Filters(YEAR, measure="RJ01"), TODAY, choices)
+    by_contract, matrix = charts[1], charts[2]
+    assert [row[0] for row in matrix.table.rows] == ["DASH-S"]  # Red, where the north is Green
+    assert [row[0] for row in by_contract.table.rows] == ["DASH-S"]  # Amber on RJ01
+    assert "Showing the 1 of 2 contracts with the worst RAG (Red first)" in matrix.note
+    assert matrix.summary == every[2].summary  # the summary still counts every contract
+    # The board pack's matrix is not cut.
+    assert len(performance.rag_matrix(Filters(YEAR)).table.rows) == 2
+
+
 def test_portfolio_counts_contracts_live_in_the_chosen_period(dataset, make_contract):
     # The south's contract has since ended, and another starts next year: a Q1 2025/26
     # view counts the contracts live then, with the ended one's spend.

@@ -26,12 +26,17 @@ from pam.dashboards.portfolio import RAG_ORDER, WORST
 from pam.extensions import db
 from pam.outcomes.dictionary import current_names
 from pam.outcomes.models import OutcomeFramework
-from pam.outcomes.schedule import all_periods
+from pam.outcomes.schedule import periods_in_year
 from pam.providers.models import Organisation, ServiceCategory
 from pam.returns.models import ProviderReturn, ReturnFact, ReturnVersion
 from pam.returns.services import due_on
 
 DEFAULT_MEASURES = ("RJ01", "VS02")  # shown first: the measures most contracts report
+# The page's tables with a row (or four) per contract show at most this many contracts: a
+# national deployment has thousands, and a page of twenty thousand rows helps nobody.
+# The board pack lists every contract.
+CONTRACTS_ON_PAGE = 100
+URGENCY = {"Red": 3, "Amber": 2, "Green": 1}
 
 
 def measure_choices(filters: Filters) -> list[tuple[str, str]]:
@@ -65,9 +70,33 @@ def build(
         name = dict(choices)[code]
         patterns = YearPatterns(filters.year, threshold)
         charts += [by_service(filters, code, name, patterns),
-                   by_contract(filters, code, name, patterns)]  # fmt: skip
-    charts += [rag_matrix(filters), timeliness(filters, today)]
+                   most_urgent(by_contract(filters, code, name, patterns))]  # fmt: skip
+    charts += [most_urgent(rag_matrix(filters)), timeliness(filters, today)]
     return charts
+
+
+def most_urgent(chart: Chart, limit: int | None = None) -> Chart:
+    """The chart with its table cut to `limit` contracts (CONTRACTS_ON_PAGE): those with
+    the worst RAG (Red, then Amber...), in the table's own order, with a note saying so.
+    A contract is its table's first column; its RAG is in the columns formatted "rag"."""
+    limit = CONTRACTS_ON_PAGE if limit is None else limit
+    table = chart.table
+    contracts = list(dict.fromkeys(row[0] for row in table.rows))
+    if len(contracts) <= limit:
+        return chart
+    rag_columns = [i for i, fmt in enumerate(table.formats) if fmt == "rag"]
+    worst: dict[str, int] = {}
+    for row in table.rows:
+        rags = (URGENCY.get(str(row[i]).split(" ")[0], 0) for i in rag_columns)
+        worst[row[0]] = max(worst.get(row[0], 0), *rags)
+    ranked = sorted(range(len(contracts)), key=lambda i: (-worst[contracts[i]], i))
+    kept = {contracts[i] for i in ranked[:limit]}
+    rows = [row for row in table.rows if row[0] in kept]
+    note = (f"Showing the {limit} of {len(contracts):,} contracts with the worst RAG (Red "
+            "first). Choose an area, service or provider to see the others; the board pack "
+            "lists every contract.")  # fmt: skip
+    return replace(chart, table=replace(table, rows=rows),
+                   note=f"{chart.note} {note}".strip())  # fmt: skip
 
 
 def _measure_rows(filters: Filters, code: str, *group):
@@ -237,7 +266,10 @@ def return_states(filters: Filters, today: date) -> list[tuple[Contract, Period,
                 func.min(ReturnVersion.submitted_at),
             )
             .join(ReturnVersion, ReturnVersion.return_id == ProviderReturn.id)
-            .where(ProviderReturn.contract_id.in_([c.id for c in contracts]))
+            .where(
+                ProviderReturn.contract_id.in_([c.id for c in contracts]),
+                ProviderReturn.period_end.between(filters.year.starts_on, filters.year.ends_on),
+            )
             .group_by(ProviderReturn.contract_id, ProviderReturn.period)
         ).all()
     }
@@ -245,9 +277,9 @@ def return_states(filters: Filters, today: date) -> list[tuple[Contract, Period,
     for contract in contracts:
         if contract.framework is None or not contract.framework.measures:
             continue
-        for period in all_periods(contract):
+        for period in periods_in_year(contract, filters.year):
             quarter = int(period.quarter_containing(period.ends_on).part[1])
-            if period.year != filters.year or quarter not in filters.quarters:
+            if quarter not in filters.quarters:
                 continue
             due = due_on(contract, period)
             state = _timeliness(first_submitted.get((contract.id, period.label)), due, today)

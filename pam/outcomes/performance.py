@@ -20,7 +20,7 @@ from pam.core.periods import FinancialYear, Period
 from pam.extensions import db
 from pam.outcomes.models import Aggregation, FrameworkMeasure, MetricVersion
 from pam.outcomes.rag import Rag, aggregate, rag_status
-from pam.outcomes.schedule import all_periods
+from pam.outcomes.schedule import periods_in_year
 from pam.outcomes.services import RATINGS  # noqa: F401 - the scale, in one place
 from pam.returns.models import ProviderReturn, ReturnVersion
 
@@ -67,11 +67,6 @@ class Performance:
         return propose_rating(self.rag_counts())
 
 
-def year_periods(contract: Contract, year: FinancialYear) -> list[Period]:
-    """The contract's periods that end in the financial year."""
-    return [period for period in all_periods(contract) if period.year == year]
-
-
 def accepted_figures(contract: Contract) -> dict[str, dict[str, Decimal]]:
     """{period label: {key: value}} from each period's accepted version."""
     figures: dict[str, dict[str, Decimal]] = {}
@@ -94,7 +89,7 @@ def contract_performance(
     contract: Contract, year: FinancialYear, figures: dict[str, dict[str, Decimal]] | None = None
 ) -> Performance:
     """The year's table; `figures` (accepted_figures) when the caller already has them."""
-    periods = year_periods(contract, year)
+    periods = periods_in_year(contract, year)
     figures = accepted_figures(contract) if figures is None else figures
     rows = []
     framework = contract.framework

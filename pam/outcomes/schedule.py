@@ -30,19 +30,36 @@ def periods_on_schedule(
     periods = []
     year = FinancialYear.containing(contract.start_on)
     while year.starts_on <= contract.end_on:
-        if frequency == Frequency.ANNUAL:
-            candidates = [Period(year, "FY")]
-        elif frequency == Frequency.MONTHLY:
-            candidates = year.months()
-        else:
-            candidates = year.quarters()
-        periods.extend(
-            period
-            for period in candidates
-            if period.ends_on >= contract.start_on and period.starts_on <= contract.end_on
-        )
+        periods.extend(_within_term(contract, _year_periods(year, frequency)))
         year = year.next()
     return periods
+
+
+def periods_in_year(contract: Contract, year: FinancialYear) -> list[Period]:
+    """The contract's periods that end in the financial year: all_periods' answer for that
+    year, without working out the rest of the term (a dashboard asks this about one year
+    for every contract, and a contract can run for ten)."""
+    framework = contract.framework
+    frequency = framework.frequency if framework is not None else Frequency.QUARTERLY
+    if frequency == Frequency.MILESTONE:
+        return [period for period in all_periods(contract) if period.year == year]
+    return list(_within_term(contract, _year_periods(year, frequency)))
+
+
+def _year_periods(year: FinancialYear, frequency: Frequency) -> list[Period]:
+    if frequency == Frequency.ANNUAL:
+        return [Period(year, "FY")]
+    if frequency == Frequency.MONTHLY:
+        return year.months()
+    return year.quarters()
+
+
+def _within_term(contract: Contract, candidates: list[Period]):
+    return (
+        period
+        for period in candidates
+        if period.ends_on >= contract.start_on and period.starts_on <= contract.end_on
+    )
 
 
 def milestone_periods(start: date, milestones: list[date]) -> list[Period]:
