@@ -90,10 +90,14 @@ def build(scale: float, label: str, fresh: bool, say: Callable[[str], None]) -> 
             path.unlink()
     else:
         new = _create_postgres_database(url, fresh) or not marker.exists()
+    from flask_migrate import upgrade
+
     if not new and json.loads(marker.read_text()).get("scale") == scale:
         say(f"Using the {label} database built earlier ({url})")
-        return make_app(url)
-    from flask_migrate import upgrade
+        app = make_app(url)
+        with app.app_context():
+            upgrade()  # a migration since (an index, say) is measured too
+        return app
 
     from bench.generate import generate
     from pam.demo import load
