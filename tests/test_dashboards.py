@@ -5,6 +5,7 @@ SQL statements that do not grow with the data."""
 from __future__ import annotations
 
 import logging
+import threading
 import zlib
 from datetime import date
 from decimal import Decimal
@@ -21,7 +22,7 @@ from pam.auth.models import Role
 from pam.contracts import services as contract_services
 from pam.contracts.models import ContractStatus
 from pam.core.periods import FinancialYear, Period
-from pam.dashboards import outcomes, patterns, performance, portfolio, stored, suppression
+from pam.dashboards import ahead, outcomes, patterns, performance, portfolio, stored, suppression
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
 from pam.dashboards.models import StoredPattern
@@ -862,6 +863,7 @@ def test_accepting_a_return_works_the_years_patterns_out_once_the_response_has_g
     assert response.status_code == 302
     assert _kept() == {}  # the officer's page did not wait for the work-out
     response.close()
+    assert ahead.wait_until_done()  # a thread of the server process works it out
     assert {"processes", "equality:age", "RJ04", "RJ05"} <= set(_kept())
     worked_out = _as_another_process(monkeypatch)
     tables = _board_in_a_request(app, Filters(YEAR))
@@ -879,7 +881,7 @@ def test_a_query_or_the_setting_turned_off_works_nothing_out(
     decision = "queried" if setting == "queried" else "accepted"
     response = _review(client_as, two_rj_contracts["a"], decision)
     response.close()
-    assert response.status_code == 302
+    assert response.status_code == 302 and ahead.wait_until_done()
     assert worked_out == [] and _kept() == {}
 
 
@@ -896,10 +898,30 @@ def test_a_failed_work_out_after_accepting_is_logged_and_the_acceptance_stands(
     submit_answers(two_rj_contracts["a"], "2025/26-Q2", {"K:RJ04": "2"}, False)
     response = _review(client_as, two_rj_contracts["a"], "accepted")
     response.close()
-    assert response.status_code == 302
+    assert response.status_code == 302 and ahead.wait_until_done()
     assert "suppression patterns for 2025/26 could not be worked out" in caplog.text
     accepted = db.session.scalars(select(ReturnFact).where(ReturnFact.quarter == 2)).all()
     assert accepted  # the return's figures are in the reporting summary
+
+
+def test_a_year_asked_for_while_it_is_worked_out_is_worked_out_again_and_once(app, monkeypatch):
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def slow(_app, year, _threshold):
+        calls.append(year.label)
+        started.set()
+        release.wait(10)
+
+    monkeypatch.setattr(ahead, "_work_out_quietly", slow)
+    this, last = YEAR, FinancialYear.parse("2024/25")
+    ahead.work_out_soon(app, this, 4)
+    assert started.wait(10)
+    ahead.work_out_soon(app, this, 4)  # accepted after the first began to read: again
+    ahead.work_out_soon(app, last, 4)
+    ahead.work_out_soon(app, this, 4)  # already waiting: not a third time
+    release.set()
+    assert ahead.wait_until_done()
+    assert calls == ["2025/26", "2025/26", "2024/25"]
 
 
 @pytest.mark.parametrize(

@@ -21,16 +21,14 @@ through here.
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property, partial
+from functools import cached_property
 from itertools import product
 from threading import Lock
 from typing import Any
 
-from flask import Flask, after_this_request, current_app
 from sqlalchemy import select
 
 from pam.contracts.models import Contract, contract_areas
@@ -41,8 +39,6 @@ from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
 from pam.returns.layout import EQUALITY, slug
 from pam.returns.models import ReturnFact
-
-log = logging.getLogger(__name__)
 
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
 YEAR = "Year"
@@ -481,28 +477,3 @@ def work_out_year(year: FinancialYear, threshold: int) -> dict[str, bool]:
         figures.hides(figures.mask())  # the first question works the whole pattern out
         small[family.name] = figures.pattern.has_small_cells
     return small
-
-
-def work_out_after_this_request(year: FinancialYear) -> None:
-    """A return of the year was accepted, so its patterns have changed: work them out
-    once this request's response has gone, so that the board's next view reads them
-    rather than its first viewer waiting. The officer who accepted does not wait either.
-    (PAM_WORK_OUT_PATTERNS_ON_ACCEPT=0 leaves it to the first viewer, or to
-    `flask pam work-out-patterns`.)"""
-    app = current_app._get_current_object()
-    threshold = app.config["PAM_SUPPRESSION_THRESHOLD"]
-    if not threshold or not app.config["PAM_WORK_OUT_PATTERNS_ON_ACCEPT"]:
-        return
-
-    @after_this_request
-    def work_out_later(response):
-        response.call_on_close(partial(_work_out_quietly, app, year, threshold))
-        return response
-
-
-def _work_out_quietly(app: Flask, year: FinancialYear, threshold: int) -> None:
-    with app.app_context():
-        try:
-            work_out_year(year, threshold)
-        except Exception:  # filling a cache ahead of time: a failure costs only the cache
-            log.exception("suppression patterns for %s could not be worked out", year.label)

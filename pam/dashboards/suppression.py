@@ -203,8 +203,10 @@ class Pattern:
         while True:
             self._spread(hidden)
             partners, exposed = self._exposed(hidden, candidates, times_exposed)
-            if not partners:
+            if not exposed:
                 return hidden
+            if not partners:  # cannot happen (a working uses shown figures): fail closed
+                raise RuntimeError("a small figure is determined and nothing is left to hide")
             hidden |= partners
             for mask in exposed:
                 times_exposed[mask] = times_exposed.get(mask, 0) + 1
@@ -331,7 +333,10 @@ class Pattern:
         # A working can use thousands of figures: they are the pattern's own ints, so they
         # are found by identity, where hashing each wide mask again would take the time.
         by_identity, single = self._rank_by_identity, self._single_cell_ranks
-        candidates = {by_identity.get(id(total)) for total in used}
+        candidates = set()
+        for total in used:
+            rank = by_identity.get(id(total))
+            candidates.add(rank if rank is not None else self._ranks.get(total))
         candidates.discard(None)
         candidates.update(single[cell] for cell in _bits(cells) if cell in single)
         shown = (rank for rank in candidates if not is_hidden[rank])

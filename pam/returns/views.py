@@ -30,7 +30,7 @@ from pam.contracts.models import Contract, ContractStatus
 from pam.core.exceptions import BusinessRuleError
 from pam.core.forms import show_rule_error, uploaded
 from pam.core.periods import Period, today_in_uk
-from pam.dashboards.patterns import work_out_after_this_request
+from pam.dashboards.ahead import work_out_after_this_request
 from pam.extensions import db
 from pam.files.services import download_response
 from pam.returns import services
