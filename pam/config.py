@@ -125,8 +125,9 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PAM_OPEN_DATA_POLICY_URL": os.environ.get("PAM_OPEN_DATA_POLICY_URL", ""),
         # Counts from 1 to this are suppressed wherever figures leave the officers.
         "PAM_SUPPRESSION_THRESHOLD": int(os.environ.get("PAM_SUPPRESSION_THRESHOLD", 4)),
-        # Work a year's suppression patterns out after a return of it is accepted (once the
-        # officer's response has gone), so the board's next view does not wait for them.
+        # Work a year's suppression patterns out after a return of it is accepted (on a
+        # background thread, once the officer's response has gone: pam/dashboards/ahead.py),
+        # so the board's next view does not wait for them.
         "PAM_WORK_OUT_PATTERNS_ON_ACCEPT": _flag("PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True),
         # The API: calls per token (or per address without one), and where the counts are
         # kept. memory:// is per process; with several server processes use shared

@@ -64,3 +64,24 @@ def test_milestone_periods_carry_their_dates():
     for bad in ("2025/26-D20250931-20251030", "2024/25-D20250401-20250930"):
         with pytest.raises(ValueError):
             Period.parse(bad)
+
+
+@pytest.mark.parametrize("frequency", ["quarterly", "monthly", "annual", "milestone", None])
+def test_a_years_periods_are_those_of_the_whole_term_that_end_in_it(frequency):
+    """periods_in_year (what a dashboard asks for each contract) gives exactly the periods
+    of all_periods that end in the year, for every schedule and a term that starts and
+    ends part-way through a year."""
+    from pam.contracts.models import Contract
+    from pam.outcomes.models import Frequency, OutcomeFramework
+    from pam.outcomes.schedule import all_periods, periods_in_year
+
+    contract = Contract(start_on=date(2024, 8, 15), end_on=date(2027, 5, 31))
+    if frequency:
+        contract.framework = OutcomeFramework(frequency=Frequency(frequency))
+        if frequency == "milestone":
+            contract.framework.milestones = ["2025-02-28", "2026-09-30", "2027-05-31"]
+    every = all_periods(contract)
+    assert every
+    for label in ("2023/24", "2024/25", "2025/26", "2026/27", "2027/28", "2028/29"):
+        year = FinancialYear.parse(label)
+        assert periods_in_year(contract, year) == [p for p in every if p.year == year], label
