@@ -44,8 +44,10 @@ RESULTS = HERE / "results.json"
 
 
 def database_url(label: str) -> str:
-    server = os.environ.get("PAM_BENCH_DATABASE_URL", "")
-    if server.startswith("postgresql"):
+    from pam.config import normalise_database_url
+
+    server = normalise_database_url(os.environ.get("PAM_BENCH_DATABASE_URL", ""))
+    if server.startswith("postgresql"):  # postgresql:// as the README says: psycopg 3
         base, _, _ = server.rpartition("/")
         return f"{base}/pam_bench_{label}"
     DATA.mkdir(exist_ok=True)
@@ -82,14 +84,15 @@ def make_app(url: str):
 def build(scale: float, label: str, fresh: bool, say: Callable[[str], None]) -> Any:
     """The app on a database holding the demo plus a generated world of this scale."""
     url = database_url(label)
-    marker = DATA / f"pam-{label}.json"
     if url.startswith("sqlite"):
+        marker = DATA / f"pam-{label}.json"
         path = Path(url.removeprefix("sqlite:///"))
         new = fresh or not path.exists() or not marker.exists()
         if new and path.exists():
             path.unlink()
-    else:
-        new = _create_postgres_database(url, fresh) or not marker.exists()
+    else:  # each kind of database has its own marker; one without it may be half-built
+        marker = DATA / f"pam-{label}-postgresql.json"
+        new = _create_postgres_database(url, fresh or not marker.exists())
     from flask_migrate import upgrade
 
     if not new and json.loads(marker.read_text()).get("scale") == scale:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
@@ -53,6 +54,21 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
     assert figures["mixed load: errors"]["full"] == 0
     assert figures["trivial page: errors"]["full"] == 0
     assert not list(bench_database.glob("*imports*")), "the scratch copy is left behind"
-    marker = json.loads((bench_database / "pam-0_0004.json").read_text())
+    kind = "-postgresql" if os.environ.get("PAM_BENCH_DATABASE_URL") else ""
+    marker = json.loads((bench_database / f"pam-0_0004{kind}.json").read_text())
     assert marker["rows"]["contracts"] == 2 and marker["rows"]["return_figures"] > 0
     assert "contract page p50 (ms)" in capsys.readouterr().out  # the printed table
+
+
+@pytest.mark.parametrize("given", ["postgresql://u@db:5432/any", "postgres://u@db:5432/any"])
+def test_a_plain_postgresql_address_is_driven_by_psycopg_3(given, monkeypatch, tmp_path):
+    # bench/README.md says `postgresql://`; PAM installs psycopg 3, not psycopg2.
+    monkeypatch.setattr(run, "DATA", tmp_path)
+    monkeypatch.setenv("PAM_BENCH_DATABASE_URL", given)
+    assert run.database_url("0_01") == "postgresql+psycopg://u@db:5432/pam_bench_0_01"
+
+
+def test_without_a_server_address_the_bench_database_is_a_local_sqlite_file(monkeypatch, tmp_path):
+    monkeypatch.setattr(run, "DATA", tmp_path)
+    monkeypatch.delenv("PAM_BENCH_DATABASE_URL", raising=False)
+    assert run.database_url("0_01") == f"sqlite:///{tmp_path / 'pam-0_01.db'}"
