@@ -190,7 +190,7 @@ def _first_view(app, client, path: str, budget: int, kept: bool = False) -> floa
     from pam.dashboards.models import StoredPattern
     from pam.extensions import db
 
-    patterns._WORKED_OUT.clear()
+    patterns.forget_this_process()
     if not kept:
         with app.app_context():
             db.session.execute(delete(StoredPattern))

@@ -61,7 +61,9 @@ from pam.programmes.models import (  # noqa: F401  # noqa: F401
     RiskReview,
 )
 from pam.providers.models import Area, Contact, Organisation, ServiceCategory  # noqa: F401
+from pam.returns import revisions  # noqa: F401  (its triggers follow create_all)
 from pam.returns.models import (  # noqa: F401
+    FactRevision,
     ProviderReturn,
     ReturnFact,
     ReturnFigure,

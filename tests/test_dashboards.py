@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from pam.audit import services as audit
 from pam.auth.models import Role
 from pam.contracts import services as contract_services
-from pam.contracts.models import ContractStatus
+from pam.contracts.models import Contract, ContractStatus, contract_areas
 from pam.core.periods import FinancialYear, Period
 from pam.dashboards import ahead, outcomes, patterns, performance, portfolio, stored, suppression
 from pam.dashboards.charts import SUPPRESSED
@@ -332,6 +332,44 @@ def test_return_timeliness_counts_on_time_late_and_missing(dataset):
     assert by_quarter["Q1"] == [0, 1, 1, 0]
     assert by_quarter["Q2"] == [0, 0, 2, 0]  # both overdue by January 2026
     assert by_quarter["Q4"] == [0, 0, 0, 2]  # not due until April
+
+
+def test_returns_due_follow_each_contracts_own_schedule_and_due_rule(dataset, make_contract):
+    """return_states reads plain columns, not contracts: it must agree with each
+    contract's own periods (pam.outcomes.schedule) and due date (due_on)."""
+    from pam.outcomes.schedule import periods_in_year
+    from pam.returns.services import due_on
+
+    schedules = {
+        "MONTHLY": {"frequency": "monthly", "due_days": "10", "due_in_working_days": ""},
+        "MILESTONE": {"frequency": "milestone", "due_days": "20", "due_in_working_days": "y",
+                      "milestones": [date(2025, 8, 31), date(2026, 2, 28)]},
+        "ANNUAL": {"frequency": "annual", "due_days": "30", "due_in_working_days": "y"},
+    }  # fmt: skip
+    for reference, fields in schedules.items():
+        contract = _measures(make_contract(reference=reference, start_on=date(2025, 6, 1),
+                                           end_on=date(2026, 2, 28)), "RJ01")  # fmt: skip
+        outcome_services.update_framework(
+            FACTORY, contract.framework, {"rag_tolerance_percent": "10", **fields}
+        )
+    # A framework with no measures asks for nothing: no return is due.
+    outcome_services.framework_for(FACTORY, make_contract(reference="NO-MEASURES"))
+    db.session.commit()
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    states = performance.return_states(Filters(YEAR), TODAY)
+    contracts = {c.reference: c for c in db.session.scalars(select(Contract))}
+    expected = [
+        (reference, period.label, due_on(contracts[reference], period))
+        for reference in sorted(contracts)
+        for period in periods_in_year(contracts[reference], YEAR)
+        if contracts[reference].framework and contracts[reference].framework.measures
+    ]
+    assert [(s.reference, s.period.label, s.due) for s in states] == expected
+    assert {s.reference for s in states} == {"DASH-N", "DASH-S", *schedules}
+    assert [s.period.label for s in states if s.reference == "MILESTONE"] == [
+        "2025/26-D20250601-20250831", "2025/26-D20250901-20260228"]  # fmt: skip
+    north_q1 = next(s for s in states if s.reference == "DASH-N" and s.quarter == 1)
+    assert (north_q1.provider, north_q1.state) == (dataset["north"].provider.name, "Late")
 
 
 def _board(filters: Filters, threshold: int = 4) -> dict[str, list]:
@@ -742,7 +780,7 @@ def _board_in_a_request(app, filters: Filters) -> dict[str, list]:
 def _as_another_process(monkeypatch) -> list[str]:
     """Forget every pattern this process worked out, and note the families it works out
     afresh from now on."""
-    monkeypatch.setattr(patterns, "_WORKED_OUT", type(patterns._WORKED_OUT)())
+    patterns.forget_this_process()
     worked_out = []
     settle = Pattern._settle
 
@@ -793,6 +831,55 @@ def test_a_changed_figure_is_worked_out_afresh_and_replaces_the_kept_pattern(
     processes = [row for row in db.session.scalars(select(StoredPattern))
                  if row.family == "processes"]  # fmt: skip
     assert len(processes) == 1 and processes[0].digest != before
+
+
+def _cells_read(monkeypatch) -> list[str]:
+    """Note each family whose facts are read from now on."""
+    read = []
+    load = patterns.load_cells
+
+    def noting(family, year):
+        read.append(family.name)
+        return load(family, year)
+
+    monkeypatch.setattr(patterns, "load_cells", noting)
+    return read
+
+
+def test_a_warm_view_reads_the_years_revision_not_its_facts(app, two_rj_contracts, monkeypatch):
+    patterns.forget_this_process()
+    first = _board_in_a_request(app, Filters(YEAR))
+    read = _cells_read(monkeypatch)
+    assert _board_in_a_request(app, Filters(YEAR)) == first
+    assert read == []
+    # A new process has no figures under the revision: it reads the facts once.
+    patterns.forget_this_process()
+    assert _board_in_a_request(app, Filters(YEAR)) == first
+    assert "processes" in read
+
+
+def test_a_figure_changed_behind_pams_back_is_seen_on_the_next_view(
+    app, two_rj_contracts, monkeypatch
+):
+    patterns.forget_this_process()
+    assert _board_in_a_request(app, Filters(YEAR))["processes"][1][5] == 14  # 8 + 6
+    read = _cells_read(monkeypatch)
+    db.session.execute(
+        update(ReturnFact).where(ReturnFact.category == "indirect-shuttle-or-letter")
+        .values(value=ReturnFact.value + 10)
+    )  # fmt: skip
+    db.session.commit()
+    assert _board_in_a_request(app, Filters(YEAR))["processes"][1][5] == 34
+    assert "processes" in read
+    # So is a contract moved to another area (the filters' sets change).
+    south = two_rj_contracts["areas"][1]
+    db.session.execute(
+        update(contract_areas).where(contract_areas.c.contract_id == two_rj_contracts["a"].id)
+        .values(area_id=south.id)
+    )  # fmt: skip
+    db.session.commit()
+    south_only = _board_in_a_request(app, Filters(YEAR, area_id=south.id))
+    assert south_only["processes"][-1][5] == 42  # A's 20 with B's 22, not B's alone
 
 
 @pytest.mark.parametrize("tampered", ["unreadable", "shows a small figure", "unknown figure"])

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from pam import create_app
 from pam.audit.models import GENESIS_HASH, AuditChainHead
 from pam.extensions import db
+from pam.returns import revisions
 
 SCHEMA = "pam_migration_test"
 
@@ -61,6 +62,8 @@ def test_migrations_build_the_models_schema(migrated_app):
         )
         differences = compare_metadata(context, db.metadata)
     assert differences == [], f"models and migrations differ: {differences}"
+    with db.engine.connect() as connection:  # the facts revision's triggers, which it can't see
+        assert revisions.installed(connection) == set(revisions.TRIGGERS[db.engine.name])
     head = db.session.scalar(select(AuditChainHead))
     assert head.last_sequence == 0 and head.last_hash == GENESIS_HASH
 
@@ -70,6 +73,8 @@ def test_migrations_go_down_and_up_again(migrated_app):
     downgrade(revision="base")
     tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
+    with db.engine.connect() as connection:
+        assert revisions.installed(connection) == set()
     upgrade()
     assert "users" in inspect(db.engine).get_table_names()
 

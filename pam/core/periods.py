@@ -12,6 +12,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 UK = ZoneInfo("Europe/London")
@@ -209,6 +210,7 @@ def _day(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+@lru_cache(maxsize=4096)  # a dashboard asks it for every contract's periods of a year
 def due_date(period_end: date, days: int, working_days: bool) -> date:
     """When a return for a period ending on period_end is due."""
     return add_working_days(period_end, days) if working_days else period_end + timedelta(days)

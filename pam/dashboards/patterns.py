@@ -37,6 +37,7 @@ from pam.dashboards import stored
 from pam.dashboards.suppression import Pattern
 from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
+from pam.returns import revisions
 from pam.returns.layout import EQUALITY, slug
 from pam.returns.models import ReturnFact
 
@@ -375,9 +376,45 @@ def _satisfaction_cells(rows) -> dict:
     return cells
 
 
-_WORKED_OUT: OrderedDict[tuple, Figures] = OrderedDict()
-_WORKED_OUT_LOCK = Lock()
+class _Remembered:
+    """What this server process has worked out or read, the most recently used kept."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = Lock()  # a server's threads share it
+
+    def get(self, key) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
 KEEP_WORKED_OUT = 64
+# By their inputs: (family, threshold, year sums, every cell, the contract index).
+_WORKED_OUT = _Remembered(KEEP_WORKED_OUT)
+# The same figures by the year's facts revision (pam.returns.revisions): a warm view
+# reads one row instead of every cell of the family.
+_BY_REVISION = _Remembered(KEEP_WORKED_OUT)
+_INDEXES = _Remembered(8)
+
+
+def forget_this_process() -> None:
+    """Empty this process's caches, as a new server process has them (benchmarks, tests)."""
+    for remembered in (_WORKED_OUT, _BY_REVISION, _INDEXES):
+        remembered.clear()
 
 
 def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bool,
@@ -388,16 +425,11 @@ def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bo
     for the same inputs is always the same, so neither cache can be stale (a changed
     figure or contract is a different key)."""
     key = (family, threshold, year_sums, tuple(cells.items()), index.key)
-    with _WORKED_OUT_LOCK:
-        if key in _WORKED_OUT:
-            _WORKED_OUT.move_to_end(key)
-            return _WORKED_OUT[key]
-    digest = stored.digest(family, threshold, year_sums, cells, index.key)
-    figures = Figures(family, cells, index, year_sums, threshold, (digest, year.label))
-    with _WORKED_OUT_LOCK:
-        _WORKED_OUT[key] = figures
-        while len(_WORKED_OUT) > KEEP_WORKED_OUT:
-            _WORKED_OUT.popitem(last=False)
+    figures = _WORKED_OUT.get(key)
+    if figures is None:
+        digest = stored.digest(family, threshold, year_sums, cells, index.key)
+        figures = Figures(family, cells, index, year_sums, threshold, (digest, year.label))
+        _WORKED_OUT.put(key, figures)
     return figures
 
 
@@ -411,16 +443,36 @@ class YearPatterns:
         self._families: dict[str, Figures] = {}
 
     @cached_property
+    def revision(self) -> str | None:
+        """The year's facts revision, read before any fact: figures kept under it were
+        read no earlier, so they are never older than it says (None: not known)."""
+        return revisions.revision(self.year.label)
+
+    @cached_property
     def index(self) -> ContractIndex:
-        return ContractIndex.load(self.year)
+        revision = self.revision
+        index = _INDEXES.get(revision) if revision else None
+        if index is None:
+            index = ContractIndex.load(self.year)
+            if revision:
+                _INDEXES.put(revision, index)
+        return index
 
     def family(self, family: Family) -> Figures:
         if family.name not in self._families:
-            cells, year_sums = load_cells(family, self.year)
-            self._families[family.name] = _worked_out(
-                family, cells, self.index, year_sums, self.threshold, self.year
-            )
+            self._families[family.name] = self._figures(family)
         return self._families[family.name]
+
+    def _figures(self, family: Family) -> Figures:
+        key = (family, self.threshold, self.revision)
+        figures = _BY_REVISION.get(key) if self.revision else None
+        if figures is None:
+            cells, year_sums = load_cells(family, self.year)
+            figures = _worked_out(family, cells, self.index, year_sums, self.threshold,
+                                  self.year)  # fmt: skip
+            if self.revision:
+                _BY_REVISION.put(key, figures)
+        return figures
 
     def measure(self, code: str) -> tuple[Figures, str]:
         """A count measure's figures, and the part that is the measure's total."""

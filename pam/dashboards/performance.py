@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
 
 from pam.contracts.models import Contract, ContractStatus
-from pam.core.periods import UK, Period, as_utc
+from pam.core.periods import UK, Period, as_utc, due_date
 from pam.dashboards.aggregation import sql_across_contracts
 from pam.dashboards.charts import RAG_COLOURS, SUPPRESSED, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
@@ -25,11 +25,10 @@ from pam.dashboards.patterns import YearPatterns
 from pam.dashboards.portfolio import RAG_ORDER, WORST
 from pam.extensions import db
 from pam.outcomes.dictionary import current_names
-from pam.outcomes.models import OutcomeFramework
-from pam.outcomes.schedule import periods_in_year
+from pam.outcomes.models import FrameworkMeasure, OutcomeFramework
+from pam.outcomes.schedule import term_periods_in_year
 from pam.providers.models import Organisation, ServiceCategory
 from pam.returns.models import ProviderReturn, ReturnFact, ReturnVersion
-from pam.returns.services import due_on
 
 DEFAULT_MEASURES = ("RJ01", "VS02")  # shown first: the measures most contracts report
 # The page's tables with a row (or four) per contract show at most this many contracts: a
@@ -244,54 +243,73 @@ def _cell(cell) -> str | None:
     return f"{rag} ({green} G, {amber} A, {red} R)"
 
 
-def return_states(filters: Filters, today: date) -> list[tuple[Contract, Period, int, date, str]]:
-    """Each return due in the year (and quarter): (contract, period, quarter, due date,
-    state), the state being on time, late, missing (overdue, nothing submitted) or not yet
-    due. The schedule is worked out per contract in Python from two queries (contracts
-    with frameworks, and first submissions), so statements stay constant."""
-    contracts = db.session.scalars(
-        select(Contract)
-        .where(Contract.status.in_([ContractStatus.LIVE, ContractStatus.ENDED]),
+class ReturnDue(NamedTuple):
+    """A return due in the year, and how it stands."""
+
+    contract_id: int
+    reference: str
+    provider: str
+    period: Period
+    quarter: int
+    due: date
+    state: str  # on time, late, missing (overdue, nothing submitted) or not yet due
+
+
+def return_states(filters: Filters, today: date) -> list[ReturnDue]:
+    """Each return due in the year (and quarter), in contract reference order. Two
+    queries whatever the number of contracts, read as plain columns (a national year has
+    thousands of contracts, and loading each as an object was most of the page); the
+    schedule of each is worked out in Python (pam.outcomes.schedule)."""
+    # Only contracts whose framework has measures report.
+    reporting = (
+        select(FrameworkMeasure.id)
+        .where(FrameworkMeasure.framework_id == OutcomeFramework.id)
+        .exists()
+    )
+    contracts = (
+        select(Contract.id, Contract.reference, Organisation.name.label("provider"),
+               Contract.start_on,
+               Contract.end_on, OutcomeFramework.frequency, OutcomeFramework.milestones,
+               OutcomeFramework.due_days, OutcomeFramework.due_in_working_days)
+        .join(OutcomeFramework, OutcomeFramework.contract_id == Contract.id)
+        .join(Organisation, Organisation.id == Contract.provider_id)
+        .where(Contract.status.in_([ContractStatus.LIVE, ContractStatus.ENDED]), reporting,
                *filters.contract_conditions())
-        .options(selectinload(Contract.framework).selectinload(OutcomeFramework.measures),
-                 selectinload(Contract.provider))
         .order_by(Contract.reference)
-    ).all()  # fmt: skip
+    )  # fmt: skip
     first_submitted = {
         (contract_id, period): submitted
         for contract_id, period, submitted in db.session.execute(
-            select(
-                ProviderReturn.contract_id,
-                ProviderReturn.period,
-                func.min(ReturnVersion.submitted_at),
-            )
+            select(ProviderReturn.contract_id, ProviderReturn.period,
+                   func.min(ReturnVersion.submitted_at))
             .join(ReturnVersion, ReturnVersion.return_id == ProviderReturn.id)
-            .where(
-                ProviderReturn.contract_id.in_([c.id for c in contracts]),
-                ProviderReturn.period_end.between(filters.year.starts_on, filters.year.ends_on),
-            )
+            .where(ProviderReturn.contract_id.in_(contracts.with_only_columns(Contract.id)
+                                                  .order_by(None)),
+                   ProviderReturn.period_end.between(filters.year.starts_on,
+                                                     filters.year.ends_on))
             .group_by(ProviderReturn.contract_id, ProviderReturn.period)
-        ).all()
-    }
+        )
+    }  # fmt: skip
     states = []
-    for contract in contracts:
-        if contract.framework is None or not contract.framework.measures:
-            continue
-        for period in periods_in_year(contract, filters.year):
+    for row in db.session.execute(contracts):
+        milestones = [date.fromisoformat(text) for text in row.milestones or []]
+        for period in term_periods_in_year(row.start_on, row.end_on, filters.year,
+                                           row.frequency, milestones):  # fmt: skip
             quarter = int(period.quarter_containing(period.ends_on).part[1])
             if quarter not in filters.quarters:
                 continue
-            due = due_on(contract, period)
-            state = _timeliness(first_submitted.get((contract.id, period.label)), due, today)
-            states.append((contract, period, quarter, due, state))
+            due = due_date(period.ends_on, row.due_days, row.due_in_working_days)
+            state = _timeliness(first_submitted.get((row.id, period.label)), due, today)
+            states.append(ReturnDue(row.id, row.reference, row.provider, period, quarter, due,
+                                    state))  # fmt: skip
     return states
 
 
 def timeliness(filters: Filters, today: date) -> Chart:
     states = ("On time", "Late", "Missing", "Not yet due")
     counts = {state: [0, 0, 0, 0] for state in states}
-    for _contract, _period, quarter, _due, state in return_states(filters, today):
-        counts[state][quarter - 1] += 1
+    for due in return_states(filters, today):
+        counts[due.state][due.quarter - 1] += 1
     rows = [[f"Q{q}", *[counts[s][q - 1] for s in states]] for q in filters.quarters]
     table = DataTable(["Quarter", *states], rows, ["", "count", "count", "count", "count"])
     due = sum(sum(row[1:4]) for row in rows)

@@ -236,9 +236,9 @@ def _exceptions(filters: Filters, today: date, patterns: YearPatterns) -> list[S
                "on a suppressed or small count is suppressed."],
     )  # fmt: skip
     late = [
-        [contract.reference, contract.provider.name, period.label, due, state]
-        for contract, period, _quarter, due, state in performance.return_states(filters, today)
-        if state in ("Late", "Missing")
+        [due.reference, due.provider, due.period.label, due.due, due.state]
+        for due in performance.return_states(filters, today)
+        if due.state in ("Late", "Missing")
     ]
     late_sheet = Sheet("Late and missing returns",
                        ["Contract", "Provider", "Period", "Due", "State"], late,

@@ -30,7 +30,8 @@ def periods_on_schedule(
     periods = []
     year = FinancialYear.containing(contract.start_on)
     while year.starts_on <= contract.end_on:
-        periods.extend(_within_term(contract, _year_periods(year, frequency)))
+        periods.extend(_within_term(contract.start_on, contract.end_on,
+                                    _year_periods(year, frequency)))  # fmt: skip
         year = year.next()
     return periods
 
@@ -40,10 +41,20 @@ def periods_in_year(contract: Contract, year: FinancialYear) -> list[Period]:
     year, without working out the rest of the term (a dashboard asks this about one year
     for every contract, and a contract can run for ten)."""
     framework = contract.framework
-    frequency = framework.frequency if framework is not None else Frequency.QUARTERLY
+    if framework is None:
+        return term_periods_in_year(contract.start_on, contract.end_on, year)
+    return term_periods_in_year(contract.start_on, contract.end_on, year,
+                                framework.frequency, framework.milestone_dates)  # fmt: skip
+
+
+def term_periods_in_year(start_on: date, end_on: date, year: FinancialYear,
+                         frequency: Frequency = Frequency.QUARTERLY,
+                         milestones: list[date] | None = None) -> list[Period]:  # fmt: skip
+    """periods_in_year for a term and schedule given as values: for a dashboard that reads
+    them for thousands of contracts as plain columns."""
     if frequency == Frequency.MILESTONE:
-        return [period for period in all_periods(contract) if period.year == year]
-    return list(_within_term(contract, _year_periods(year, frequency)))
+        return [p for p in milestone_periods(start_on, milestones or []) if p.year == year]
+    return list(_within_term(start_on, end_on, _year_periods(year, frequency)))
 
 
 def _year_periods(year: FinancialYear, frequency: Frequency) -> list[Period]:
@@ -54,11 +65,9 @@ def _year_periods(year: FinancialYear, frequency: Frequency) -> list[Period]:
     return year.quarters()
 
 
-def _within_term(contract: Contract, candidates: list[Period]):
+def _within_term(start_on: date, end_on: date, candidates: list[Period]):
     return (
-        period
-        for period in candidates
-        if period.ends_on >= contract.start_on and period.starts_on <= contract.end_on
+        period for period in candidates if period.ends_on >= start_on and period.starts_on <= end_on
     )
 
 

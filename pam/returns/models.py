@@ -259,3 +259,15 @@ class ReturnFact(db.Model):
     value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     target: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     rag: Mapped[str | None] = mapped_column(String(5))
+
+
+class FactRevision(db.Model):
+    """A financial year's facts revision: a random stamp that database triggers set again
+    whenever the year's facts, or a reporting contract's service, provider or areas,
+    change (pam.returns.revisions). Caches of what is derived from a year's facts are
+    kept under it. Derived data, not audited; a missing row means "unknown"."""
+
+    __tablename__ = "fact_revisions"
+
+    year: Mapped[str] = mapped_column(String(7), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(32))

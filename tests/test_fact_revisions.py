@@ -1,0 +1,84 @@
+"""A year's facts revision changes with every change a suppression pattern depends on,
+whoever makes it (pam.returns.revisions), and with nothing else; on SQLite and
+PostgreSQL alike, since the triggers differ."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from pam.contracts import services as contract_services
+from pam.extensions import db
+from pam.returns import facts, revisions
+from tests.conftest import FACTORY, report
+
+YEAR, NEXT_YEAR = "2025/26", "2026/27"
+
+
+def _changed(change) -> set[str]:
+    """The years whose stamp `change` (committed) gave a new value."""
+    before = {year: revisions.revision(year) for year in (YEAR, NEXT_YEAR)}
+    change()
+    db.session.commit()
+    return {year for year, stamp in before.items() if revisions.revision(year) != stamp}
+
+
+def test_an_accepted_return_gives_its_year_a_new_stamp_and_no_other(dataset):
+    assert revisions.revision(YEAR) is None  # no fact yet
+    assert _changed(lambda: report(dataset["north"], "2025/26-Q1", RJ01="24")) == {YEAR}
+    stamp = revisions.revision(YEAR)
+    assert len(stamp) == 32 and int(stamp, 16) >= 0
+    assert _changed(lambda: report(dataset["south"], "2025/26-Q1", RJ01="5")) == {YEAR}
+    assert _changed(lambda: report(dataset["north"], "2026/27-Q1", RJ01="7")) == {NEXT_YEAR}
+    assert _changed(lambda: report(dataset["north"], "2025/26-Q2", False, RJ01="9")) == set()
+
+
+def test_writers_that_bypass_pam_still_change_the_stamp(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24")
+    report(dataset["north"], "2026/27-Q1", RJ01="7")
+    raw_update = "UPDATE return_facts SET value = value + 1 WHERE code = 'RJ01' AND year = :y"
+    assert _changed(lambda: db.session.execute(text(raw_update), {"y": YEAR})) == {YEAR}
+    raw_delete = "DELETE FROM return_facts WHERE year = :y"
+    assert _changed(lambda: db.session.execute(text(raw_delete), {"y": NEXT_YEAR})) == {NEXT_YEAR}
+    assert _changed(facts.rebuild_all) == {YEAR, NEXT_YEAR}
+
+
+def test_a_reporting_contracts_service_provider_or_areas_change_its_years(
+    dataset, make_service, make_organisation, make_area
+):
+    north = dataset["north"]
+    report(north, "2025/26-Q1", RJ01="24")
+    areas = [area.id for area in north.areas]
+
+    def edit(area_ids=areas, **fields):
+        values = {"title": north.title, "service_category_id": north.service_category_id,
+                  "annual_value": north.annual_value, **fields}  # fmt: skip
+        return lambda: contract_services.update_contract(FACTORY, north, values, area_ids)
+
+    assert _changed(edit(title="A new title")) == set()  # not something a pattern reads
+    assert _changed(edit(service_category_id=make_service().id)) == {YEAR}
+    assert _changed(edit(area_ids=[*areas, make_area().id])) == {YEAR}
+    new_provider = make_organisation().id
+
+    move_provider = "UPDATE contracts SET provider_id = :p WHERE id = :c"  # by hand
+    assert _changed(
+        lambda: db.session.execute(text(move_provider), {"p": new_provider, "c": north.id})
+    ) == {YEAR}  # fmt: skip
+    assert _changed(edit(area_ids=areas)) == {YEAR}  # an area taken away
+    south = dataset["south"]  # no facts: no year to change
+
+    add_area = "INSERT INTO contract_areas (contract_id, area_id) VALUES (:c, :a)"
+    assert _changed(
+        lambda: db.session.execute(text(add_area), {"c": south.id, "a": make_area().id})
+    ) == set()  # fmt: skip
+
+
+def test_a_change_rolled_back_leaves_the_stamp_and_is_never_seen_again(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24")
+    committed = revisions.revision(YEAR)
+    db.session.execute(text("UPDATE return_facts SET value = 1 WHERE year = :y"), {"y": YEAR})
+    uncommitted = revisions.revision(YEAR)
+    db.session.rollback()
+    assert revisions.revision(YEAR) == committed != uncommitted
+    db.session.execute(text("UPDATE return_facts SET value = 1 WHERE year = :y"), {"y": YEAR})
+    db.session.commit()
+    assert revisions.revision(YEAR) not in (committed, uncommitted)
