@@ -72,3 +72,14 @@ def test_without_a_server_address_the_bench_database_is_a_local_sqlite_file(monk
     monkeypatch.setattr(run, "DATA", tmp_path)
     monkeypatch.delenv("PAM_BENCH_DATABASE_URL", raising=False)
     assert run.database_url("0_01") == f"sqlite:///{tmp_path / 'pam-0_01.db'}"
+
+
+def test_the_warm_view_comparison_runs(bench_database, monkeypatch):
+    # bench/warm.py: each dashboard warm with the facts revision and with the cells read.
+    from bench import warm
+
+    monkeypatch.setenv("PAM_SUPPRESSION_THRESHOLD", "0")
+    results = warm.main(["--scale", "0.0004", "--repeat", "1"])
+    assert set(results) == set(run.DASHBOARDS)
+    for figures in results.values():
+        assert all(value > 0 for value in figures.values())
