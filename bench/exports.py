@@ -28,12 +28,12 @@ TODAY = date(2026, 11, 23)
 def measure_board_pack(app, budget: int) -> dict[str, float]:
     from bench.run import TooSlow, within_budget
     from pam.core.periods import Period
-    from pam.dashboards import patterns
+    from pam.dashboards import memo
     from pam.exports import board_pack
 
     with app.app_context():
         period = Period.parse(QUARTER)
-        patterns.forget_this_process()
+        memo.forget_this_process()
         started = time.perf_counter()
         try:
             with within_budget(budget):

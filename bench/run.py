@@ -186,11 +186,11 @@ def _first_view(app, client, path: str, budget: int, kept: bool = False) -> floa
     in a new server process: only the process's cache is emptied, and the patterns the
     view before kept in the database are read. Past the budget it is abandoned and
     reported as infinite rather than holding up the run."""
-    from pam.dashboards import patterns
+    from pam.dashboards import memo
     from pam.dashboards.models import StoredPattern
     from pam.extensions import db
 
-    patterns.forget_this_process()
+    memo.forget_this_process()
     if not kept:
         with app.app_context():
             db.session.execute(delete(StoredPattern))

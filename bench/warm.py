@@ -50,16 +50,16 @@ def median_view(client, path: str, repeat: int) -> float:
 
 
 def measure(scale: float, repeat: int) -> dict[str, dict[str, float]]:
-    from pam.dashboards import patterns
+    from pam.dashboards import memo
 
     app = build(scale, f"{scale:g}".replace(".", "_"), False, print)
     client = signed_in(app, BOARD)
     results = {}
     for name, path in DASHBOARDS.items():
-        patterns.forget_this_process()
+        memo.forget_this_process()
         with_revision = median_view(client, path, repeat)
         with revision_hidden():
-            patterns.forget_this_process()
+            memo.forget_this_process()
             cells_read = median_view(client, path, repeat)
         again = median_view(client, path, repeat)
         results[name] = {"with revision (ms)": round(with_revision, 1),

@@ -69,4 +69,5 @@ from pam.returns.models import (  # noqa: F401
     ReturnFigure,
     ReturnReview,
     ReturnVersion,
+    StateRevision,
 )

@@ -22,7 +22,16 @@ from pam.auth.models import Role
 from pam.contracts import services as contract_services
 from pam.contracts.models import Contract, ContractStatus, contract_areas
 from pam.core.periods import FinancialYear, Period
-from pam.dashboards import ahead, outcomes, patterns, performance, portfolio, stored, suppression
+from pam.dashboards import (
+    ahead,
+    memo,
+    outcomes,
+    patterns,
+    performance,
+    portfolio,
+    stored,
+    suppression,
+)
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
 from pam.dashboards.models import StoredPattern
@@ -370,6 +379,28 @@ def test_returns_due_follow_each_contracts_own_schedule_and_due_rule(dataset, ma
         "2025/26-D20250601-20250831", "2025/26-D20250901-20260228"]  # fmt: skip
     north_q1 = next(s for s in states if s.reference == "DASH-N" and s.quarter == 1)
     assert (north_q1.provider, north_q1.state) == (dataset["north"].provider.name, "Late")
+
+
+def test_timeliness_is_worked_out_again_only_when_what_it_shows_changed(dataset, monkeypatch):
+    from datetime import UTC, datetime
+
+    from pam.returns.models import ReturnVersion
+
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    memo.forget_this_process()
+    worked_out = []
+    work_out = performance._work_out_return_states
+    monkeypatch.setattr(performance, "_work_out_return_states",
+                        lambda *args: worked_out.append(1) or work_out(*args))  # fmt: skip
+    q1 = {row[0]: row[1:] for row in performance.timeliness(Filters(YEAR), TODAY).table.rows}
+    assert q1["Q1"] == [0, 1, 1, 0] and len(worked_out) == 1
+    performance.timeliness(Filters(YEAR), TODAY)
+    assert len(worked_out) == 1  # warm: nothing changed
+    # Sent in time after all (a correction made by hand, behind PAM's back).
+    db.session.execute(update(ReturnVersion).values(submitted_at=datetime(2025, 7, 2, tzinfo=UTC)))
+    db.session.commit()
+    q1 = {row[0]: row[1:] for row in performance.timeliness(Filters(YEAR), TODAY).table.rows}
+    assert q1["Q1"] == [1, 0, 1, 0] and len(worked_out) == 2
 
 
 def _board(filters: Filters, threshold: int = 4) -> dict[str, list]:
@@ -780,7 +811,7 @@ def _board_in_a_request(app, filters: Filters) -> dict[str, list]:
 def _as_another_process(monkeypatch) -> list[str]:
     """Forget every pattern this process worked out, and note the families it works out
     afresh from now on."""
-    patterns.forget_this_process()
+    memo.forget_this_process()
     worked_out = []
     settle = Pattern._settle
 
@@ -847,13 +878,13 @@ def _cells_read(monkeypatch) -> list[str]:
 
 
 def test_a_warm_view_reads_the_years_revision_not_its_facts(app, two_rj_contracts, monkeypatch):
-    patterns.forget_this_process()
+    memo.forget_this_process()
     first = _board_in_a_request(app, Filters(YEAR))
     read = _cells_read(monkeypatch)
     assert _board_in_a_request(app, Filters(YEAR)) == first
     assert read == []
     # A new process has no figures under the revision: it reads the facts once.
-    patterns.forget_this_process()
+    memo.forget_this_process()
     assert _board_in_a_request(app, Filters(YEAR)) == first
     assert "processes" in read
 
@@ -861,7 +892,7 @@ def test_a_warm_view_reads_the_years_revision_not_its_facts(app, two_rj_contract
 def test_a_figure_changed_behind_pams_back_is_seen_on_the_next_view(
     app, two_rj_contracts, monkeypatch
 ):
-    patterns.forget_this_process()
+    memo.forget_this_process()
     assert _board_in_a_request(app, Filters(YEAR))["processes"][1][5] == 14  # 8 + 6
     read = _cells_read(monkeypatch)
     db.session.execute(

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from pam.contracts import services as contract_services
 from pam.extensions import db
+from pam.outcomes import services as outcome_services
 from pam.returns import facts, revisions
 from tests.conftest import FACTORY, report
 
@@ -82,3 +83,41 @@ def test_a_change_rolled_back_leaves_the_stamp_and_is_never_seen_again(dataset):
     db.session.execute(text("UPDATE return_facts SET value = 1 WHERE year = :y"), {"y": YEAR})
     db.session.commit()
     assert revisions.revision(YEAR) not in (committed, uncommitted)
+
+
+# --- the return states' revision (timeliness) ----------------------------------------
+
+
+def _restamped(change) -> bool:
+    """Whether `change` (committed) gave 'return states' a new stamp."""
+    before = revisions.return_states_revision()
+    change()
+    db.session.commit()
+    return revisions.return_states_revision() != before
+
+
+def test_what_says_whether_a_return_came_on_time_changes_the_return_states_stamp(dataset):
+    north = dataset["north"]
+    # A submission, even one not yet accepted, is the first version of a return.
+    assert _restamped(lambda: report(north, "2025/26-Q1", accept=False, RJ01="24"))
+    framework = north.framework
+    assert _restamped(lambda: outcome_services.update_framework(FACTORY, framework, {
+        "rag_tolerance_percent": "10", "frequency": "quarterly", "due_days": "20",
+        "due_in_working_days": "y"}))  # fmt: skip
+    by_hand = [
+        "UPDATE return_versions SET submitted_at = submitted_at",
+        "UPDATE contracts SET end_on = end_on",
+        "UPDATE organisations SET name = name || ' Ltd'",
+        "UPDATE framework_measures SET framework_id = framework_id",
+        "UPDATE returns SET period = period",
+        "UPDATE contract_areas SET area_id = area_id",
+    ]
+    for sql in by_hand:
+        assert _restamped(lambda sql=sql: db.session.execute(text(sql))), sql
+    # Nothing that says when a return is due or came: no new stamp.
+    for sql in (
+        "UPDATE contracts SET title = 'Renamed'",
+        "UPDATE targets SET reason = 'x'",
+        "UPDATE return_facts SET rag = rag",
+    ):
+        assert not _restamped(lambda sql=sql: db.session.execute(text(sql))), sql

@@ -21,7 +21,7 @@ through here.
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -34,6 +34,7 @@ from sqlalchemy import select
 from pam.contracts.models import Contract, contract_areas
 from pam.core.periods import FinancialYear
 from pam.dashboards import stored
+from pam.dashboards.memo import Remembered
 from pam.dashboards.suppression import Pattern
 from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
@@ -376,45 +377,13 @@ def _satisfaction_cells(rows) -> dict:
     return cells
 
 
-class _Remembered:
-    """What this server process has worked out or read, the most recently used kept."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = Lock()  # a server's threads share it
-
-    def get(self, key) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
 KEEP_WORKED_OUT = 64
 # By their inputs: (family, threshold, year sums, every cell, the contract index).
-_WORKED_OUT = _Remembered(KEEP_WORKED_OUT)
+_WORKED_OUT = Remembered(KEEP_WORKED_OUT)
 # The same figures by the year's facts revision (pam.returns.revisions): a warm view
 # reads one row instead of every cell of the family.
-_BY_REVISION = _Remembered(KEEP_WORKED_OUT)
-_INDEXES = _Remembered(8)
-
-
-def forget_this_process() -> None:
-    """Empty this process's caches, as a new server process has them (benchmarks, tests)."""
-    for remembered in (_WORKED_OUT, _BY_REVISION, _INDEXES):
-        remembered.clear()
+_BY_REVISION = Remembered(KEEP_WORKED_OUT)
+_INDEXES = Remembered(8)
 
 
 def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bool,

@@ -21,6 +21,7 @@ from pam.core.periods import UK, Period, as_utc, due_date
 from pam.dashboards.aggregation import sql_across_contracts
 from pam.dashboards.charts import RAG_COLOURS, SUPPRESSED, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
+from pam.dashboards.memo import Remembered
 from pam.dashboards.patterns import YearPatterns
 from pam.dashboards.portfolio import RAG_ORDER, WORST
 from pam.extensions import db
@@ -28,6 +29,7 @@ from pam.outcomes.dictionary import current_names
 from pam.outcomes.models import FrameworkMeasure, OutcomeFramework
 from pam.outcomes.schedule import term_periods_in_year
 from pam.providers.models import Organisation, ServiceCategory
+from pam.returns import revisions
 from pam.returns.models import ProviderReturn, ReturnFact, ReturnVersion
 
 DEFAULT_MEASURES = ("RJ01", "VS02")  # shown first: the measures most contracts report
@@ -255,11 +257,29 @@ class ReturnDue(NamedTuple):
     state: str  # on time, late, missing (overdue, nothing submitted) or not yet due
 
 
-def return_states(filters: Filters, today: date) -> list[ReturnDue]:
-    """Each return due in the year (and quarter), in contract reference order. Two
-    queries whatever the number of contracts, read as plain columns (a national year has
-    thousands of contracts, and loading each as an object was most of the page); the
-    schedule of each is worked out in Python (pam.outcomes.schedule)."""
+# Return states as worked out, under the 'return states' revision (pam.returns.revisions)
+# and what was asked: a warm view reads one row instead of every due return of the year.
+_RETURN_STATES = Remembered(32)
+
+
+def return_states(filters: Filters, today: date) -> tuple[ReturnDue, ...]:
+    """Each return due in the year (and quarter), in contract reference order: as this
+    process last worked it out, if nothing it depends on has changed since."""
+    revision = revisions.return_states_revision()  # read first: see YearPatterns.revision
+    key = (revision, filters.year.label, tuple(filters.quarters), filters.area_id,
+           filters.service_id, filters.provider_id, today)  # fmt: skip
+    states = _RETURN_STATES.get(key) if revision else None
+    if states is None:
+        states = tuple(_work_out_return_states(filters, today))
+        if revision:
+            _RETURN_STATES.put(key, states)
+    return states
+
+
+def _work_out_return_states(filters: Filters, today: date) -> list[ReturnDue]:
+    """Two queries whatever the number of contracts, read as plain columns (a national
+    year has thousands of contracts, and loading each as an object was most of the
+    page); the schedule of each is worked out in Python (pam.outcomes.schedule)."""
     # Only contracts whose framework has measures report.
     reporting = (
         select(FrameworkMeasure.id)

@@ -271,3 +271,14 @@ class FactRevision(db.Model):
 
     year: Mapped[str] = mapped_column(String(7), primary_key=True)
     revision: Mapped[str] = mapped_column(String(32))
+
+
+class StateRevision(db.Model):
+    """A random stamp that database triggers set again whenever what it names changes
+    (pam.returns.revisions): 'return states', whether each due return came on time.
+    Derived data, not audited; a missing row means "unknown"."""
+
+    __tablename__ = "state_revisions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    revision: Mapped[str] = mapped_column(String(32))

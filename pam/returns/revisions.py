@@ -20,11 +20,13 @@ tests/test_migrations.py checks that the migrated schema has every trigger.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 
 from pam.extensions import db
-from pam.returns.models import FactRevision
+from pam.returns.models import FactRevision, StateRevision
 
 # SQLite has row triggers only: each changed row stamps its year again.
 _STAMP_ROW_YEAR = """
@@ -124,43 +126,119 @@ _PG_TRIGGERS = [
      "NEW TABLE AS pam_new_areas OLD TABLE AS pam_old_areas", "pam_stamp_contract_years"),
 ]  # fmt: skip
 
-SQLITE = [
-    f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN {body} END"
-    for name, when, body in _SQLITE_TRIGGERS
+# --- the return states' revision -----------------------------------------------------
+# Which returns are due, when, and whether they came on time (the performance page's
+# timeliness chart, the board pack's late returns) depend on returns and their versions,
+# the contracts' status, term, reference, provider and areas, the providers' names, and
+# the frameworks' schedules, due-date rules and measures. Any change to them stamps
+# 'return states' again: one stamp for every year (a submission is rarer than a view).
+RETURN_STATES = "return states"
+_STATE_SOURCES = [
+    # (table, the columns whose update matters; none: any update)
+    ("returns", ""),
+    ("return_versions", ""),
+    ("contracts", "status, start_on, end_on, reference, provider_id, service_category_id"),
+    ("contract_areas", ""),
+    ("organisations", "name"),
+    ("outcome_frameworks", "contract_id, frequency, milestones, due_days, due_in_working_days"),
+    ("framework_measures", "framework_id"),
 ]
-POSTGRESQL = _PG_FUNCTIONS + [
-    statement
-    for name, when, table, tables, function in _PG_TRIGGERS
-    for statement in (
-        f"DROP TRIGGER IF EXISTS {name} ON {table}",
-        f"CREATE TRIGGER {name} AFTER {when} ON {table} "
-        + (f"REFERENCING {tables} " if tables else "")
-        + f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-    )
+_SQLITE_STAMP_STATES = """
+    INSERT INTO state_revisions (name, revision)
+    VALUES ('return states', lower(hex(randomblob(16))))
+    ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;"""
+_SQLITE_STATE_TRIGGERS = [
+    (f"{table}_restate_{event.lower()}",
+     f"AFTER {event}{' OF ' + columns if event == 'UPDATE' and columns else ''} ON {table}",
+     _SQLITE_STAMP_STATES)
+    for table, columns in _STATE_SOURCES
+    for event in ("INSERT", "UPDATE", "DELETE")
+]  # fmt: skip
+_PG_STATE_FUNCTIONS = [
+    """
+CREATE OR REPLACE FUNCTION pam_stamp_return_states() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO state_revisions (name, revision)
+  VALUES ('return states', md5(random()::text || clock_timestamp()::text))
+  ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;
+  RETURN NULL;
+END $$""",
 ]
-TRIGGERS = {
-    "sqlite": [name for name, *_ in _SQLITE_TRIGGERS],
-    "postgresql": [name for name, *_ in _PG_TRIGGERS],
-}
+_PG_STATE_TRIGGERS = [
+    (f"{table}_restate_{event.lower()}",
+     f"{event}{' OF ' + columns if event == 'UPDATE' and columns else ''}", table, "",
+     "pam_stamp_return_states")
+    for table, columns in _STATE_SOURCES
+    for event in ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+]  # fmt: skip
 
 
-def install(connection: Connection) -> None:
-    """Create (or replace) the triggers on this database: by migration 0021, and after
-    `create_all` (the tests' schema)."""
-    for statement in {"sqlite": SQLITE, "postgresql": POSTGRESQL}[connection.dialect.name]:
-        connection.exec_driver_sql(statement)
+def _pg_statements(functions: list[str], triggers: list[tuple]) -> list[str]:
+    return functions + [
+        statement
+        for name, when, table, tables, function in triggers
+        for statement in (
+            f"DROP TRIGGER IF EXISTS {name} ON {table}",
+            f"CREATE TRIGGER {name} AFTER {when} ON {table} "
+            + (f"REFERENCING {tables} " if tables else "")
+            + f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        )
+    ]
 
 
-def uninstall(connection: Connection) -> None:
-    """Drop the triggers (migration 0021 going down)."""
-    if connection.dialect.name == "postgresql":
-        for name, _event, table, *_ in _PG_TRIGGERS:
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        for function in ("pam_stamp_fact_years", "pam_stamp_contract_years"):
-            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {function}()")
-    else:
-        for name in TRIGGERS["sqlite"]:
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+def _sqlite_statements(triggers: list[tuple]) -> list[str]:
+    return [f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN {body} END"
+            for name, when, body in triggers]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The triggers that keep one kind of revision: installed by one migration each."""
+
+    sqlite: list[tuple]
+    postgresql: list[tuple]
+    functions: list[str]
+
+    def statements(self, dialect: str) -> list[str]:
+        if dialect == "postgresql":
+            return _pg_statements(self.functions, self.postgresql)
+        return _sqlite_statements(self.sqlite)
+
+    def names(self, dialect: str) -> set[str]:
+        return {name for name, *_ in (self.postgresql if dialect == "postgresql" else self.sqlite)}
+
+
+GROUPS = {
+    "facts": _Group(_SQLITE_TRIGGERS, _PG_TRIGGERS, _PG_FUNCTIONS),  # migration 0021
+    RETURN_STATES: _Group(_SQLITE_STATE_TRIGGERS, _PG_STATE_TRIGGERS,
+                          _PG_STATE_FUNCTIONS),  # migration 0022
+}  # fmt: skip
+
+
+def install(connection: Connection, *groups: str) -> None:
+    """Create (or replace) the triggers of these groups (all when none are named) on this
+    database: by the group's migration, and after `create_all` (the tests' schema)."""
+    for group in groups or GROUPS:
+        for statement in GROUPS[group].statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+
+
+def uninstall(connection: Connection, group: str) -> None:
+    """Drop a group's triggers (its migration going down)."""
+    dialect = connection.dialect.name
+    triggers = GROUPS[group].postgresql if dialect == "postgresql" else GROUPS[group].sqlite
+    for name, _when, table, *_ in triggers:
+        on = f" ON {table}" if dialect == "postgresql" else ""
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}{on}")
+    if dialect == "postgresql":
+        for function in GROUPS[group].functions:
+            name = function.split("FUNCTION ", 1)[1].split("(", 1)[0]
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
+
+
+def expected(dialect: str) -> set[str]:
+    """Every revision trigger a database of this dialect should have."""
+    return set().union(*(group.names(dialect) for group in GROUPS.values()))
 
 
 def installed(connection: Connection) -> set[str]:
@@ -171,8 +249,8 @@ def installed(connection: Connection) -> set[str]:
                    WHERE tab.relnamespace = current_schema()::regnamespace"""
     else:
         query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    return {name for (name,) in connection.exec_driver_sql(query)} & set(
-        TRIGGERS[connection.dialect.name]
+    return {name for (name,) in connection.exec_driver_sql(query)} & expected(
+        connection.dialect.name
     )
 
 
@@ -180,6 +258,13 @@ def revision(year: str) -> str | None:
     """The year's stamp as this session sees it (None: no fact of the year was ever
     written since the triggers were installed)."""
     return db.session.scalar(select(FactRevision.revision).where(FactRevision.year == year))
+
+
+def return_states_revision() -> str | None:
+    """The return states' stamp as this session sees it (None: not known)."""
+    return db.session.scalar(
+        select(StateRevision.revision).where(StateRevision.name == RETURN_STATES)
+    )
 
 
 @event.listens_for(db.metadata, "after_create")
