@@ -100,6 +100,7 @@ def build(scale: float, label: str, fresh: bool, say: Callable[[str], None]) -> 
         app = make_app(url)
         with app.app_context():
             upgrade()  # a migration since (an index, say) is measured too
+            _analyse()
         return app
 
     from bench.generate import generate
@@ -112,10 +113,22 @@ def build(scale: float, label: str, fresh: bool, say: Callable[[str], None]) -> 
         upgrade()
         load()
         counts = generate(scale, progress=say)
+        _analyse()
         seconds = time.perf_counter() - started
     DATA.mkdir(exist_ok=True)
     marker.write_text(json.dumps({"scale": scale, "rows": counts, "seconds": round(seconds)}))
     return app
+
+
+def _analyse() -> None:
+    """Give the planner statistics of the rows just loaded, as a real bulk load would
+    (PostgreSQL's autovacuum gets there in its own time; until it does, a plan made for
+    an empty table can be a poor one: the portfolio dashboard at 20% took 1.16 s a view
+    under the profiler before, 0.28 s after)."""
+    from pam.extensions import db
+
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
 
 
 # --- measuring ---------------------------------------------------------------------------
