@@ -24,12 +24,12 @@ def revision_hidden():
     """The dashboards see no revision: each view reads the cells (the old warm path)."""
     from pam.returns import revisions
 
-    real = revisions.revision
-    revisions.revision = lambda _year: None
+    real = revisions.pattern_stamps
+    revisions.pattern_stamps = lambda _year: (None, None)
     try:
         yield
     finally:
-        revisions.revision = real
+        revisions.pattern_stamps = real
 
 
 def view(client, path: str) -> None:

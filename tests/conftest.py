@@ -127,7 +127,9 @@ def clean_database(app: Flask) -> Iterator[None]:
         with db.engine.begin() as connection:
             # DELETE, not TRUNCATE: a test leaves most tables empty, and PostgreSQL's
             # TRUNCATE of 60-odd tables costs about 0.2 s every time, DELETE a tenth of it.
-            for table in tables:
+            # The revision stamps last: the other tables' triggers write them as they go.
+            stamps = ["fact_revisions", "state_revisions"]
+            for table in [name for name in tables if name not in stamps] + stamps:
                 connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - names from metadata
             if connection.dialect.name == "postgresql":
                 connection.execute(text(RESTART_USED_SEQUENCES))  # ids from 1 again, as SQLite

@@ -40,6 +40,7 @@ from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
+from pam.providers.models import Organisation
 from pam.returns.models import ReturnFact
 from tests.conftest import FACTORY, report, statements_for, submit_answers
 
@@ -292,6 +293,39 @@ def test_portfolio_and_performance_figures_match_the_dataset(dataset):
     ]
     north_only = portfolio.value_by_service(Filters(YEAR, area_id=dataset["areas"][0].id), TODAY)
     assert north_only.table.rows[0][1:3] == [1, Decimal("60000.00")]
+
+
+def test_rag_figures_are_kept_until_what_they_are_read_from_changes(dataset, monkeypatch):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")  # green, green
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")  # amber, red
+    memo.forget_this_process()
+    worked_out = []
+    for module, name in ((portfolio, "_work_out_contract_rags"),
+                         (portfolio, "_work_out_latest_quarter"),
+                         (performance, "_rag_matrix_rows")):  # fmt: skip
+        work_out = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, w=work_out, n=name: worked_out.append(n)
+                            or w(*a))  # fmt: skip
+
+    def board() -> tuple[dict, list]:
+        rag = portfolio.live_by_rag(Filters(YEAR), TODAY)
+        return dict(rag.table.rows), performance.rag_matrix(Filters(YEAR)).table.rows
+
+    first = board()
+    assert first[0] == {"Green": 1, "Amber": 0, "Red": 1, "Not rated": 0}
+    assert len(worked_out) == 3
+    assert board() == first and len(worked_out) == 3  # warm: nothing read again
+    # A rating corrected by hand, behind PAM's back: seen on the next view.
+    db.session.execute(update(ReturnFact).where(ReturnFact.rag == "red").values(rag="green"))
+    db.session.commit()
+    rags, matrix = board()
+    assert rags == {"Green": 1, "Amber": 1, "Red": 0, "Not rated": 0}  # south: amber now
+    assert matrix[1][2] == "Amber (1 G, 1 A, 0 R)" and len(worked_out) == 6
+    # So is a provider renamed.
+    db.session.execute(update(Organisation).where(Organisation.id == dataset["south"].provider_id)
+                       .values(name="Renamed Ltd"))  # fmt: skip
+    db.session.commit()
+    assert board()[1][1][1] == "Renamed Ltd"
 
 
 def test_the_performance_page_lists_the_worst_contracts_first_when_there_are_too_many(

@@ -121,3 +121,25 @@ def test_what_says_whether_a_return_came_on_time_changes_the_return_states_stamp
         "UPDATE return_facts SET rag = rag",
     ):
         assert not _restamped(lambda sql=sql: db.session.execute(text(sql))), sql
+
+
+def test_the_contract_index_stamp_follows_every_contracts_service_provider_and_areas(
+    dataset, make_area
+):
+    """Set whatever the facts (a contract with none yet, too): the facts triggers see only
+    the facts their own transaction sees."""
+    south = dataset["south"]  # no facts
+
+    def index_restamped(sql: str, **values) -> bool:
+        before = revisions.stamps(None, revisions.CONTRACT_INDEX)
+        db.session.execute(text(sql), values)
+        db.session.commit()
+        return revisions.stamps(None, revisions.CONTRACT_INDEX) != before
+
+    assert index_restamped("UPDATE contracts SET provider_id = provider_id WHERE id = :c",
+                           c=south.id)  # fmt: skip
+    assert index_restamped("UPDATE contracts SET service_category_id = service_category_id")
+    assert index_restamped("INSERT INTO contract_areas (contract_id, area_id) VALUES (:c, :a)",
+                           c=south.id, a=make_area().id)  # fmt: skip
+    assert index_restamped("DELETE FROM contract_areas WHERE contract_id = :c", c=south.id)
+    assert not index_restamped("UPDATE contracts SET title = 'Renamed'")

@@ -61,6 +61,11 @@ class Filters:
         return {key: value for key, value in args.items() if value}
 
     @property
+    def contracts_key(self) -> tuple[int | None, int | None, int | None]:
+        """What chooses the contracts (area, service, provider): part of a cache's key."""
+        return (self.area_id, self.service_id, self.provider_id)
+
+    @property
     def narrows_contracts(self) -> bool:
         return any((self.area_id, self.service_id, self.provider_id))
 

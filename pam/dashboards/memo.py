@@ -8,8 +8,11 @@ it only spares work. `forget_this_process()` empties it all, as a new process ha
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _EVERY: list[Remembered] = []
 
@@ -45,3 +48,16 @@ def forget_this_process() -> None:
     """Empty every cache, as a new server process has them (benchmarks, tests)."""
     for remembered in _EVERY:
         remembered.clear()
+
+
+def under_revisions(cache: Remembered, stamps: tuple, key: tuple, work_out: Callable[[], T]) -> T:
+    """work_out(), kept under `stamps` (revision stamps, pam.returns.revisions, read before
+    anything work_out reads) and `key` (everything else it depends on: the year, the
+    filters, today...). With a stamp unknown (None) it is worked out every time."""
+    if None in stamps:
+        return work_out()
+    value = cache.get((*stamps, *key))
+    if value is None:
+        value = work_out()
+        cache.put((*stamps, *key), value)
+    return value

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from pam.contracts.models import Contract, contract_areas
 from pam.core.periods import FinancialYear
 from pam.dashboards import stored
-from pam.dashboards.memo import Remembered
+from pam.dashboards.memo import Remembered, under_revisions
 from pam.dashboards.suppression import Pattern
 from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
@@ -380,8 +380,8 @@ def _satisfaction_cells(rows) -> dict:
 KEEP_WORKED_OUT = 64
 # By their inputs: (family, threshold, year sums, every cell, the contract index).
 _WORKED_OUT = Remembered(KEEP_WORKED_OUT)
-# The same figures by the year's facts revision (pam.returns.revisions): a warm view
-# reads one row instead of every cell of the family.
+# The same figures under the year's facts and contract index revisions
+# (pam.returns.revisions): a warm view reads one row instead of every cell of the family.
 _BY_REVISION = Remembered(KEEP_WORKED_OUT)
 _INDEXES = Remembered(8)
 
@@ -412,36 +412,27 @@ class YearPatterns:
         self._families: dict[str, Figures] = {}
 
     @cached_property
-    def revision(self) -> str | None:
-        """The year's facts revision, read before any fact: figures kept under it were
-        read no earlier, so they are never older than it says (None: not known)."""
-        return revisions.revision(self.year.label)
+    def stamps(self) -> tuple[str | None, ...]:
+        """The year's facts revision and the contract index's (pam.returns.revisions),
+        read before any fact or contract: what is kept under them was read no earlier,
+        so it is never older than they say."""
+        return revisions.pattern_stamps(self.year.label)
 
     @cached_property
     def index(self) -> ContractIndex:
-        revision = self.revision
-        index = _INDEXES.get(revision) if revision else None
-        if index is None:
-            index = ContractIndex.load(self.year)
-            if revision:
-                _INDEXES.put(revision, index)
-        return index
+        return under_revisions(_INDEXES, self.stamps, (self.year.label,),
+                               lambda: ContractIndex.load(self.year))  # fmt: skip
 
     def family(self, family: Family) -> Figures:
         if family.name not in self._families:
-            self._families[family.name] = self._figures(family)
+            self._families[family.name] = under_revisions(
+                _BY_REVISION, self.stamps, (self.year.label, family, self.threshold),
+                lambda: self._figures(family))  # fmt: skip
         return self._families[family.name]
 
     def _figures(self, family: Family) -> Figures:
-        key = (family, self.threshold, self.revision)
-        figures = _BY_REVISION.get(key) if self.revision else None
-        if figures is None:
-            cells, year_sums = load_cells(family, self.year)
-            figures = _worked_out(family, cells, self.index, year_sums, self.threshold,
-                                  self.year)  # fmt: skip
-            if self.revision:
-                _BY_REVISION.put(key, figures)
-        return figures
+        cells, year_sums = load_cells(family, self.year)
+        return _worked_out(family, cells, self.index, year_sums, self.threshold, self.year)
 
     def measure(self, code: str) -> tuple[Figures, str]:
         """A count measure's figures, and the part that is the measure's total."""

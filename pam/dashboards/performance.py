@@ -21,7 +21,7 @@ from pam.core.periods import UK, Period, as_utc, due_date
 from pam.dashboards.aggregation import sql_across_contracts
 from pam.dashboards.charts import RAG_COLOURS, SUPPRESSED, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
-from pam.dashboards.memo import Remembered
+from pam.dashboards.memo import Remembered, under_revisions
 from pam.dashboards.patterns import YearPatterns
 from pam.dashboards.portfolio import RAG_ORDER, WORST
 from pam.extensions import db
@@ -193,9 +193,23 @@ def by_contract(filters: Filters, code: str, name: str, patterns: YearPatterns |
     )
 
 
+# The RAG matrix's rows as worked out, under the revisions of the facts and of the
+# contracts' reference, provider and areas (pam.returns.revisions) and the filters.
+_BY_REVISIONS = Remembered(32)
+
+
 def rag_matrix(filters: Filters) -> Chart:
     """Contracts by quarter, each cell the contract's worst measure that quarter."""
-    rows = db.session.execute(
+    stamps = revisions.board_stamps(filters.year.label)
+    key = ("rag matrix", filters.year.label, *filters.contracts_key)
+    rows = under_revisions(_BY_REVISIONS, stamps, key, lambda: _rag_matrix_rows(filters))
+    return _rag_matrix_chart(filters, rows)
+
+
+def _rag_matrix_rows(filters: Filters) -> tuple[tuple, ...]:
+    """(reference, provider, quarter, worst, green, amber, red) for each contract and
+    quarter with a rated measure."""
+    return tuple(tuple(row) for row in db.session.execute(
         select(Contract.reference, Organisation.name, ReturnFact.quarter, func.max(RAG_ORDER),
                func.sum(case((ReturnFact.rag == "green", 1), else_=0)),
                func.sum(case((ReturnFact.rag == "amber", 1), else_=0)),
@@ -206,7 +220,10 @@ def rag_matrix(filters: Filters) -> Chart:
                ReturnFact.rag.is_not(None), *filters.contract_conditions())
         .group_by(Contract.reference, Organisation.name, ReturnFact.quarter)
         .order_by(Contract.reference, ReturnFact.quarter)
-    ).all()  # fmt: skip
+    ))  # fmt: skip
+
+
+def _rag_matrix_chart(filters: Filters, rows: tuple[tuple, ...]) -> Chart:
     matrix: dict[tuple[str, str], list] = {}
     counts = {rag: [0, 0, 0, 0] for rag in ("Green", "Amber", "Red")}
     for reference, provider, quarter, worst, green, amber, red in rows:
@@ -265,15 +282,10 @@ _RETURN_STATES = Remembered(32)
 def return_states(filters: Filters, today: date) -> tuple[ReturnDue, ...]:
     """Each return due in the year (and quarter), in contract reference order: as this
     process last worked it out, if nothing it depends on has changed since."""
-    revision = revisions.return_states_revision()  # read first: see YearPatterns.revision
-    key = (revision, filters.year.label, tuple(filters.quarters), filters.area_id,
-           filters.service_id, filters.provider_id, today)  # fmt: skip
-    states = _RETURN_STATES.get(key) if revision else None
-    if states is None:
-        states = tuple(_work_out_return_states(filters, today))
-        if revision:
-            _RETURN_STATES.put(key, states)
-    return states
+    stamps = (revisions.return_states_revision(),)  # read first: see YearPatterns.stamps
+    key = (filters.year.label, tuple(filters.quarters), *filters.contracts_key, today)
+    return under_revisions(_RETURN_STATES, stamps, key,
+                           lambda: tuple(_work_out_return_states(filters, today)))  # fmt: skip
 
 
 def _work_out_return_states(filters: Filters, today: date) -> list[ReturnDue]:

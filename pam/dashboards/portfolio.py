@@ -22,9 +22,11 @@ from pam.contracts.models import (
 )
 from pam.dashboards.charts import RAG_COLOURS, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
+from pam.dashboards.memo import Remembered, under_revisions
 from pam.decisions.models import BudgetLine, DecisionAmount, DecisionStatus, FundingDecision
 from pam.extensions import db
 from pam.providers.models import Area, Organisation, ServiceCategory
+from pam.returns import revisions
 from pam.returns.models import ReturnFact
 
 RAG_ORDER = case({"red": 3, "amber": 2, "green": 1}, value=ReturnFact.rag, else_=0)
@@ -225,12 +227,26 @@ def budget_by_year(filters: Filters) -> Chart:
     )  # fmt: skip
 
 
+# The year's RAG figures as this process last worked them out, under the revisions of
+# what they are read from (pam.returns.revisions): a warm view reads one row instead of
+# every rated fact of the year.
+_BY_REVISIONS = Remembered(64)
+
+
 def contract_rags(filters: Filters, quarter: int | None, today: date | None = None) -> dict:
     """Each contract's RAG for a quarter: its worst measure (Red if any measure is Red,
     Amber if any is Amber, otherwise Green), from the reporting summary; given today, of
     the contracts live in that quarter."""
     if quarter is None:
         return {}
+    stamps = revisions.board_stamps(filters.year.label)
+    key = ("contract rags", filters.year.label, quarter, *filters.contracts_key, today)
+    rags = under_revisions(_BY_REVISIONS, stamps, key,
+                           lambda: _work_out_contract_rags(filters, quarter, today))  # fmt: skip
+    return dict(rags)  # the caller's own copy
+
+
+def _work_out_contract_rags(filters: Filters, quarter: int, today: date | None) -> dict:
     rows = db.session.execute(
         select(ReturnFact.contract_id, func.max(RAG_ORDER))
         .join(Contract, Contract.id == ReturnFact.contract_id)
@@ -252,6 +268,12 @@ def latest_quarter(filters: Filters) -> int | None:
     returns are accepted (the newest quarter, still under review, would mislead)."""
     if filters.quarter:
         return filters.quarter
+    stamps = revisions.board_stamps(filters.year.label)
+    return under_revisions(_BY_REVISIONS, stamps, ("latest quarter", filters.year.label),
+                           lambda: _work_out_latest_quarter(filters))  # fmt: skip
+
+
+def _work_out_latest_quarter(filters: Filters) -> int | None:
     reporting = dict(
         db.session.execute(
             select(ReturnFact.quarter, func.count(ReturnFact.contract_id.distinct()))

@@ -1,5 +1,11 @@
-"""Each financial year's facts revision: a stamp that changes whenever the year's facts
-(ReturnFact), or the service, provider or areas of a contract reporting in it, change.
+"""Revision stamps: random values that database triggers set again whenever what they
+watch changes, so that a server process can keep what it worked out under them.
+
+* each financial year's facts revision (table fact_revisions): the year's facts
+  (ReturnFact), and the service, provider or areas of a contract reporting in it;
+* 'contract index' (state_revisions): any contract's service, provider or areas;
+* 'return states' (state_revisions): what says which returns are due and whether
+  they came on time (see _STATE_SOURCES).
 
 A board view asks for the year's suppression patterns, which depend on every cell of
 the year. Reading those cells just to learn that nothing has changed cost most of a warm
@@ -11,11 +17,17 @@ The stamp is set by database triggers, not by Python, so that no writer can forg
 pam.returns.facts, `flask pam rebuild-facts`, the bench generator's COPY, a hand-run
 DELETE. It is a random value, never a counter: a counter goes back when a transaction
 rolls back or a database is restored or emptied (as the tests do), and a process could
-then find another set of facts under a stamp it had already seen.
+then find another set of facts under a stamp it had already seen. (After restoring a
+backup, restart the server processes, as after any restore: a figure read in the instant
+between a stamp and a commit is kept under the older stamp, which a restore can bring
+back.)
 
-A migration that rebuilds `return_facts`, `contracts` or `contract_areas` (SQLite's
-batch mode copies the table, and the copy has no triggers) must call `install` again;
-tests/test_migrations.py checks that the migrated schema has every trigger.
+A migration that rebuilds `return_facts`, `contracts`, `contract_areas` or any table a
+stamp watches (SQLite's batch mode copies the table; the copy has no triggers, and
+triggers on other tables that name it stop the copy) must `uninstall` the groups
+concerned first and `install` them after; tests/test_migrations.py checks that the
+migrated schema has every trigger. Each group's migration installs it from this module:
+a change to a group's triggers is installed by a new migration, which replaces them.
 """
 
 from __future__ import annotations
@@ -126,52 +138,6 @@ _PG_TRIGGERS = [
      "NEW TABLE AS pam_new_areas OLD TABLE AS pam_old_areas", "pam_stamp_contract_years"),
 ]  # fmt: skip
 
-# --- the return states' revision -----------------------------------------------------
-# Which returns are due, when, and whether they came on time (the performance page's
-# timeliness chart, the board pack's late returns) depend on returns and their versions,
-# the contracts' status, term, reference, provider and areas, the providers' names, and
-# the frameworks' schedules, due-date rules and measures. Any change to them stamps
-# 'return states' again: one stamp for every year (a submission is rarer than a view).
-RETURN_STATES = "return states"
-_STATE_SOURCES = [
-    # (table, the columns whose update matters; none: any update)
-    ("returns", ""),
-    ("return_versions", ""),
-    ("contracts", "status, start_on, end_on, reference, provider_id, service_category_id"),
-    ("contract_areas", ""),
-    ("organisations", "name"),
-    ("outcome_frameworks", "contract_id, frequency, milestones, due_days, due_in_working_days"),
-    ("framework_measures", "framework_id"),
-]
-_SQLITE_STAMP_STATES = """
-    INSERT INTO state_revisions (name, revision)
-    VALUES ('return states', lower(hex(randomblob(16))))
-    ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;"""
-_SQLITE_STATE_TRIGGERS = [
-    (f"{table}_restate_{event.lower()}",
-     f"AFTER {event}{' OF ' + columns if event == 'UPDATE' and columns else ''} ON {table}",
-     _SQLITE_STAMP_STATES)
-    for table, columns in _STATE_SOURCES
-    for event in ("INSERT", "UPDATE", "DELETE")
-]  # fmt: skip
-_PG_STATE_FUNCTIONS = [
-    """
-CREATE OR REPLACE FUNCTION pam_stamp_return_states() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO state_revisions (name, revision)
-  VALUES ('return states', md5(random()::text || clock_timestamp()::text))
-  ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;
-  RETURN NULL;
-END $$""",
-]
-_PG_STATE_TRIGGERS = [
-    (f"{table}_restate_{event.lower()}",
-     f"{event}{' OF ' + columns if event == 'UPDATE' and columns else ''}", table, "",
-     "pam_stamp_return_states")
-    for table, columns in _STATE_SOURCES
-    for event in ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
-]  # fmt: skip
-
 
 def _pg_statements(functions: list[str], triggers: list[tuple]) -> list[str]:
     return functions + [
@@ -187,8 +153,10 @@ def _pg_statements(functions: list[str], triggers: list[tuple]) -> list[str]:
 
 
 def _sqlite_statements(triggers: list[tuple]) -> list[str]:
-    return [f"CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN {body} END"
-            for name, when, body in triggers]  # fmt: skip
+    # Dropped first: CREATE TRIGGER IF NOT EXISTS would keep an older version's body.
+    return [statement for name, when, body in triggers
+            for statement in (f"DROP TRIGGER IF EXISTS {name}",
+                              f"CREATE TRIGGER {name} {when} BEGIN {body} END")]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -208,11 +176,74 @@ class _Group:
         return {name for name, *_ in (self.postgresql if dialect == "postgresql" else self.sqlite)}
 
 
+# --- the return states' revision -----------------------------------------------------
+# Which returns are due, when, and whether they came on time (the performance page's
+# timeliness chart, the board pack's late returns) depend on returns and their versions,
+# the contracts' status, term, reference, provider and areas, the providers' names, and
+# the frameworks' schedules, due-date rules and measures. Any change to them stamps
+# 'return states' again: one stamp for every year (a submission is rarer than a view).
+RETURN_STATES = "return states"
+_STATE_SOURCES = [
+    # (table, the columns whose update matters; none: any update)
+    ("returns", ""),
+    ("return_versions", ""),
+    ("contracts", "status, start_on, end_on, reference, provider_id, service_category_id"),
+    ("contract_areas", ""),
+    ("organisations", "name"),
+    ("outcome_frameworks", "contract_id, frequency, milestones, due_days, due_in_working_days"),
+    ("framework_measures", "framework_id"),
+]
+
+
+# --- the contract index's revision ------------------------------------------------------
+# The contracts a year's suppression patterns cover, and how its filters choose them
+# (ContractIndex: each reporting contract's service, provider and areas). The facts
+# triggers above stamp the years a changed contract reports in, but as the changing
+# transaction sees them: a fact committed meanwhile by another is missed. This stamp is
+# set by every such change whatever the facts, and the patterns are kept under both.
+CONTRACT_INDEX = "contract index"
+_INDEX_SOURCES = [
+    ("contracts", "service_category_id, provider_id"),
+    ("contract_areas", ""),
+]
+
+
+def _stamp_group(name: str, sources: list[tuple[str, str]], verb: str) -> _Group:
+    """The triggers that stamp `name` again on any change to `sources`: (table, the
+    columns whose update matters; none: any update)."""
+    function = f"pam_stamp_{name.replace(' ', '_')}"
+
+    def when(event: str, columns: str) -> str:
+        return f"{event}{' OF ' + columns if event == 'UPDATE' and columns else ''}"
+
+    sqlite_stamp = f"""
+    INSERT INTO state_revisions (name, revision) VALUES ('{name}', lower(hex(randomblob(16))))
+    ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;"""  # noqa: S608 - constants
+    pg_function = f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO state_revisions (name, revision)
+  VALUES ('{name}', md5(random()::text || clock_timestamp()::text))
+  ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;
+  RETURN NULL;
+END $$"""  # noqa: S608 - the name and function are this module's constants
+    return _Group(
+        sqlite=[(f"{table}_{verb}_{event.lower()}", f"AFTER {when(event, columns)} ON {table}",
+                 sqlite_stamp)
+                for table, columns in sources for event in ("INSERT", "UPDATE", "DELETE")],
+        postgresql=[(f"{table}_{verb}_{event.lower()}", when(event, columns), table, "",
+                     function)
+                    for table, columns in sources
+                    for event in ("INSERT", "UPDATE", "DELETE", "TRUNCATE")],
+        functions=[pg_function],
+    )  # fmt: skip
+
+
 GROUPS = {
     "facts": _Group(_SQLITE_TRIGGERS, _PG_TRIGGERS, _PG_FUNCTIONS),  # migration 0021
-    RETURN_STATES: _Group(_SQLITE_STATE_TRIGGERS, _PG_STATE_TRIGGERS,
-                          _PG_STATE_FUNCTIONS),  # migration 0022
-}  # fmt: skip
+    RETURN_STATES: _stamp_group(RETURN_STATES, _STATE_SOURCES, "restate"),  # migration 0022
+    CONTRACT_INDEX: _stamp_group(CONTRACT_INDEX, _INDEX_SOURCES, "reindex"),  # migration 0023
+}
 
 
 def install(connection: Connection, *groups: str) -> None:
@@ -254,17 +285,38 @@ def installed(connection: Connection) -> set[str]:
     )
 
 
+def stamps(year: str | None, *names: str) -> tuple[str | None, ...]:
+    """In one statement, as this session sees them: the year's facts revision (if a year
+    is given), then each named stamp. None is "not known" (no row yet): nothing may be
+    kept under it."""
+    columns = []
+    if year is not None:
+        columns.append(select(FactRevision.revision).where(FactRevision.year == year))
+    columns += [select(StateRevision.revision).where(StateRevision.name == name)
+                for name in names]  # fmt: skip
+    return tuple(db.session.execute(select(*(c.scalar_subquery() for c in columns))).one())
+
+
 def revision(year: str) -> str | None:
-    """The year's stamp as this session sees it (None: no fact of the year was ever
-    written since the triggers were installed)."""
-    return db.session.scalar(select(FactRevision.revision).where(FactRevision.year == year))
+    """The year's facts revision alone."""
+    return stamps(year)[0]
+
+
+def pattern_stamps(year: str) -> tuple[str | None, str | None]:
+    """What a year's suppression patterns are kept under: its facts, and the contract
+    index (which contracts each filter chooses)."""
+    return stamps(year, CONTRACT_INDEX)  # type: ignore[return-value]
+
+
+def board_stamps(year: str) -> tuple[str | None, str | None]:
+    """What the board's RAG figures are kept under: the year's facts, and the return
+    states (the contracts' status, term, reference, provider, service and areas, and
+    the providers' names, are among what sets it)."""
+    return stamps(year, RETURN_STATES)  # type: ignore[return-value]
 
 
 def return_states_revision() -> str | None:
-    """The return states' stamp as this session sees it (None: not known)."""
-    return db.session.scalar(
-        select(StateRevision.revision).where(StateRevision.name == RETURN_STATES)
-    )
+    return stamps(None, RETURN_STATES)[0]
 
 
 @event.listens_for(db.metadata, "after_create")
