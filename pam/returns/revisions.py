@@ -208,6 +208,21 @@ _INDEX_SOURCES = [
 ]
 
 
+# Set one named stamp (STAMP_NAME and STAMP_FUNCTION are replaced by this module's own
+# constants, never by input).
+_SQLITE_STAMP_NAME = """
+    INSERT INTO state_revisions (name, revision) VALUES ('STAMP_NAME', lower(hex(randomblob(16))))
+    ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;"""
+_PG_STAMP_NAME = """
+CREATE OR REPLACE FUNCTION STAMP_FUNCTION() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO state_revisions (name, revision)
+  VALUES ('STAMP_NAME', md5(random()::text || clock_timestamp()::text))
+  ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;
+  RETURN NULL;
+END $$"""
+
+
 def _stamp_group(name: str, sources: list[tuple[str, str]], verb: str) -> _Group:
     """The triggers that stamp `name` again on any change to `sources`: (table, the
     columns whose update matters; none: any update)."""
@@ -216,17 +231,8 @@ def _stamp_group(name: str, sources: list[tuple[str, str]], verb: str) -> _Group
     def when(event: str, columns: str) -> str:
         return f"{event}{' OF ' + columns if event == 'UPDATE' and columns else ''}"
 
-    sqlite_stamp = f"""
-    INSERT INTO state_revisions (name, revision) VALUES ('{name}', lower(hex(randomblob(16))))
-    ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;"""  # noqa: S608 - constants
-    pg_function = f"""
-CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO state_revisions (name, revision)
-  VALUES ('{name}', md5(random()::text || clock_timestamp()::text))
-  ON CONFLICT (name) DO UPDATE SET revision = excluded.revision;
-  RETURN NULL;
-END $$"""  # noqa: S608 - the name and function are this module's constants
+    sqlite_stamp = _SQLITE_STAMP_NAME.replace("STAMP_NAME", name)
+    pg_function = _PG_STAMP_NAME.replace("STAMP_FUNCTION", function).replace("STAMP_NAME", name)
     return _Group(
         sqlite=[(f"{table}_{verb}_{event.lower()}", f"AFTER {when(event, columns)} ON {table}",
                  sqlite_stamp)
