@@ -2,8 +2,9 @@
 watch changes, so that a server process can keep what it worked out under them.
 
 * each financial year's facts revision (table fact_revisions): the year's facts
-  (ReturnFact), and the service, provider or areas of a contract reporting in it;
-* 'contract index' (state_revisions): any contract's service, provider or areas;
+  (ReturnFact);
+* 'contract index' (state_revisions): any contract's service, provider or areas (which
+  contracts each filter chooses: a year's patterns are kept under it and the facts');
 * 'return states' (state_revisions): what says which returns are due and whether
   they came on time (see _STATE_SOURCES).
 
@@ -44,9 +45,6 @@ from pam.returns.models import FactRevision, StateRevision
 _STAMP_ROW_YEAR = """
     INSERT INTO fact_revisions (year, revision) VALUES ({row}.year, lower(hex(randomblob(16))))
     ON CONFLICT (year) DO UPDATE SET revision = excluded.revision;"""
-_STAMP_CONTRACT_YEARS = """
-    UPDATE fact_revisions SET revision = lower(hex(randomblob(16)))
-    WHERE year IN (SELECT year FROM return_facts WHERE contract_id = {row}.contract_id);"""
 _SQLITE_TRIGGERS = [
     ("return_facts_revise_insert", "AFTER INSERT ON return_facts",
      _STAMP_ROW_YEAR.format(row="NEW")),
@@ -54,17 +52,6 @@ _SQLITE_TRIGGERS = [
      _STAMP_ROW_YEAR.format(row="OLD")),
     ("return_facts_revise_update", "AFTER UPDATE ON return_facts",
      _STAMP_ROW_YEAR.format(row="OLD") + _STAMP_ROW_YEAR.format(row="NEW")),
-    ("contracts_revise_update",
-     "AFTER UPDATE OF service_category_id, provider_id ON contracts "
-     "WHEN OLD.service_category_id IS NOT NEW.service_category_id "
-     "OR OLD.provider_id IS NOT NEW.provider_id",
-     _STAMP_CONTRACT_YEARS.replace("{row}.contract_id", "NEW.id")),
-    ("contract_areas_revise_insert", "AFTER INSERT ON contract_areas",
-     _STAMP_CONTRACT_YEARS.format(row="NEW")),
-    ("contract_areas_revise_delete", "AFTER DELETE ON contract_areas",
-     _STAMP_CONTRACT_YEARS.format(row="OLD")),
-    ("contract_areas_revise_update", "AFTER UPDATE ON contract_areas",
-     _STAMP_CONTRACT_YEARS.format(row="OLD") + _STAMP_CONTRACT_YEARS.format(row="NEW")),
 ]  # fmt: skip
 
 # PostgreSQL: statement triggers with transition tables, so that a COPY of millions of
@@ -93,31 +80,6 @@ BEGIN
   ON CONFLICT (year) DO UPDATE SET revision = excluded.revision;
   RETURN NULL;
 END $$""",
-    """
-CREATE OR REPLACE FUNCTION pam_stamp_contract_years() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  changed integer[];
-BEGIN
-  IF TG_TABLE_NAME = 'contracts' THEN  -- only a new service or provider matters
-    SELECT array_agg(now_is.id) INTO changed
-    FROM pam_new_contracts AS now_is JOIN pam_old_contracts AS was ON was.id = now_is.id
-    WHERE now_is.service_category_id IS DISTINCT FROM was.service_category_id
-       OR now_is.provider_id IS DISTINCT FROM was.provider_id;
-  ELSIF TG_OP = 'INSERT' THEN
-    SELECT array_agg(contract_id) INTO changed FROM pam_new_areas;
-  ELSIF TG_OP = 'DELETE' THEN
-    SELECT array_agg(contract_id) INTO changed FROM pam_old_areas;
-  ELSE
-    SELECT array_agg(contract_id) INTO changed
-    FROM (SELECT contract_id FROM pam_new_areas
-          UNION SELECT contract_id FROM pam_old_areas) AS both_sides;
-  END IF;
-  UPDATE fact_revisions
-  SET revision = md5(random()::text || clock_timestamp()::text || year)
-  WHERE year IN (SELECT facts.year FROM return_facts AS facts
-                 WHERE facts.contract_id = ANY (changed));
-  RETURN NULL;
-END $$""",
 ]
 _PG_TRIGGERS = [
     ("return_facts_revise_insert", "INSERT", "return_facts", "NEW TABLE AS pam_new_facts",
@@ -127,15 +89,6 @@ _PG_TRIGGERS = [
     ("return_facts_revise_update", "UPDATE", "return_facts",
      "NEW TABLE AS pam_new_facts OLD TABLE AS pam_old_facts", "pam_stamp_fact_years"),
     ("return_facts_revise_truncate", "TRUNCATE", "return_facts", "", "pam_stamp_fact_years"),
-    ("contracts_revise_update", "UPDATE", "contracts",
-     "NEW TABLE AS pam_new_contracts OLD TABLE AS pam_old_contracts",
-     "pam_stamp_contract_years"),
-    ("contract_areas_revise_insert", "INSERT", "contract_areas", "NEW TABLE AS pam_new_areas",
-     "pam_stamp_contract_years"),
-    ("contract_areas_revise_delete", "DELETE", "contract_areas", "OLD TABLE AS pam_old_areas",
-     "pam_stamp_contract_years"),
-    ("contract_areas_revise_update", "UPDATE", "contract_areas",
-     "NEW TABLE AS pam_new_areas OLD TABLE AS pam_old_areas", "pam_stamp_contract_years"),
 ]  # fmt: skip
 
 
@@ -197,10 +150,10 @@ _STATE_SOURCES = [
 
 # --- the contract index's revision ------------------------------------------------------
 # The contracts a year's suppression patterns cover, and how its filters choose them
-# (ContractIndex: each reporting contract's service, provider and areas). The facts
-# triggers above stamp the years a changed contract reports in, but as the changing
-# transaction sees them: a fact committed meanwhile by another is missed. This stamp is
-# set by every such change whatever the facts, and the patterns are kept under both.
+# (ContractIndex: each reporting contract's service, provider and areas). One stamp for
+# every year, set by every such change whatever the facts: a trigger that stamped only
+# the years a changed contract reports in would see them as its own transaction does,
+# and miss a fact another committed meanwhile (migration 0024 dropped such triggers).
 CONTRACT_INDEX = "contract index"
 _INDEX_SOURCES = [
     ("contracts", "service_category_id, provider_id"),
