@@ -264,7 +264,8 @@ class ReturnFact(db.Model):
 class FactRevision(db.Model):
     """A financial year's facts revision: a random stamp that database triggers set again
     whenever the year's facts change (pam.returns.revisions). Caches of what is derived
-    from a year's facts are kept under it. Derived data, not audited; a missing row means "unknown"."""
+    from a year's facts are kept under it. Derived data, not audited; a missing row
+    means "unknown"."""
 
     __tablename__ = "fact_revisions"
 
