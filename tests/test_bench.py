@@ -75,11 +75,12 @@ def test_without_a_server_address_the_bench_database_is_a_local_sqlite_file(monk
 
 
 def test_the_warm_view_comparison_runs(bench_database, monkeypatch):
-    # bench/warm.py: each dashboard warm with the facts revision and with the cells read.
+    # bench/warm.py: each dashboard warm with its page kept, built, and its cells read.
     from bench import warm
 
     monkeypatch.setenv("PAM_SUPPRESSION_THRESHOLD", "0")
     results = warm.main(["--scale", "0.0004", "--repeat", "1"])
     assert set(results) == set(run.DASHBOARDS)
     for figures in results.values():
+        assert set(figures) == set(warm.WAYS)
         assert all(value > 0 for value in figures.values())

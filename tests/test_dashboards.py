@@ -5,6 +5,7 @@ SQL statements that do not grow with the data."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import zlib
 from datetime import date
@@ -14,13 +15,19 @@ import numpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from pam.audit import services as audit
 from pam.auth.models import Role
 from pam.contracts import services as contract_services
-from pam.contracts.models import Contract, ContractStatus, contract_areas
+from pam.contracts.models import (
+    ComplianceItem,
+    ComplianceKind,
+    Contract,
+    ContractStatus,
+    contract_areas,
+)
 from pam.core.periods import FinancialYear, Period
 from pam.dashboards import (
     ahead,
@@ -41,6 +48,7 @@ from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
 from pam.providers.models import Organisation
+from pam.returns import revisions
 from pam.returns.models import ReturnFact
 from tests.conftest import FACTORY, report, statements_for, submit_answers
 
@@ -921,6 +929,131 @@ def test_a_warm_view_reads_the_years_revision_not_its_facts(app, two_rj_contract
     memo.forget_this_process()
     assert _board_in_a_request(app, Filters(YEAR)) == first
     assert "processes" in read
+
+
+# Tables a page may read besides those a stamp watches: the stamps themselves, and the
+# kept suppression patterns (worked out from the facts and the contract index, both
+# watched). The signed-in user's row is read by Flask-Login, not the page.
+_UNWATCHED_BUT_SAFE = {"fact_revisions", "state_revisions", "suppression_patterns"}
+KEPT_PAGES = ["/dashboards/", "/dashboards/performance", "/dashboards/outcomes"]
+
+
+def _tables_read(client, url: str) -> set[str]:
+    """The tables one page view reads (the user loader's statement left out)."""
+    tables: set[str] = set()
+
+    def note(_conn, _cursor, statement, *_args):
+        if not statement.lstrip().startswith("SELECT users.id AS users_id"):
+            tables.update(re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', statement))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return tables
+
+
+@pytest.mark.parametrize("role", [Role.BOARD_MEMBER, Role.OFFICER])
+def test_a_page_reads_no_table_that_no_stamp_watches(dataset, client_as, role):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")
+    client = client_as(role)
+    area, service = dataset["areas"][0].id, dataset["service"].id
+    for url in KEPT_PAGES:
+        for query in ("year=2025-26", f"year=2025-26&quarter=1&area={area}&service={service}",
+                      "year=2025-26&measure=VS02"):  # fmt: skip
+            memo.forget_this_process()  # cold: everything the page is built from is read
+            tables = _tables_read(client, f"{url}?{query}")
+            assert "return_facts" in tables or url == "/dashboards/"  # it did read figures
+            assert tables - revisions.WATCHED - _UNWATCHED_BUT_SAFE == set(), url
+
+
+def test_a_warm_page_reads_only_the_stamps(dataset, client_as):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    client = client_as(Role.BOARD_MEMBER)
+    memo.forget_this_process()
+    for url in KEPT_PAGES:
+        first = client.get(f"{url}?year=2025-26").data.decode()
+        assert _tables_read(client, f"{url}?year=2025-26") == {"fact_revisions",
+                                                               "state_revisions"}  # fmt: skip
+        again = client.get(f"{url}?year=2025-26").data.decode()
+        assert _summaries(again) == _summaries(first) != []
+    # Another year, quarter or threshold is another page.
+    assert _tables_read(client, "/dashboards/?year=2025-26&quarter=1") > {"state_revisions"}
+    officer = client_as(Role.OFFICER)
+    assert "return_facts" in _tables_read(officer, "/dashboards/outcomes?year=2025-26")
+
+
+def _summaries(page: str) -> list[str]:
+    return re.findall(r'pam-chart-summary"[^>]*>([^<]*)<', page)
+
+
+@pytest.mark.parametrize(
+    "url, change, shown",
+    [
+        ("/dashboards/", "UPDATE service_categories SET name = 'Renamed service'",
+         "Renamed service"),
+        ("/dashboards/", "UPDATE areas SET name = 'Renamed area' WHERE name = 'North'",
+         "Renamed area"),
+        ("/dashboards/", "UPDATE contracts SET annual_value = 1234567 WHERE reference = 'DASH-N'",
+         "£1,234,567"),
+        ("/dashboards/", "UPDATE organisations SET name = 'Renamed provider' WHERE id IN "
+         "(SELECT provider_id FROM contracts WHERE reference = 'DASH-N')", "Renamed provider"),
+        ("/dashboards/performance", "UPDATE metric_versions SET name = 'Renamed measure' "
+         "WHERE metric_id IN (SELECT id FROM metrics WHERE code = 'RJ01')", "Renamed measure"),
+        ("/dashboards/outcomes", "UPDATE areas SET name = 'Renamed area' WHERE name = 'North'",
+         "Renamed area"),
+        ("/dashboards/performance", "UPDATE return_facts SET value = 777 WHERE code = 'RJ01' "
+         "AND kind = 'K' AND breakdown = ''", "1,554"),
+    ],
+)  # fmt: skip
+def test_a_kept_page_shows_a_change_made_behind_pams_back(dataset, client_as, url, change,
+                                                          shown):  # fmt: skip
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")
+    client = client_as(Role.OFFICER)
+    memo.forget_this_process()
+    address = f"{url}?year=2025-26"
+    assert shown not in client.get(address).data.decode()
+    db.session.execute(text(change))
+    db.session.commit()
+    assert shown in client.get(address).data.decode()
+
+
+def test_long_lists_on_the_portfolio_page_show_the_soonest_and_say_where_the_rest_are(
+    dataset, client_as, monkeypatch
+):
+    for contract, expires in ((dataset["north"], date(2026, 12, 1)),
+                              (dataset["south"], date(2026, 12, 20))):  # fmt: skip
+        db.session.add(ComplianceItem(contract_id=contract.id, kind=ComplianceKind.INSURANCE,
+                                      expires_on=expires))  # fmt: skip
+    db.session.commit()
+    filters, today = Filters(YEAR), date(2026, 11, 24)
+    every = portfolio.build(filters, today)
+    assert [len(chart.table.rows) for chart in every[-2:]] == [2, 2]  # ending, compliance
+    assert every[-2].more is None and every[-2].note == ""
+    monkeypatch.setattr(portfolio, "ROWS_ON_PAGE", 1)
+    ending, compliance = portfolio.build(filters, today)[-2:]
+    assert [row[0] for row in ending.table.rows] == ["DASH-N"]  # the soonest (by reference)
+    assert (
+        ending.summary == every[-2].summary == "2 end within 6 months and 0 more within 12 months."
+    )
+    assert ending.note == "Showing the 1 ending soonest of 2."
+    assert ending.more == (
+        "contracts.index",
+        {"status": "live", "sort": "end"},
+        "Every live contract by end date, in the contract register",
+    )
+    assert [row[0] for row in compliance.table.rows] == ["DASH-N"]  # expires first
+    assert compliance.summary == "0 expired and 2 expiring soon."
+    assert "the board pack lists them all" in compliance.note
+    assert len(portfolio.compliance_expiring(filters, today).table.rows) == 2  # the pack's
+    narrowed = portfolio.ending_soon(Filters(YEAR, area_id=dataset["areas"][0].id), today, 0)
+    assert narrowed.more[1] == {"status": "live", "sort": "end", "area": dataset["areas"][0].id}
+    page = client_as(Role.BOARD_MEMBER).get("/dashboards/?year=2025-26").data.decode()
+    assert 'href="/contracts?status=live&amp;sort=end"' in page
+    assert "Showing the 1 ending soonest of 2." in page
 
 
 def test_a_figure_changed_behind_pams_back_is_seen_on_the_next_view(

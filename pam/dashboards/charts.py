@@ -49,6 +49,8 @@ class Chart:
     table: DataTable
     figure: str | None = None  # Plotly JSON; None when the table says it all
     note: str = ""
+    # A link to where the rest is (a table cut short): (endpoint, its arguments, words).
+    more: tuple[str, dict[str, Any], str] | None = None
 
 
 def cell_text(value: Any, fmt: str = "") -> str:

@@ -32,6 +32,10 @@ from pam.returns.models import ReturnFact
 RAG_ORDER = case({"red": 3, "amber": 2, "green": 1}, value=ReturnFact.rag, else_=0)
 WORST = {3: "Red", 2: "Amber", 1: "Green"}
 COMPLIANCE_WINDOW_DAYS = 90
+# The page's lists of contracts ending and compliance expiring show at most this many
+# rows, the soonest first: a national deployment has thousands. The counts in each
+# summary are of them all, and the board pack lists every compliance item.
+ROWS_ON_PAGE = 100
 
 
 def months_ahead(day: date, months: int) -> date:
@@ -52,8 +56,8 @@ def build(filters: Filters, today: date) -> list[Chart]:
         value_by_area(filters, today),
         budget_by_year(filters),
         live_by_rag(filters, today),
-        ending_soon(filters, today),
-        compliance_expiring(filters, today),
+        ending_soon(filters, today, ROWS_ON_PAGE),
+        compliance_expiring(filters, today, ROWS_ON_PAGE),
     ]
 
 
@@ -315,43 +319,62 @@ def live_by_rag(filters: Filters, today: date) -> Chart:
     )  # fmt: skip
 
 
-def ending_soon(filters: Filters, today: date) -> Chart:
+def ending_soon(filters: Filters, today: date, limit: int | None = None) -> Chart:
+    """Live contracts ending within 12 months, soonest first; the first `limit` of them
+    (the page: ROWS_ON_PAGE), with a link to the contract register for the rest."""
+    conditions = [Contract.status == ContractStatus.LIVE,
+                  Contract.end_on <= months_ahead(today, 12),
+                  *filters.contract_conditions()]  # fmt: skip
+    six = months_ahead(today, 6)
+    ending, within_six = db.session.execute(
+        select(func.count(), func.count(case((Contract.end_on <= six, 1)))).where(*conditions)
+    ).one()
     rows = db.session.execute(
         select(Contract.reference, Contract.title, Organisation.name, Contract.end_on,
                Contract.annual_value)
         .join(Organisation, Organisation.id == Contract.provider_id)
-        .where(Contract.status == ContractStatus.LIVE,
-               Contract.end_on <= months_ahead(today, 12),
-               *filters.contract_conditions())
+        .where(*conditions)
         .order_by(Contract.end_on, Contract.reference)
+        .limit(limit)
     ).all()  # fmt: skip
-    six = months_ahead(today, 6)
     table = DataTable(
         ["Contract", "Title", "Provider", "Ends", "Within", "Annual value (£)"],
         [[ref, title, provider, end, "6 months" if end <= six else "12 months", money(value)]
          for ref, title, provider, end, value in rows],
         ["", "", "", "date", "", "money"],
     )  # fmt: skip
-    within_six = sum(1 for row in table.rows if row[4] == "6 months")
+    cut = len(rows) < ending
     return Chart(
         "ending-soon",
         "Live contracts ending within 6 and 12 months",
-        f"{within_six} end within 6 months and {len(rows) - within_six} more within 12 months.",
+        f"{within_six:,} end within 6 months and {ending - within_six:,} more within 12 months.",
         table,
-    )
+        note=f"Showing the {len(rows):,} ending soonest of {ending:,}." if cut else "",
+        more=("contracts.index", {"status": "live", "sort": "end", **_register_args(filters)},
+              "Every live contract by end date, in the contract register") if cut else None,
+    )  # fmt: skip
 
 
-def compliance_expiring(filters: Filters, today: date) -> Chart:
+def compliance_expiring(filters: Filters, today: date, limit: int | None = None) -> Chart:
+    """Compliance items of open contracts expired or expiring within the window, the
+    soonest first; the first `limit` of them (the page), or all (the board pack)."""
+    conditions = [Contract.status.in_([ContractStatus.LIVE, ContractStatus.MOBILISING]),
+                  ComplianceItem.expires_on.is_not(None),
+                  ComplianceItem.expires_on <= today + timedelta(days=COMPLIANCE_WINDOW_DAYS),
+                  *filters.contract_conditions()]  # fmt: skip
+    items, expired = db.session.execute(
+        select(func.count(), func.count(case((ComplianceItem.expires_on < today, 1))))
+        .join(Contract, Contract.id == ComplianceItem.contract_id)
+        .where(*conditions)
+    ).one()
     rows = db.session.execute(
         select(Contract.reference, Organisation.name, ComplianceItem.kind,
                ComplianceItem.expires_on)
         .join(Contract, Contract.id == ComplianceItem.contract_id)
         .join(Organisation, Organisation.id == Contract.provider_id)
-        .where(Contract.status.in_([ContractStatus.LIVE, ContractStatus.MOBILISING]),
-               ComplianceItem.expires_on.is_not(None),
-               ComplianceItem.expires_on <= today + timedelta(days=COMPLIANCE_WINDOW_DAYS),
-               *filters.contract_conditions())
-        .order_by(ComplianceItem.expires_on)
+        .where(*conditions)
+        .order_by(ComplianceItem.expires_on, Contract.reference, ComplianceItem.id)
+        .limit(limit)
     ).all()  # fmt: skip
     table = DataTable(
         ["Contract", "Provider", "Item", "Expires", "State"],
@@ -360,13 +383,22 @@ def compliance_expiring(filters: Filters, today: date) -> Chart:
          for ref, provider, kind, expires in rows],
         ["", "", "", "date", ""],
     )  # fmt: skip
-    expired = sum(1 for row in table.rows if row[4] == "Expired")
+    cut = len(rows) < items
+    shown = f"Showing the {len(rows):,} that expire soonest of {items:,}"
     return Chart(
         "compliance",
         f"Compliance items expired or expiring within {COMPLIANCE_WINDOW_DAYS} days",
-        f"{expired} expired and {len(rows) - expired} expiring soon.",
+        f"{expired:,} expired and {items - expired:,} expiring soon.",
         table,
+        note=f"{shown}; the board pack lists them all." if cut else "",
     )
+
+
+def _register_args(filters: Filters) -> dict[str, int]:
+    """The contract register's arguments for the dashboard's area, service and provider."""
+    chosen = {"area": filters.area_id, "service": filters.service_id,
+              "provider": filters.provider_id}  # fmt: skip
+    return {name: value for name, value in chosen.items() if value}
 
 
 def _when(filters: Filters) -> str:

@@ -3,6 +3,11 @@
 Filters travel in the URL. OPCC staff see every figure; board members (and staff who ask
 to see the page as the board does, with view=board) see outcomes with small numbers
 suppressed.
+
+Each page's charts are kept by the server process that built them, under the revision
+stamps of everything they are read from (pam.returns.revisions.page_stamps): a warm view
+reads one row of stamps, not the year's figures, and draws no chart again. The delivery
+page reads the plan, which no stamp watches, and is built every time.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pam.auth.permissions import Permission, can, require
 from pam.core.periods import today_in_uk
 from pam.dashboards import delivery, outcomes, performance, portfolio
 from pam.dashboards.filters import Filters, filter_options, year_choices
+from pam.dashboards.memo import Remembered, under_revisions
 from pam.dashboards.suppression import SUPPRESSED_NOTE
+from pam.returns import revisions
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
 
@@ -26,6 +33,10 @@ TABS = [
     ("Outcomes for victims", "dashboards.outcomes_page"),
     ("Delivery plan and decisions", "dashboards.delivery_page"),
 ]
+
+
+# Pages as this process last built them (and the filters' choices), under the stamps.
+_PAGES = Remembered(128)
 
 
 def suppression_threshold() -> int:
@@ -39,6 +50,8 @@ def suppression_threshold() -> int:
 
 def _page(title: str, charts: list, filters: Filters, problems: list[str], **extra):
     threshold = extra.pop("threshold", None)
+    options = under_revisions(_PAGES, (revisions.board_inputs_revision(),), ("filter options",),
+                              filter_options)  # fmt: skip
     return render_template(
         "dashboards/dashboard.html",
         title=title,
@@ -46,7 +59,7 @@ def _page(title: str, charts: list, filters: Filters, problems: list[str], **ext
         charts=charts,
         filters=filters,
         problems=problems,
-        options=filter_options(),
+        options=options,
         years=year_choices(today_in_uk()),
         threshold=threshold,
         suppressed_note=SUPPRESSED_NOTE.format(
@@ -61,11 +74,19 @@ def _filters() -> tuple[Filters, list[str]]:
     return Filters.from_args(request.args, today_in_uk())
 
 
+def _kept(page: str, filters: Filters, key: tuple, build):
+    """build(), or what this process last built for the same page, filters and `key` while
+    nothing it reads has changed since."""
+    stamps = revisions.page_stamps(filters.year.label)
+    return under_revisions(_PAGES, stamps, (page, filters, *key), build)
+
+
 @bp.get("/")
 @require(Permission.VIEW_DASHBOARDS)
 def portfolio_page():
     filters, problems = _filters()
-    charts = portfolio.build(filters, today_in_uk())
+    today = today_in_uk()
+    charts = _kept("portfolio", filters, (today,), lambda: portfolio.build(filters, today))
     return _page("Portfolio", charts, filters, problems)
 
 
@@ -73,11 +94,15 @@ def portfolio_page():
 @require(Permission.VIEW_DASHBOARDS)
 def performance_page():
     filters, problems = _filters()
-    choices = performance.measure_choices(filters)
+    today, threshold = today_in_uk(), suppression_threshold()
+
+    def build() -> tuple[list, list]:
+        choices = performance.measure_choices(filters)
+        return choices, performance.build(filters, today, choices, threshold)
+
+    choices, charts = _kept("performance", filters, (today, threshold), build)
     if filters.measure and filters.measure not in dict(choices):
         problems.append(f"No accepted figures for '{filters.measure}' in {filters.year.label}")
-    threshold = suppression_threshold()
-    charts = performance.build(filters, today_in_uk(), choices, threshold)
     filters = replace(filters, measure=performance.chosen_measure(filters, choices))
     return _page("Performance", charts, filters, problems, measures=choices, threshold=threshold)
 
@@ -87,7 +112,7 @@ def performance_page():
 def outcomes_page():
     filters, problems = _filters()
     threshold = suppression_threshold()
-    charts = outcomes.build(filters, threshold)
+    charts = _kept("outcomes", filters, (threshold,), lambda: outcomes.build(filters, threshold))
     return _page("Outcomes for victims", charts, filters, problems, threshold=threshold)
 
 

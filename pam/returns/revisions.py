@@ -6,7 +6,9 @@ watch changes, so that a server process can keep what it worked out under them.
 * 'contract index' (state_revisions): any contract's service, provider or areas (which
   contracts each filter chooses: a year's patterns are kept under it and the facts');
 * 'return states' (state_revisions): what says which returns are due and whether
-  they came on time (see _STATE_SOURCES).
+  they came on time (see _STATE_SOURCES);
+* 'board inputs' (state_revisions): everything else the board's dashboards read (see
+  _BOARD_SOURCES), so that a whole page can be kept.
 
 A board view asks for the year's suppression patterns, which depend on every cell of
 the year. Reading those cells just to learn that nothing has changed cost most of a warm
@@ -161,6 +163,23 @@ _INDEX_SOURCES = [
 ]
 
 
+# --- the board inputs' revision ---------------------------------------------------------
+# Everything else the board's dashboards read: contracts, their areas and compliance
+# items, providers, areas and services, budgets and funding decisions, frameworks and the
+# measures' names. Any change at all to these tables stamps 'board inputs' again: they
+# change a few times a day and the pages are read far more often, and a whole page kept
+# under it needs no list of the columns it reads. tests/test_dashboards.py checks that
+# the pages read no table that neither this nor another stamp watches.
+BOARD_INPUTS = "board inputs"
+_BOARD_SOURCES = [
+    (table, "")
+    for table in ("contracts", "contract_areas", "contract_compliance_items", "organisations",
+                  "areas", "service_categories", "budget_lines", "funding_decisions",
+                  "decision_amounts", "outcome_frameworks", "framework_measures", "metrics",
+                  "metric_versions")
+]  # fmt: skip
+
+
 # Set one named stamp (STAMP_NAME and STAMP_FUNCTION are replaced by this module's own
 # constants, never by input).
 _SQLITE_STAMP_NAME = """
@@ -202,7 +221,14 @@ GROUPS = {
     "facts": _Group(_SQLITE_TRIGGERS, _PG_TRIGGERS, _PG_FUNCTIONS),  # migration 0021
     RETURN_STATES: _stamp_group(RETURN_STATES, _STATE_SOURCES, "restate"),  # migration 0022
     CONTRACT_INDEX: _stamp_group(CONTRACT_INDEX, _INDEX_SOURCES, "reindex"),  # migration 0023
+    BOARD_INPUTS: _stamp_group(BOARD_INPUTS, _BOARD_SOURCES, "board_input"),  # migration 0025
 }
+# Every table some stamp watches (tests/test_dashboards.py: a page reads no other).
+WATCHED = frozenset(
+    {"return_facts"}
+    | {table for sources in (_STATE_SOURCES, _INDEX_SOURCES, _BOARD_SOURCES)
+       for table, _columns in sources}
+)  # fmt: skip
 
 
 def install(connection: Connection, *groups: str) -> None:
@@ -272,6 +298,16 @@ def board_stamps(year: str) -> tuple[str | None, str | None]:
     states (the contracts' status, term, reference, provider, service and areas, and
     the providers' names, are among what sets it)."""
     return stamps(year, RETURN_STATES)  # type: ignore[return-value]
+
+
+def page_stamps(year: str) -> tuple[str | None, str | None, str | None]:
+    """What a whole dashboard page is kept under: the year's facts, the return states and
+    the board inputs (which watch, between them, every table the pages read)."""
+    return stamps(year, RETURN_STATES, BOARD_INPUTS)  # type: ignore[return-value]
+
+
+def board_inputs_revision() -> str | None:
+    return stamps(None, BOARD_INPUTS)[0]
 
 
 def return_states_revision() -> str | None:
