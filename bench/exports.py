@@ -1,5 +1,5 @@
 """Board pack figures: its time and peak memory, next to XlsxWriter alone writing the same
-cells.
+cells; and the officers' returns data export of the year, its time and peak memory.
 
 The pack is built as `flask pam board-pack` and the download build it (pam.exports.
 board_pack.build), for the last quarter of the benchmark's year: first with the
@@ -89,3 +89,32 @@ def _write_alone(cells: dict[str, list[list]]) -> bytes:
             sheet.write_row(number, 0, row)
     book.close()
     return buffer.getvalue()
+
+
+EXPORT_FIGURES = ("returns data export, the year as .csv (ms)",
+                  "returns data export peak memory (MB)", "returns data export rows")  # fmt: skip
+
+
+def measure_returns_export(app, year: str = "2025-26") -> dict[str, float]:
+    """The year's returns data downloaded as .csv through the page an officer uses, its
+    pieces counted and dropped as a browser would save them: the time, then (separately,
+    tracemalloc slows it) the peak memory Python allocated while serving it."""
+    from bench.run import signed_in
+    from bench.users import OFFICER
+
+    client = signed_in(app, OFFICER)
+
+    def download() -> int:
+        response = client.get(f"/exports/returns-data.csv?year={year}")
+        if response.status_code != 200:
+            raise RuntimeError(f"the returns data export answered {response.status_code}")
+        try:
+            return sum(piece.count(b"\n") for piece in response.response) - 1  # the header
+        finally:
+            response.close()
+
+    started = time.perf_counter()
+    rows = download()
+    seconds = time.perf_counter() - started
+    _seconds, peak = _peak(download)
+    return dict(zip(EXPORT_FIGURES, (seconds * 1000, peak / 1e6, rows), strict=True))

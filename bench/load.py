@@ -42,11 +42,13 @@ class Tally:
     errors: int = 0
     elapsed: float = 0.0
     failed: list[str] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, seconds: float, ok: bool) -> None:
+    def add(self, seconds: float, ok: bool, step: str = "") -> None:
         with self.lock:
             self.seconds.append(seconds)
+            self.by_step.setdefault(step, []).append(seconds)
             self.errors += 0 if ok else 1
 
 
@@ -131,15 +133,24 @@ def _provider_return(app) -> tuple[str, str]:
     raise RuntimeError("The demo provider has no return open for an upload")
 
 
-def actions(return_path: str, contract_path: str) -> dict[str, list[tuple[str, str]]]:
-    """The requests each role repeats: (method, path)."""
-    board = [("get", f"/dashboards/?year={YEAR}"), ("get", f"/dashboards/performance?year={YEAR}"),
-             ("get", f"/dashboards/outcomes?year={YEAR}")]  # fmt: skip
-    officer = [("get", "/contracts"), ("get", contract_path),
-               ("get", f"/exports/returns-data.csv?year={YEAR}")]  # fmt: skip
-    provider = [("get", "/returns"), ("get", f"{return_path}/template.xlsx"),
-                ("upload", f"{return_path}/upload")]  # fmt: skip
+def actions(return_path: str, contract_path: str) -> dict[str, list[tuple[str, str, str]]]:
+    """The requests each role repeats: (method, path, the step's name in the figures)."""
+    board = [("get", f"/dashboards/?year={YEAR}", "portfolio"),
+             ("get", f"/dashboards/performance?year={YEAR}", "performance"),
+             ("get", f"/dashboards/outcomes?year={YEAR}", "outcomes")]  # fmt: skip
+    officer = [("get", "/contracts", "contract register"),
+               ("get", contract_path, "contract page"),
+               ("get", f"/exports/returns-data.csv?year={YEAR}",
+                "returns data export")]  # fmt: skip
+    provider = [("get", "/returns", "provider's returns"),
+                ("get", f"{return_path}/template.xlsx", "return template"),
+                ("upload", f"{return_path}/upload", "return upload")]  # fmt: skip
     return {BOARD: board, OFFICER: officer, PROVIDER: provider}
+
+
+STEPS = ("portfolio", "performance", "outcomes", "contract register", "contract page",
+         "returns data export", "provider's returns", "return template",
+         "return upload")  # fmt: skip
 
 
 def _user(base: str, email: str, steps: list, until: float, tally: Tally, once: bool,
@@ -147,7 +158,7 @@ def _user(base: str, email: str, steps: list, until: float, tally: Tally, once: 
     session = sign_in(base, email)
     template = None
     while once or time.monotonic() < until:
-        for method, path in steps:
+        for method, path, step in steps:
             if not once and time.monotonic() >= until:
                 return
             started = time.perf_counter()
@@ -161,7 +172,7 @@ def _user(base: str, email: str, steps: list, until: float, tally: Tally, once: 
                 ok = answer.status_code in (200, 302)  # anything else: the user is let down
             except requests.RequestException:
                 ok = False
-            tally.add(time.perf_counter() - started, ok)
+            tally.add(time.perf_counter() - started, ok, step)
             if not ok:
                 tally.failed.append(f"{method} {path}")
         if once:
@@ -200,6 +211,7 @@ def run_users(base: str, plan: list[tuple[str, list]], seconds: float, once: boo
 LOAD_FIGURES = (
     "mixed load: requests per second", "mixed load: p50 (ms)", "mixed load: p95 (ms)",
     "mixed load: errors", "trivial page: requests per second", "trivial page: errors",
+    *(f"mixed load, {step}: p95 (ms)" for step in STEPS),
 )  # fmt: skip
 
 
@@ -230,7 +242,7 @@ def measure_load(app, url: str, users: int, seconds: float, workers: int,
         load = run_users(server.base, mixed, seconds)
         for failed in sorted(set(load.failed)):
             print(f"  failed under load: {failed} (see bench/.data/gunicorn.log)", file=sys.stderr)
-        trivial = run_users(server.base, [(BOARD, [("get", "/health")])] * users, seconds)
+        trivial = run_users(server.base, [(BOARD, [("get", "/health", "")])] * users, seconds)
     return {  # in the order of LOAD_FIGURES
         "mixed load: requests per second": len(load.seconds) / load.elapsed,
         "mixed load: p50 (ms)": percentile(load.seconds, 50) * 1000,
@@ -238,4 +250,7 @@ def measure_load(app, url: str, users: int, seconds: float, workers: int,
         "mixed load: errors": load.errors,
         "trivial page: requests per second": len(trivial.seconds) / trivial.elapsed,
         "trivial page: errors": trivial.errors,
-    }
+        # Which requests the load's time goes to (each user repeats its role's steps).
+        **{f"mixed load, {step}: p95 (ms)": percentile(load.by_step.get(step, [math.inf]), 95)
+           * 1000 for step in STEPS},
+    }  # fmt: skip

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, delete, event, select, text
 
-from bench.exports import measure_board_pack
+from bench.exports import measure_board_pack, measure_returns_export
 from bench.imports import measure_imports
 from bench.load import measure_load
 from bench.users import BOARD, DEMO_PASSWORD, OFFICER, csrf_token
@@ -395,6 +395,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         measured[label] |= measure_imports(database_url(name), args.imports, singles, say)
         say(f"  the board pack at scale {scale:g}")
         measured[label] |= measure_board_pack(app, args.budget)
+        say(f"  the returns data export at scale {scale:g}")
+        measured[label] |= measure_returns_export(app)
         say(f"  {args.users} users for {args.seconds:g} s on gunicorn at scale {scale:g}")
         measured[label] |= measure_load(app, database_url(name), args.users, args.seconds,
                                         args.workers, args.budget)  # fmt: skip

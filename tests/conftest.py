@@ -56,10 +56,13 @@ class RequestIsolatedClient(FlaskClient):
     Tests hold an app context so they can use db.session; without this, requests would
     share it, and with it flask.g (Flask-Login's cached user) and the test's own session.
     Around each request the test's session is committed, so the request sees what the test
-    set up and the test then reads fresh rows (and not a stale SQLite snapshot).
+    set up and the test then reads fresh rows (and not a stale SQLite snapshot). A
+    streamed body (a long export) is read in full inside the request's context, as a
+    server sends it before closing it; `response.response` is then the list of pieces.
     """
 
     def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
         outer = has_app_context()
         if outer:
             db.session.commit()

@@ -50,6 +50,8 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
     for figure in ("board pack first build (ms)", "board pack peak memory (MB)",
                    "XlsxWriter alone peak memory (MB)", "board pack cells"):  # fmt: skip
         assert figures[figure]["full"] > 0, figure
+    export = figures["returns data export rows"]["full"]
+    assert export > 0 and figures["returns data export peak memory (MB)"]["full"] > 0
     assert figures["mixed load: requests per second"]["full"] > 0
     assert figures["mixed load: errors"]["full"] == 0
     assert figures["trivial page: errors"]["full"] == 0

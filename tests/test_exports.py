@@ -21,11 +21,13 @@ from pam.audit.models import AuditEvent
 from pam.auth.models import Role
 from pam.core.periods import FinancialYear, Period
 from pam.decisions import services as decision_services
+from pam.exports import tabular
 from pam.exports.funder_return import build as build_funder_return
 from pam.exports.tabular import Sheet, csv_safe, to_csv, to_xlsx
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
+from pam.returns.models import ReturnFact
 from tests.conftest import FACTORY, report
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -114,6 +116,69 @@ def test_the_contract_register_export_is_exact(hostile_records, client_as):
     assert rows["DASH-N"][1] == NASTY[0] and rows["DASH-N"][9] == 60000
     assert rows["DASH-S"][9] == 40000
     assert sheet.freeze_panes == "A2"
+
+
+def _export_summaries() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.summary)
+                                   .where(AuditEvent.action == "export")
+                                   .order_by(AuditEvent.sequence)))  # fmt: skip
+
+
+def test_the_returns_data_export_is_sent_in_pieces_as_it_is_read(dataset, client_as,
+                                                                 monkeypatch):  # fmt: skip
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")
+    facts = db.session.scalar(select(func.count(ReturnFact.id)))
+    monkeypatch.setattr(tabular, "CSV_ROWS_PER_PIECE", 5)
+    response = client_as(Role.OFFICER).get("/exports/returns-data.csv?year=2025-26")
+    assert response.status_code == 200
+    pieces = list(response.response)  # as the server sent them
+    assert len(pieces) == facts // 5 + 1  # the header's piece and a piece every 5 rows
+    rows = list(csv.reader(io.StringIO(b"".join(pieces).decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Contract", "Provider", "Financial year"] and len(rows) == facts + 1
+    north = [row for row in rows if (row[0], row[6], row[9]) == ("DASH-N", "RJ01", "Total")]
+    assert north == [["DASH-N", dataset["north"].provider.name, "2025/26", "Q1", "2025/26-Q1",
+                      "Measure", "RJ01", north[0][7], "", "Total", "24.00", "count", "20.00",
+                      "Green", "1"]]  # fmt: skip
+    assert _export_summaries() == [f"Exported returns data ({facts} rows) as .csv"]
+    workbook = openpyxl.load_workbook(
+        io.BytesIO(client_as(Role.OFFICER).get("/exports/returns-data.xlsx?year=2025-26").data)
+    )  # fmt: skip
+    sheet = workbook.active
+    assert sheet.freeze_panes == "A4"  # a note, a gap, then the header
+    values = list(sheet.iter_rows(min_row=3, values_only=True))
+    assert len(values) == facts + 1 and values[0][0] == "Contract"
+    north_total = next(v for v in values if (v[0], v[6], v[9]) == ("DASH-N", "RJ01", "Total"))
+    assert north_total[10] == 24 and north_total[13] == "Green"
+
+
+def test_an_export_too_long_for_one_worksheet_is_refused_with_a_message(
+    dataset, client_as, monkeypatch
+):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    monkeypatch.setattr(tabular, "XLSX_MAX_ROWS", 5)
+    client = client_as(Role.OFFICER)
+    response = client.get("/exports/returns-data.xlsx?year=2025-26")
+    assert response.status_code == 302 and response.location.endswith("/exports/")
+    page = client.get(response.location).data.decode()
+    assert "more than an Excel worksheet holds (5): download it as .csv" in page
+    # The page offers one year at a time, in either format.
+    assert '<option value="2025-26">2025/26</option>' in page
+    assert 'formaction="/exports/returns-data.csv"' in page
+    assert _export_summaries() == []  # nothing was sent, so nothing is recorded as sent
+    assert client.get("/exports/returns-data.csv?year=2025-26").status_code == 200
+    assert client.get("/exports/returns-data.pdf?year=2025-26").status_code == 404
+    audit_page = client.get("/audit/export.xlsx?action=export")
+    assert audit_page.status_code == 200  # a handful of events fits
+
+
+def test_the_audit_trail_export_holds_the_events_it_counted(hostile_records, client_as):
+    client = client_as(Role.ADMINISTRATOR)
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    rows = list(csv.reader(io.StringIO(client.get("/audit/export.csv").data.decode("utf-8-sig"))))
+    assert len(rows) == events + 1  # not its own export event, recorded as it began
+    assert [int(row[0]) for row in rows[1:]] == sorted(int(row[0]) for row in rows[1:])
+    assert _export_summaries()[-1] == f"Exported audit trail ({events} rows) as .csv"
 
 
 def test_the_board_pack_has_every_section_and_suppresses_small_numbers(dataset, client_as):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request
-from sqlalchemy import distinct, select
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from sqlalchemy import distinct, func, select
 
 from pam.audit.models import AuditEvent
 from pam.auth.models import User
 from pam.auth.permissions import Permission, require
 from pam.core.forms import page_number
 from pam.exports import records
-from pam.exports.responses import send_sheet
+from pam.exports.responses import send_long_sheet
 from pam.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -65,8 +65,22 @@ def export(fmt: str):
     """The events the page's filters select, oldest first, as .csv or .xlsx (the export
     is itself an audited event)."""
     query, _filters, _errors = _filtered_events(request.args)
-    events = db.session.scalars(query.order_by(None).order_by(AuditEvent.sequence)).all()
-    return send_sheet(records.audit_trail(events), fmt, "audit-trail", "audit_events")
+    chosen = query.order_by(None).subquery()
+    count, last = db.session.execute(select(func.count(), func.max(chosen.c.sequence))).one()
+    # The events as they were counted: not the export's own event, nor any added while
+    # the file is sent.
+    chosen_then = (
+        query.where(AuditEvent.sequence <= (last or 0))
+        .order_by(None)
+        .order_by(AuditEvent.sequence)
+        .execution_options(yield_per=records.ROWS_PER_READ)
+    )
+
+    def events():  # read only once the file is being sent: the export's own event is
+        yield from db.session.scalars(chosen_then)  # committed first, closing any cursor
+
+    return send_long_sheet(records.audit_trail(events(), count), fmt, "audit-trail",
+                           "audit_events", back=url_for("audit.index", **request.args))  # fmt: skip
 
 
 @bp.get("")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Response, abort
+from flask import Response, abort, flash, redirect, stream_with_context
 from flask_login import current_user
 
 from pam.audit import services as audit
-from pam.exports.tabular import Sheet, to_csv, to_xlsx
+from pam.exports import tabular
+from pam.exports.tabular import (
+    LongSheet,
+    Sheet,
+    csv_pieces,
+    to_csv,
+    to_xlsx,
+    xlsx_pieces,
+)
 from pam.extensions import db
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,5 +38,33 @@ def send_file_bytes(body: bytes, fmt: str, filename: str, record_type: str, summ
     mimetype = XLSX if fmt == "xlsx" else "text/csv"
     response = Response(body, mimetype=mimetype)
     response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def send_long_sheet(sheet: LongSheet, fmt: str, filename: str, record_type: str, back: str):
+    """A long sheet sent as it is made (see pam.exports.tabular), audited first. An .xlsx
+    with more rows than a worksheet holds is refused with a message, back at `back`.
+
+    The sheet's rows must be a generator that runs its query only when first read: the
+    audit event is committed before, and on PostgreSQL a server-side cursor opened
+    earlier would be closed by that commit."""
+    if fmt not in FORMATS:
+        abort(404)
+    if fmt == "xlsx" and not sheet.fits_one_worksheet:
+        flash(
+            f"That is {sheet.count:,} rows, more than an Excel worksheet holds "
+            f"({tabular.XLSX_MAX_ROWS:,}): download it as .csv, or choose a shorter period",
+            "error",
+        )
+        return redirect(back)
+    summary = f"Exported {sheet.title.lower()} ({sheet.count} rows) as .{fmt}"
+    audit.record("export", actor=current_user, record_type=record_type, summary=summary)
+    db.session.commit()
+    pieces = csv_pieces(sheet) if fmt == "csv" else xlsx_pieces(sheet)
+    # The rows are read from the database while the response is sent: the request's
+    # context (and its database session) stays open until the last piece has gone.
+    response = Response(stream_with_context(pieces), mimetype=XLSX if fmt == "xlsx" else "text/csv")
+    response.headers.set("Content-Disposition", "attachment", filename=f"{filename}.{fmt}")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,13 +10,20 @@ recommends. Numbers and dates are written as numbers and dates, never as text.
 The .xlsx layout is what a finance team expects: bold frozen header row, filters,
 column widths fitted to the contents, number formats, landscape A4 fitted to one page
 wide, the header repeated on every printed page.
+
+A LongSheet (every figure of a year, the whole audit trail: hundreds of thousands of rows
+at national scale) is never held in memory: its rows are read from the database as they
+are written, the .csv sent in pieces as it is made, the .xlsx written by XlsxWriter's
+constant-memory mode to a temporary file and sent from there.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,6 +36,8 @@ from xlsxwriter.worksheet import Worksheet
 from pam.dashboards.charts import SUPPRESSED
 
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_ROWS = 1_048_576  # one Excel worksheet, header and notes included
+CSV_ROWS_PER_PIECE = 2000  # a streamed .csv is sent in pieces of this many rows
 SHEET_NAME_LIMIT = 31
 FORMATS = {
     "money": "£#,##0.00",
@@ -52,6 +61,28 @@ class Sheet:
 
     def format_of(self, column: int) -> str:
         return self.formats[column] if column < len(self.formats) else ""
+
+
+@dataclass
+class LongSheet:
+    """A sheet too long to hold in memory: its rows are read once, in order, as they are
+    written, so its column widths are given rather than fitted to the contents."""
+
+    title: str
+    headers: list[str]
+    rows: Iterable[list[Any]]
+    count: int  # counted before the rows are read: for the audit trail and Excel's limit
+    formats: list[str] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def format_of(self, column: int) -> str:
+        return self.formats[column] if column < len(self.formats) else ""
+
+    @property
+    def fits_one_worksheet(self) -> bool:
+        lines_above = len(self.notes) + (1 if self.notes else 0) + 1  # notes, gap, header
+        return self.count + lines_above <= XLSX_MAX_ROWS
 
 
 def csv_safe(value: Any) -> Any:
@@ -81,19 +112,54 @@ def to_csv(sheet: Sheet) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+def csv_pieces(sheet: LongSheet) -> Iterator[bytes]:
+    """A long sheet as .csv (UTF-8 with a byte-order mark, as to_csv), CSV_ROWS_PER_PIECE
+    rows at a time, read as they are sent."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow([csv_safe(heading) for heading in sheet.headers])
+    for number, row in enumerate(sheet.rows, start=1):
+        writer.writerow([csv_safe(value) for value in row])
+        if number % CSV_ROWS_PER_PIECE == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode("utf-8")
+
+
+# What every workbook PAM writes is made with: text never becomes a formula or a link.
+_WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "default_date_format": FORMATS["date"],
+    "remove_timezone": True,
+}
+
+
 def new_workbook(buffer: io.BytesIO) -> Workbook:
     """A workbook that never turns text into formulas or links."""
-    return xlsxwriter.Workbook(
-        buffer,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "default_date_format": FORMATS["date"],
-            "remove_timezone": True,
-        },
-    )
+    return xlsxwriter.Workbook(buffer, {"in_memory": True, **_WORKBOOK_OPTIONS})
+
+
+def xlsx_pieces(sheet: LongSheet, piece_bytes: int = 1 << 16) -> Iterator[bytes]:
+    """A long sheet as .xlsx: written row by row in XlsxWriter's constant-memory mode to a
+    temporary file (a zip cannot be sent before it is finished), then sent from it."""
+    with tempfile.TemporaryDirectory(prefix="pam-export-") as folder:
+        path = os.path.join(folder, "export.xlsx")
+        workbook = xlsxwriter.Workbook(path, {"constant_memory": True, **_WORKBOOK_OPTIONS})
+        workbook.set_properties({"title": sheet.title, "author": "PAM", "company": "OPCC"})
+        styles = Styles(workbook)
+        ws = workbook.add_worksheet(sheet_name(sheet.title))
+        for col, width in enumerate(sheet.widths):
+            ws.set_column(col, col, width)
+        write_table(ws, sheet, styles)
+        print_setup(ws, sheet.title)
+        workbook.close()
+        with open(path, "rb") as written:
+            while piece := written.read(piece_bytes):
+                yield piece
 
 
 class Styles:
@@ -145,9 +211,15 @@ def write_cell(ws: Worksheet, row: int, col: int, value: Any, fmt: str, styles: 
 
 
 def write_table(
-    ws: Worksheet, sheet: Sheet, styles: Styles, first_row: int = 0, *, freeze: bool = True
+    ws: Worksheet,
+    sheet: Sheet | LongSheet,
+    styles: Styles,
+    first_row: int = 0,
+    *,
+    freeze: bool = True,
 ) -> int:
-    """The sheet's notes, header and rows from first_row; returns the next free row."""
+    """The sheet's notes, header and rows from first_row, in order (a LongSheet's rows are
+    read once, as they are written); returns the next free row."""
     row = first_row
     for note in sheet.notes:
         ws.write_string(row, 0, note, styles.note)
@@ -164,9 +236,10 @@ def write_table(
     if freeze:
         ws.freeze_panes(header_row + 1, 0)
         ws.repeat_rows(header_row)
-    if sheet.rows and sheet.headers:
+    if row > header_row and sheet.headers:
         ws.autofilter(header_row, 0, row, len(sheet.headers) - 1)
-    _fit_columns(ws, sheet)
+    if isinstance(sheet, Sheet):
+        _fit_columns(ws, sheet)
     return row + 1
 
 
