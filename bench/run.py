@@ -194,19 +194,21 @@ def within_budget(seconds: int):
 
 
 def _first_view(app, client, path: str, budget: int, kept: bool = False) -> float:
-    """The first request after the figures changed: the suppression patterns it needs
-    are worked out afresh (both caches are emptied first). With `kept`, the first request
-    in a new server process: only the process's cache is emptied, and the patterns the
-    view before kept in the database are read. Past the budget it is abandoned and
-    reported as infinite rather than holding up the run."""
+    """The first request after the figures changed: the page is built and the suppression
+    patterns it needs are worked out afresh (the process's caches and the pages and
+    patterns kept in the database are emptied first). With `kept`, the first request in a
+    new server process: only the process's cache is emptied, and what the view before
+    kept in the database is read. Past the budget it is abandoned and reported as
+    infinite rather than holding up the run."""
     from pam.dashboards import memo
-    from pam.dashboards.models import StoredPattern
+    from pam.dashboards.models import KeptPage, StoredPattern
     from pam.extensions import db
 
     memo.forget_this_process()
     if not kept:
         with app.app_context():
             db.session.execute(delete(StoredPattern))
+            db.session.execute(delete(KeptPage))
             db.session.commit()
     started = time.perf_counter()
     try:

@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from pam.core.errors import register_error_pages
     from pam.core.hooks import register_request_hooks
     from pam.core.logs import configure_logging
+    from pam.dashboards.kept import init_app as keep_pages
     from pam.dashboards.stored import init_app as keep_patterns
 
     configure_logging(app)
@@ -48,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_error_pages(app)
     register_commands(app)
     keep_patterns(app)
+    keep_pages(app)
     return app
 
 

@@ -4,6 +4,7 @@ SQL statements that do not grow with the data."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -15,7 +16,7 @@ import numpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import delete, event, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from pam.audit import services as audit
@@ -31,6 +32,7 @@ from pam.contracts.models import (
 from pam.core.periods import FinancialYear, Period
 from pam.dashboards import (
     ahead,
+    kept,
     memo,
     outcomes,
     patterns,
@@ -41,7 +43,7 @@ from pam.dashboards import (
 )
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
-from pam.dashboards.models import StoredPattern
+from pam.dashboards.models import KeptPage, StoredPattern
 from pam.dashboards.patterns import YearPatterns
 from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
@@ -934,8 +936,16 @@ def test_a_warm_view_reads_the_years_revision_not_its_facts(app, two_rj_contract
 # Tables a page may read besides those a stamp watches: the stamps themselves, and the
 # kept suppression patterns (worked out from the facts and the contract index, both
 # watched). The signed-in user's row is read by Flask-Login, not the page.
-_UNWATCHED_BUT_SAFE = {"fact_revisions", "state_revisions", "suppression_patterns"}
+_UNWATCHED_BUT_SAFE = {"fact_revisions", "state_revisions", "suppression_patterns",
+                       "kept_pages"}  # fmt: skip
 KEPT_PAGES = ["/dashboards/", "/dashboards/performance", "/dashboards/outcomes"]
+
+
+def _nothing_kept() -> None:
+    """As a new process before any page was built: no page kept, here or in the database."""
+    memo.forget_this_process()
+    db.session.execute(delete(KeptPage))
+    db.session.commit()
 
 
 def _tables_read(client, url: str) -> set[str]:
@@ -963,7 +973,7 @@ def test_a_page_reads_no_table_that_no_stamp_watches(dataset, client_as, role):
     for url in KEPT_PAGES:
         for query in ("year=2025-26", f"year=2025-26&quarter=1&area={area}&service={service}",
                       "year=2025-26&measure=VS02"):  # fmt: skip
-            memo.forget_this_process()  # cold: everything the page is built from is read
+            _nothing_kept()  # cold: everything the page is built from is read
             tables = _tables_read(client, f"{url}?{query}")
             assert "return_facts" in tables or url == "/dashboards/"  # it did read figures
             assert tables - revisions.WATCHED - _UNWATCHED_BUT_SAFE == set(), url
@@ -1019,6 +1029,64 @@ def test_a_kept_page_shows_a_change_made_behind_pams_back(dataset, client_as, ur
     db.session.execute(text(change))
     db.session.commit()
     assert shown in client.get(address).data.decode()
+
+
+def test_a_page_one_process_built_is_read_by_the_others(dataset, client_as):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="3", VS02="5")  # small: suppressed
+    client = client_as(Role.BOARD_MEMBER)
+    _nothing_kept()
+    built = {url: _summaries(client.get(f"{url}?year=2025-26").data.decode())
+             for url in KEPT_PAGES}  # fmt: skip
+    assert db.session.scalar(select(func.count()).select_from(KeptPage)) == len(KEPT_PAGES)
+    for url in KEPT_PAGES:
+        memo.forget_this_process()  # another process: it reads the page, not the figures
+        tables = _tables_read(client, f"{url}?year=2025-26")
+        assert "kept_pages" in tables and "return_facts" not in tables, url
+        assert _summaries(client.get(f"{url}?year=2025-26").data.decode()) == built[url]
+    # A figure changed: the stamps change, every process builds the page again once, and
+    # only the page built under the new stamps is kept.
+    db.session.execute(update(ReturnFact).where(ReturnFact.code == "VS02", ReturnFact.kind == "K",
+                                                ReturnFact.breakdown == "")
+                       .values(value=ReturnFact.value + 100))  # fmt: skip
+    db.session.commit()
+    memo.forget_this_process()
+    assert "return_facts" in _tables_read(
+        client, "/dashboards/performance?year=2025-26&measure=VS02"
+    )
+    assert db.session.scalar(select(func.count()).select_from(KeptPage)
+                             .where(KeptPage.page == "performance")) == 1  # fmt: skip
+
+
+def test_every_page_is_kept_exactly_as_it_was_built(dataset):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    report(dataset["south"], "2025/26-Q1", RJ01="3", VS02="5")
+    for threshold in (0, 4):
+        filters = Filters(YEAR)
+        choices = performance.measure_choices(filters)
+        pages = [portfolio.build(filters, TODAY), outcomes.build(filters, threshold),
+                 (choices, performance.build(filters, TODAY, choices, threshold))]  # fmt: skip
+        for page in pages:
+            again = kept.unpack(json.loads(json.dumps(kept.pack(page))))
+            assert again == page
+        charts = [*pages[0], *pages[1], *pages[2][1]]
+        shown = [cell for chart in charts for row in chart.table.rows for cell in row]
+        assert (SUPPRESSED in shown) == (threshold == 4)  # the south's RJ01 of 3: [c]
+    with pytest.raises(TypeError):
+        kept.pack([object()])
+
+
+def test_a_kept_page_that_cannot_be_read_is_built_again(dataset, client_as, caplog):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    client = client_as(Role.OFFICER)
+    _nothing_kept()
+    first = _summaries(client.get("/dashboards/?year=2025-26").data.decode())
+    db.session.execute(update(KeptPage).values(body=b"not a page"))
+    db.session.commit()
+    memo.forget_this_process()
+    with caplog.at_level(logging.WARNING, logger="pam.dashboards.kept"):
+        assert _summaries(client.get("/dashboards/?year=2025-26").data.decode()) == first
+    assert "unreadable: building it again" in caplog.text
 
 
 def test_long_lists_on_the_portfolio_page_show_the_soonest_and_say_where_the_rest_are(
@@ -1127,6 +1195,8 @@ def test_the_command_works_a_years_patterns_out_before_anyone_views_them(
     worked_out = _as_another_process(monkeypatch)
     _board_in_a_request(app, Filters(YEAR))
     assert worked_out == []  # the board's first view read every pattern it needed
+    assert "with the year's board pages" in result.output
+    assert db.session.scalar(select(func.count()).select_from(KeptPage)) == 3
 
 
 def _review(client_as, contract, decision: str):
@@ -1134,7 +1204,8 @@ def _review(client_as, contract, decision: str):
     is not yet closed (as a server closes it once it has sent it)."""
     officer = client_as(Role.OFFICER)
     url = f"/contracts/{contract.id}/returns/{Period.parse('2025/26-Q2').slug}/review"
-    return officer.post(url, data={"decision": decision, "comment": "See the note"})
+    return officer.post(url, data={"decision": decision, "comment": "See the note"},
+                        buffered=False)  # fmt: skip
 
 
 def test_accepting_a_return_works_the_years_patterns_out_once_the_response_has_gone(
@@ -1154,6 +1225,9 @@ def test_accepting_a_return_works_the_years_patterns_out_once_the_response_has_g
     tables = _board_in_a_request(app, Filters(YEAR))
     assert worked_out == []  # the board's next view read what the acceptance worked out
     assert tables["processes"][0][2] is C  # and it has the new quarter's 3 in it
+    # The board's unfiltered pages for the year were built and kept too.
+    kept_pages = db.session.scalars(select(KeptPage.page).where(KeptPage.year == "2025/26"))
+    assert sorted(kept_pages) == ["outcomes", "performance", "portfolio"]
 
 
 @pytest.mark.parametrize("setting", ["queried", "turned off"])
@@ -1184,7 +1258,7 @@ def test_a_failed_work_out_after_accepting_is_logged_and_the_acceptance_stands(
     response = _review(client_as, two_rj_contracts["a"], "accepted")
     response.close()
     assert response.status_code == 302 and ahead.wait_until_done()
-    assert "suppression patterns for 2025/26 could not be worked out" in caplog.text
+    assert "suppression patterns and pages for 2025/26 could not be worked out" in caplog.text
     accepted = db.session.scalars(select(ReturnFact).where(ReturnFact.quarter == 2)).all()
     assert accepted  # the return's figures are in the reporting summary
 

@@ -1,11 +1,13 @@
 """Working a year's suppression patterns out ahead of the board's next view.
 
 Accepting a return changes its year's figures, so the year's patterns (pam.dashboards.
-patterns) must be worked out again; done here, the board's next view reads them instead of
-its first viewer waiting. The work runs on a background thread of the server process,
-never in a request: a year takes seconds for one office and far longer for a national
-deployment, and a gunicorn worker busy that long would serve nobody meanwhile and be
-killed by its timeout. It is queued once the accepting officer's response has gone.
+patterns) must be worked out again, and the board's pages built again; done here (the
+year's unfiltered pages, as the board sees them: pam.dashboards.pages), the board's next
+view reads them instead of its first viewer waiting. The work runs on a background
+thread of the server process, never in a request: a year takes seconds for one office
+and far longer for a national deployment, and a gunicorn worker busy that long would
+serve nobody meanwhile and be killed by its timeout. It is queued once the accepting
+officer's response has gone.
 
 Years wait their turn, one at a time (each work-out is CPU-bound: two at once would only
 share the same core), and a year asked for again while it waits is worked out once, from
@@ -80,10 +82,15 @@ def _work() -> None:
 
 
 def _work_out_quietly(app: Flask, year: FinancialYear, threshold: int) -> None:
+    from pam.core.periods import today_in_uk
+    from pam.dashboards.pages import build_ahead
     from pam.dashboards.patterns import work_out_year
 
     with app.app_context():
         try:
             work_out_year(year, threshold)
+            build_ahead(year, today_in_uk(), threshold)  # kept when the context ends
         except Exception:  # filling a cache ahead of time: a failure costs only the cache
-            log.exception("suppression patterns for %s could not be worked out", year.label)
+            log.exception(
+                "suppression patterns and pages for %s could not be worked out", year.label
+            )

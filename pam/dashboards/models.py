@@ -31,3 +31,20 @@ class StoredPattern(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (Index("ix_suppression_patterns_family_year", "family", "year"),)
+
+
+class KeptPage(db.Model):
+    """A built dashboard page (its charts), kept so that one server process builds it and
+    every other reads it (pam.dashboards.kept). A cache under the revision stamps it was
+    built under, never stale; any row may be deleted."""
+
+    __tablename__ = "kept_pages"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    page: Mapped[str] = mapped_column(String(40))
+    year: Mapped[str] = mapped_column(String(16))
+    stamps: Mapped[str] = mapped_column(String(200))
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed JSON (never pickle)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (Index("ix_kept_pages_page_year", "page", "year"),)

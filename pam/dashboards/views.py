@@ -4,10 +4,8 @@ Filters travel in the URL. OPCC staff see every figure; board members (and staff
 to see the page as the board does, with view=board) see outcomes with small numbers
 suppressed.
 
-Each page's charts are kept by the server process that built them, under the revision
-stamps of everything they are read from (pam.returns.revisions.page_stamps): a warm view
-reads one row of stamps, not the year's figures, and draws no chart again. The delivery
-page reads the plan, which no stamp watches, and is built every time.
+The portfolio, performance and outcomes pages are built once and kept (pam.dashboards.
+pages); the delivery page reads the plan, which no stamp watches, and is built every time.
 """
 
 from __future__ import annotations
@@ -19,11 +17,9 @@ from flask_login import current_user
 
 from pam.auth.permissions import Permission, can, require
 from pam.core.periods import today_in_uk
-from pam.dashboards import delivery, outcomes, performance, portfolio
-from pam.dashboards.filters import Filters, filter_options, year_choices
-from pam.dashboards.memo import Remembered, under_revisions
+from pam.dashboards import delivery, pages, performance
+from pam.dashboards.filters import Filters, year_choices
 from pam.dashboards.suppression import SUPPRESSED_NOTE
-from pam.returns import revisions
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboards")
 
@@ -33,10 +29,6 @@ TABS = [
     ("Outcomes for victims", "dashboards.outcomes_page"),
     ("Delivery plan and decisions", "dashboards.delivery_page"),
 ]
-
-
-# Pages as this process last built them (and the filters' choices), under the stamps.
-_PAGES = Remembered(128)
 
 
 def suppression_threshold() -> int:
@@ -50,8 +42,6 @@ def suppression_threshold() -> int:
 
 def _page(title: str, charts: list, filters: Filters, problems: list[str], **extra):
     threshold = extra.pop("threshold", None)
-    options = under_revisions(_PAGES, (revisions.board_inputs_revision(),), ("filter options",),
-                              filter_options)  # fmt: skip
     return render_template(
         "dashboards/dashboard.html",
         title=title,
@@ -59,7 +49,7 @@ def _page(title: str, charts: list, filters: Filters, problems: list[str], **ext
         charts=charts,
         filters=filters,
         problems=problems,
-        options=options,
+        options=pages.filter_choices(),
         years=year_choices(today_in_uk()),
         threshold=threshold,
         suppressed_note=SUPPRESSED_NOTE.format(
@@ -74,19 +64,11 @@ def _filters() -> tuple[Filters, list[str]]:
     return Filters.from_args(request.args, today_in_uk())
 
 
-def _kept(page: str, filters: Filters, key: tuple, build):
-    """build(), or what this process last built for the same page, filters and `key` while
-    nothing it reads has changed since."""
-    stamps = revisions.page_stamps(filters.year.label)
-    return under_revisions(_PAGES, stamps, (page, filters, *key), build)
-
-
 @bp.get("/")
 @require(Permission.VIEW_DASHBOARDS)
 def portfolio_page():
     filters, problems = _filters()
-    today = today_in_uk()
-    charts = _kept("portfolio", filters, (today,), lambda: portfolio.build(filters, today))
+    charts = pages.portfolio_page(filters, today_in_uk())
     return _page("Portfolio", charts, filters, problems)
 
 
@@ -94,13 +76,8 @@ def portfolio_page():
 @require(Permission.VIEW_DASHBOARDS)
 def performance_page():
     filters, problems = _filters()
-    today, threshold = today_in_uk(), suppression_threshold()
-
-    def build() -> tuple[list, list]:
-        choices = performance.measure_choices(filters)
-        return choices, performance.build(filters, today, choices, threshold)
-
-    choices, charts = _kept("performance", filters, (today, threshold), build)
+    threshold = suppression_threshold()
+    choices, charts = pages.performance_page(filters, today_in_uk(), threshold)
     if filters.measure and filters.measure not in dict(choices):
         problems.append(f"No accepted figures for '{filters.measure}' in {filters.year.label}")
     filters = replace(filters, measure=performance.chosen_measure(filters, choices))
@@ -112,7 +89,7 @@ def performance_page():
 def outcomes_page():
     filters, problems = _filters()
     threshold = suppression_threshold()
-    charts = _kept("outcomes", filters, (threshold,), lambda: outcomes.build(filters, threshold))
+    charts = pages.outcomes_page(filters, threshold)
     return _page("Outcomes for victims", charts, filters, problems, threshold=threshold)
 
 
