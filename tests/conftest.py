@@ -572,20 +572,24 @@ def report(contract, period: str, accept: bool = True, **figures: str) -> None:
     submit_answers(contract, period, answers, accept)
 
 
-def statements_for(client: FlaskClient, url: str) -> int:
-    """How many SQL statements one page view runs (it must answer 200)."""
-    count = 0
+def statements_of(client: FlaskClient, url: str) -> list[str]:
+    """The SQL statements one page view runs (it must answer 200)."""
+    statements: list[str] = []
 
-    def counter(*_args, **_kwargs):
-        nonlocal count
-        count += 1
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", counter)
+    event.listen(db.engine, "before_cursor_execute", note)
     try:
         assert client.get(url).status_code == 200
     finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
-    return count
+        event.remove(db.engine, "before_cursor_execute", note)
+    return statements
+
+
+def statements_for(client: FlaskClient, url: str) -> int:
+    """How many SQL statements one page view runs (it must answer 200)."""
+    return len(statements_of(client, url))
 
 
 def in_fresh_interpreter(code: str) -> subprocess.CompletedProcess:

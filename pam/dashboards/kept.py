@@ -26,10 +26,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from flask import Flask, g
+from flask import Flask
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection
 
+from pam.dashboards import deferred
 from pam.dashboards.charts import SUPPRESSED, Chart, DataTable
 from pam.dashboards.models import KeptPage
 from pam.extensions import db
@@ -60,7 +61,7 @@ def read_or_build(page: str, year: str, stamps: tuple, key: tuple, build: Callab
         return value
     row = {"digest": digest, "page": page, "year": year, "stamps": "|".join(stamps),
            "body": body}  # fmt: skip
-    g.setdefault(_WAITING, {})[digest] = row
+    deferred.queue(_WAITING, digest, row)
     return value
 
 
@@ -123,34 +124,21 @@ def unpack(value: Any) -> Any:
     return cls(**{name: unpack(item) for name, item in inner.items()})
 
 
-def _keep_when_the_context_ends(error: BaseException | None) -> None:
-    if error is None:
-        keep_waiting()
-    else:
-        g.pop(_WAITING, None)
-
-
 def keep_waiting() -> None:
     """Keep the pages built in this app context now (a command says so only once they
     are kept). Ends the context's session first."""
-    rows = g.pop(_WAITING, None)
-    if not rows:
-        return
-    db.session.remove()  # the request's own transaction ends first (SQLite: no lock held)
-    try:
-        with db.engine.begin() as connection:
-            for row in rows.values():
-                # Pages built under other stamps will never be asked for again.
-                connection.execute(
-                    delete(KeptPage).where(KeptPage.page == row["page"],
-                                           KeptPage.year == row["year"],
-                                           KeptPage.stamps != row["stamps"])
-                )  # fmt: skip
-                connection.execute(delete(KeptPage).where(KeptPage.digest == row["digest"]))
-                connection.execute(insert(KeptPage), row)
-    except SQLAlchemyError:  # another worker kept it first, or the database is busy
-        log.warning("dashboard pages could not be kept", exc_info=True)
+    deferred.write_queued(_WAITING, _replace, "dashboard pages")
+
+
+def _replace(connection: Connection, row: dict) -> None:
+    # Pages built under other stamps will never be asked for again.
+    connection.execute(
+        delete(KeptPage).where(KeptPage.page == row["page"], KeptPage.year == row["year"],
+                               KeptPage.stamps != row["stamps"])
+    )  # fmt: skip
+    connection.execute(delete(KeptPage).where(KeptPage.digest == row["digest"]))
+    connection.execute(insert(KeptPage), row)
 
 
 def init_app(app: Flask) -> None:
-    app.teardown_appcontext(_keep_when_the_context_ends)
+    app.teardown_appcontext(deferred.when_the_context_ends(_WAITING, keep_waiting))

@@ -15,10 +15,11 @@ import json
 import logging
 import zlib
 
-from flask import Flask, g
+from flask import Flask
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection
 
+from pam.dashboards import deferred
 from pam.dashboards.models import StoredPattern
 from pam.extensions import db
 
@@ -56,39 +57,27 @@ def keep(key: str, family: str, year: str, threshold: int, hidden: set[int]) -> 
     packed = zlib.compress(json.dumps(sorted(f"{mask:x}" for mask in hidden)).encode())
     row = {"digest": key, "family": family, "year": year, "threshold": threshold,
            "hidden": packed}  # fmt: skip
-    g.setdefault(_WAITING, {})[key] = row
-
-
-def _store_waiting(error: BaseException | None) -> None:
-    if error is None:
-        store_waiting()
-    else:
-        g.pop(_WAITING, None)
+    deferred.queue(_WAITING, key, row)
 
 
 def store_waiting() -> None:
     """Store the patterns worked out in this app context now (a command that works them
     out says so only once they are kept). Ends the context's session first."""
-    rows = g.pop(_WAITING, None)
-    if not rows:
-        return
-    db.session.remove()  # the request's own transaction ends first (SQLite: no lock held)
-    try:
-        with db.engine.begin() as connection:
-            for row in rows.values():
-                # One pattern per family, year and threshold: an older one was worked out
-                # from facts that have since changed, so nothing will ask for it again.
-                connection.execute(
-                    delete(StoredPattern).where(
-                        StoredPattern.family == row["family"],
-                        StoredPattern.year == row["year"],
-                        StoredPattern.threshold == row["threshold"],
-                    )
-                )
-                connection.execute(insert(StoredPattern), row)
-    except SQLAlchemyError:  # another worker stored it first, or the database is busy
-        log.warning("suppression patterns could not be stored", exc_info=True)
+    deferred.write_queued(_WAITING, _replace, "suppression patterns")
+
+
+def _replace(connection: Connection, row: dict) -> None:
+    # One pattern per family, year and threshold: an older one was worked out from facts
+    # that have since changed, so nothing will ask for it again.
+    connection.execute(
+        delete(StoredPattern).where(
+            StoredPattern.family == row["family"],
+            StoredPattern.year == row["year"],
+            StoredPattern.threshold == row["threshold"],
+        )
+    )
+    connection.execute(insert(StoredPattern), row)
 
 
 def init_app(app: Flask) -> None:
-    app.teardown_appcontext(_store_waiting)
+    app.teardown_appcontext(deferred.when_the_context_ends(_WAITING, store_waiting))
