@@ -1067,12 +1067,18 @@ def test_every_page_is_kept_exactly_as_it_was_built(dataset):
         kept.pack([object()])
 
 
-def test_a_kept_page_that_cannot_be_read_is_built_again(dataset, client_as, caplog):
+@pytest.mark.parametrize(
+    "body",
+    [b"not a page", zlib.compress(b'[{"d": "not a number"}]'),
+     zlib.compress(b'[{"chart": {"no such field": 1}}]'), zlib.compress(b'[{"?": 1}]')],
+    ids=["not compressed", "not a number", "no such field", "no such tag"],
+)  # fmt: skip
+def test_a_kept_page_that_cannot_be_read_is_built_again(dataset, client_as, caplog, body):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
     client = client_as(Role.OFFICER)
     _nothing_kept()
     first = _summaries(client.get("/dashboards/?year=2025-26").data.decode())
-    db.session.execute(update(KeptPage).values(body=b"not a page"))
+    db.session.execute(update(KeptPage).values(body=body))
     db.session.commit()
     memo.forget_this_process()
     with caplog.at_level(logging.WARNING, logger="pam.dashboards.kept"):

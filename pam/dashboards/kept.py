@@ -71,7 +71,7 @@ def _load(digest: str) -> Any:
         return None
     try:
         return unpack(json.loads(zlib.decompress(body)))
-    except (ValueError, TypeError, KeyError, zlib.error):
+    except (ValueError, TypeError, KeyError, ArithmeticError, zlib.error):
         log.warning("kept page %s is unreadable: building it again", digest)
         return None
 
