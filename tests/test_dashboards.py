@@ -1222,9 +1222,15 @@ def test_accepting_a_return_works_the_years_patterns_out_once_the_response_has_g
     tables = _board_in_a_request(app, Filters(YEAR))
     assert worked_out == []  # the board's next view read what the acceptance worked out
     assert tables["processes"][0][2] is C  # and it has the new quarter's 3 in it
-    # The board's unfiltered pages for the year were built and kept too.
+    # The board's unfiltered pages for the year were built and kept too, under the key
+    # the board's own view asks for: it reads them, and no figure.
     kept_pages = db.session.scalars(select(KeptPage.page).where(KeptPage.year == "2025/26"))
     assert sorted(kept_pages) == ["outcomes", "performance", "portfolio"]
+    board = client_as(Role.BOARD_MEMBER)
+    for url in KEPT_PAGES:
+        memo.forget_this_process()
+        tables = _tables_read(board, f"{url}?year=2025-26")
+        assert "kept_pages" in tables and "return_facts" not in tables, url
 
 
 @pytest.mark.parametrize("setting", ["queried", "turned off"])
