@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Response, abort, flash, redirect, stream_with_context
 from flask_login import current_user
 
@@ -32,7 +34,9 @@ def send_sheet(sheet: Sheet, fmt: str, filename: str, record_type: str) -> Respo
     )  # fmt: skip
 
 
-def send_file_bytes(body: bytes, fmt: str, filename: str, record_type: str, summary: str):
+def send_file_bytes(body: bytes | Iterable[bytes], fmt: str, filename: str, record_type: str,
+                    summary: str):  # fmt: skip
+    """The body as an attachment, its download audited first."""
     audit.record("export", actor=current_user, record_type=record_type, summary=summary)
     db.session.commit()
     mimetype = XLSX if fmt == "xlsx" else "text/csv"
@@ -59,12 +63,8 @@ def send_long_sheet(sheet: LongSheet, fmt: str, filename: str, record_type: str,
         )
         return redirect(back)
     summary = f"Exported {sheet.title.lower()} ({sheet.count} rows) as .{fmt}"
-    audit.record("export", actor=current_user, record_type=record_type, summary=summary)
-    db.session.commit()
     pieces = csv_pieces(sheet) if fmt == "csv" else xlsx_pieces(sheet)
-    # The rows are read from the database while the response is sent: the request's
-    # context (and its database session) stays open until the last piece has gone.
-    response = Response(stream_with_context(pieces), mimetype=XLSX if fmt == "xlsx" else "text/csv")
-    response.headers.set("Content-Disposition", "attachment", filename=f"{filename}.{fmt}")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    # Sent as they are made: the request's context (and its database session) stays open
+    # until the last piece has gone.
+    return send_file_bytes(stream_with_context(pieces), fmt, f"{filename}.{fmt}", record_type,
+                           summary)  # fmt: skip

@@ -50,8 +50,17 @@ FORMATS = {
 }
 
 
+class _Columns:
+    """What Sheet and LongSheet share: each column's number format."""
+
+    formats: list[str]
+
+    def format_of(self, column: int) -> str:
+        return self.formats[column] if column < len(self.formats) else ""
+
+
 @dataclass
-class Sheet:
+class Sheet(_Columns):
     title: str
     headers: list[str]
     rows: list[list[Any]] = field(default_factory=list)
@@ -59,12 +68,9 @@ class Sheet:
     formats: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # lines above the table
 
-    def format_of(self, column: int) -> str:
-        return self.formats[column] if column < len(self.formats) else ""
-
 
 @dataclass
-class LongSheet:
+class LongSheet(_Columns):
     """A sheet too long to hold in memory: its rows are read once, in order, as they are
     written, so its column widths are given rather than fitted to the contents."""
 
@@ -75,9 +81,6 @@ class LongSheet:
     formats: list[str] = field(default_factory=list)
     widths: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-    def format_of(self, column: int) -> str:
-        return self.formats[column] if column < len(self.formats) else ""
 
     @property
     def fits_one_worksheet(self) -> bool:
