@@ -168,6 +168,10 @@ def test_an_export_too_long_for_one_worksheet_is_refused_with_a_message(
     assert _export_summaries() == []  # nothing was sent, so nothing is recorded as sent
     assert client.get("/exports/returns-data.csv?year=2025-26").status_code == 200
     assert client.get("/exports/returns-data.pdf?year=2025-26").status_code == 404
+    nonsense = client.get("/exports/returns-data.csv?year=1066-67")
+    assert nonsense.status_code == 302  # a year no list offers: back, with the reason
+    assert client.get(nonsense.location).data.decode().count(
+        "Choose a financial year from the list") == 1  # fmt: skip
     audit_page = client.get("/audit/export.xlsx?action=export")
     assert audit_page.status_code == 200  # a handful of events fits
 
