@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from pam.audit import services as audit
 from pam.audit.guard import UnauditedChangeError
@@ -106,10 +106,81 @@ def test_password_hashes_never_appear_in_the_trail(make_user):
     assert events[0].changes["password_hash"]["after"] == "[redacted]"
 
 
+def _head_statements(work) -> list[str]:
+    """The statements `work` sends that touch the chain head."""
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "audit_chain_heads" in statement:
+            sent.append(statement.split()[0])
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_a_transaction_locks_the_head_once_however_many_events_it_records():
+    def six_events() -> None:
+        for number in range(6):
+            organisation = Organisation(name=f"Six {number}", kind=OrganisationKind.CIC,
+                                        address="")  # fmt: skip
+            db.session.add(organisation)
+            audit.record_create(FACTORY, organisation)
+        db.session.commit()
+
+    _events(1)  # the head row exists from here on, as the migration makes it
+    sent = _head_statements(six_events)
+    # one UPDATE that locks and reads it, then one that moves it on per event
+    assert sent == ["UPDATE"] * 7
+    assert audit.verify_chain().ok
+    assert db.session.get(AuditChainHead, 1).last_sequence == 7
+
+
+def test_events_after_a_savepoint_rolls_back_follow_on_from_the_head_it_put_back():
+    kept = Organisation(name="Kept", kind=OrganisationKind.CIC, address="")
+    db.session.add(kept)
+    audit.record_create(FACTORY, kept)
+    savepoint = db.session.begin_nested()
+    dropped = Organisation(name="Dropped", kind=OrganisationKind.CIC, address="")
+    db.session.add(dropped)
+    audit.record_create(FACTORY, dropped)
+    audit.record("note", actor=FACTORY, summary="inside the savepoint too")
+    savepoint.rollback()
+    savepoint = db.session.begin_nested()
+    released = Organisation(name="Released", kind=OrganisationKind.CIC, address="")
+    db.session.add(released)
+    audit.record_create(FACTORY, released)
+    savepoint.commit()
+    after = Organisation(name="After", kind=OrganisationKind.CIC, address="")
+    db.session.add(after)
+    audit.record_create(FACTORY, after)
+    db.session.commit()
+
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.sequence)).all()
+    assert [(e.sequence, e.record_label) for e in events] == [
+        (1, "Kept"), (2, "Released"), (3, "After")
+    ]  # fmt: skip
+    assert audit.verify_chain().ok
+    assert db.session.get(AuditChainHead, 1).last_sequence == 3
+
+
+def test_a_rolled_back_transaction_leaves_nothing_the_next_one_follows():
+    organisation = Organisation(name="Never", kind=OrganisationKind.CIC, address="")
+    db.session.add(organisation)
+    audit.record_create(FACTORY, organisation)
+    db.session.rollback()
+    _events(2)
+    assert audit.verify_chain().ok
+    assert db.session.get(AuditChainHead, 1).last_sequence == 2
+
+
 def test_concurrent_writers_do_not_fork_the_chain(app):
     """Several threads (each its own connection, as several server processes would be)
     append at once; the chain stays one line."""
-    writers, per_writer = 4, 5
+    writers, per_writer = 4, 5  # each commit records two events
     errors: list[BaseException] = []
     barrier = threading.Barrier(writers)
 
@@ -123,6 +194,7 @@ def test_concurrent_writers_do_not_fork_the_chain(app):
                     )
                     db.session.add(organisation)
                     audit.record_create(FACTORY, organisation)
+                    audit.record("note", actor=FACTORY, summary=f"W{worker}-{number} again")
                     db.session.commit()
                 db.session.remove()
         except BaseException as error:  # reported below, with the worker that failed
@@ -136,9 +208,9 @@ def test_concurrent_writers_do_not_fork_the_chain(app):
     assert not errors, errors
     report = audit.verify_chain()
     assert report.ok, report
-    assert report.checked == writers * per_writer
+    assert report.checked == writers * per_writer * 2
     head = db.session.get(AuditChainHead, 1)
-    assert head.last_sequence == writers * per_writer
+    assert head.last_sequence == writers * per_writer * 2
 
 
 def test_audit_pages_filter_and_show_a_record_timeline(client_as, make_organisation):

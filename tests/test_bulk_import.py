@@ -4,17 +4,23 @@ is reported with its reasons, the good ones are imported (and accepted, if asked
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from pam.audit import services as audit
 from pam.auth.models import Role
 from pam.core.periods import Period
 from pam.dashboards.models import StoredPattern
 from pam.extensions import db
+from pam.outcomes import services as outcome_services
+from pam.outcomes.models import Metric
 from pam.returns import services
+from pam.returns.bulk import Candidate, import_returns
 from pam.returns.models import ProviderReturn, ReturnFact, ReturnStatus, ReturnVersion
-from tests.conftest import valid_answers
+from tests.conftest import FACTORY, valid_answers
 from tests.test_returns import answers_for, fill, setup, template  # noqa: F401 - a fixture
 
 Q1, Q2, Q3 = (Period.parse(f"2025/26-Q{n}") for n in (1, 2, 3))
@@ -125,3 +131,40 @@ def test_bad_columns_another_providers_user_and_a_non_officer_are_refused(
     nothing = runner.invoke(args=["pam", "import-returns", str(empty), "--as", world["user"].email])
     assert nothing.exit_code != 0 and "No return files" in nothing.output
     assert db.session.scalar(select(func.count(ProviderReturn.id))) == 0
+
+
+def _reads_importing(world, period: Period, officer) -> int:
+    """The SELECT statements one return's import sends, from reading it to its commit.
+    (How many rows an INSERT sends at once is the driver's business: PostgreSQL sends a
+    version's figures in one, SQLite one at a time, which costs it nothing.)"""
+    content = fill(template(world, period.slug), answers_for(world))
+    sent = []
+    listen = lambda *args: sent.append(args[2].lstrip().startswith("SELECT"))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        candidates = [Candidate(f"{period.slug}.xlsx", "RJ-1", period.label, content=content)]
+        outcomes = list(import_returns(candidates, world["user"], signed_off_by="Amy Turner",
+                                       accepted_by=officer, today=date(2026, 4, 30)))  # fmt: skip
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert outcomes[0].imported, outcomes[0].reasons
+    return sum(sent)
+
+
+def test_a_returns_import_reads_as_much_however_many_measures_it_has(world, make_user):
+    """A national return has about twenty measures: reading each one's metric, versions
+    and targets on its own would cost three statements a measure."""
+    officer = make_user(role=Role.OFFICER, email="reviewer@opcc.example.org")
+    _reads_importing(world, Q1, officer)  # Q2 and Q3 each have a period before them
+    three_measures = _reads_importing(world, Q2, officer)
+    framework = world["contract"].framework
+    for code in ("RJ02", "RJ03", "RJ04", "RJ05", "RJ06"):
+        metric = db.session.scalar(select(Metric).where(Metric.code == code))
+        outcome_services.add_measure(FACTORY, framework, metric, Decimal(10), Q3)
+    db.session.commit()
+    db.session.expire_all()  # as a new request would find it
+    eight_measures = _reads_importing(world, Q3, officer)
+    assert eight_measures == three_measures
+    totals = [item for item in services.layout_for(world["contract"], Q3).items
+              if item.section == "measures" and not item.total_key]  # fmt: skip
+    assert len(totals) == 8

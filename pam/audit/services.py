@@ -27,6 +27,7 @@ from pam.extensions import db
 
 HEAD_ID = 1
 REDACTED = "[redacted]"
+HELD_HEAD = "pam_audit_head"  # session.info: the head as this transaction last left it
 
 
 # --- snapshots and differences ----------------------------------------------------
@@ -118,23 +119,27 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _touch_chain_head() -> int:
-    """A no-op UPDATE of the head row: it takes the row (or database) write lock."""
-    return db.session.execute(
+def _take_chain_head() -> tuple[int, str] | None:
+    """A no-op UPDATE of the head row that returns it: the UPDATE takes the row (or
+    database) write lock, so a second writer waits here until the first commits and then
+    reads the head the first one left. None when there is no head row yet."""
+    row = db.session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == HEAD_ID)
         .values(last_sequence=AuditChainHead.last_sequence)
-    ).rowcount
+        .returning(AuditChainHead.last_sequence, AuditChainHead.last_hash)
+    ).one_or_none()
+    return None if row is None else (row.last_sequence, row.last_hash)
 
 
 def _lock_chain_head() -> tuple[int, str]:
     """Lock the chain head for this transaction and return (last sequence, last hash).
 
-    The UPDATE comes before the read on purpose: it takes PostgreSQL's row lock (and
-    SQLite's write lock), so a second writer waits here until the first commits and
-    then reads the head the first one left. That is what keeps the chain from forking.
+    Taking the lock and reading the head are one statement on purpose: that is what keeps
+    the chain from forking when several processes write at once.
     """
-    if not _touch_chain_head():
+    head = _take_chain_head()
+    if head is None:
         # The migration creates the head; a database built another way gets it here.
         # Two first writers may race to create it, so the loser's insert does nothing
         # and it then waits on the winner's row like any other writer.
@@ -148,13 +153,30 @@ def _lock_chain_head() -> tuple[int, str]:
             .values(id=HEAD_ID, last_sequence=0, last_hash=GENESIS_HASH)
             .on_conflict_do_nothing(index_elements=["id"])
         )
-        _touch_chain_head()
-    row = db.session.execute(
-        select(AuditChainHead.last_sequence, AuditChainHead.last_hash).where(
-            AuditChainHead.id == HEAD_ID
-        )
-    ).one()
-    return row.last_sequence, row.last_hash
+        head = _take_chain_head()
+    return head
+
+
+def _innermost_transaction():
+    session = db.session()  # the scoped session's own Session: the proxy lacks these
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _chain_position() -> tuple[int, str]:
+    """(last sequence, last hash) the next event follows on from.
+
+    The first event of a transaction locks and reads the head. The transaction then holds
+    the lock until it ends, so its later events follow on from the one before, which it
+    wrote itself: an import that records six events reads the head once, not six times.
+    A savepoint is a transaction of its own here: once it ends, released or rolled back
+    (which also puts the head back as it was), the next event reads the head again.
+    """
+    held = db.session.info.get(HELD_HEAD)
+    if held is not None:
+        transaction, last_sequence, last_hash = held
+        if transaction is _innermost_transaction() and transaction.is_active:
+            return last_sequence, last_hash
+    return _lock_chain_head()
 
 
 def record(
@@ -175,7 +197,7 @@ def record(
         record_type = target.__tablename__
         record_id = inspect(target).identity[0] if inspect(target).identity else None
         record_label = record_label or target.audit_label()
-    last_sequence, last_hash = _lock_chain_head()
+    last_sequence, last_hash = _chain_position()
     event = AuditEvent(
         sequence=last_sequence + 1,
         occurred_at=utcnow(),
@@ -198,6 +220,7 @@ def record(
         .where(AuditChainHead.id == HEAD_ID)
         .values(last_sequence=event.sequence, last_hash=event.hash)
     )
+    db.session.info[HELD_HEAD] = (_innermost_transaction(), event.sequence, event.hash)
     if record_type is not None and record_id is not None:
         db.session.info.setdefault("pam_audited", set()).add((record_type, str(record_id)))
     return event

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import selectinload
 
 from pam.contracts.models import Contract
@@ -35,8 +35,8 @@ def refresh_return(provider_return: ProviderReturn) -> int:
         return 0
     measures = _measures_by_code(provider_return.contract)
     facts = list(_facts_for(provider_return, version, measures))
-    db.session.add_all(facts)
-    db.session.flush()
+    if facts:  # rows, not objects: nothing reads a fact back in this session
+        db.session.execute(insert(ReturnFact.__table__), facts)
     return len(facts)
 
 
@@ -90,7 +90,7 @@ def _facts_for(provider_return: ProviderReturn, version: ReturnVersion, measures
             yield _section_fact(placed, key, value)
 
 
-def _measure_fact(placed: dict, figure: Any, measures: dict, period: Period) -> ReturnFact:
+def _measure_fact(placed: dict, figure: Any, measures: dict, period: Period) -> dict:
     """A measure's total (with its target and RAG) or one category of its breakdown."""
     _, code, *rest = figure.key.split(":")
     breakdown, category = [*rest, "", ""][:2]
@@ -102,7 +102,7 @@ def _measure_fact(placed: dict, figure: Any, measures: dict, period: Period) -> 
         target = in_force.period_target if in_force else None
         status = rag_status(figure.value, target, metric_version.direction, measure.tolerance)
         rag = status.value if status else None
-    return ReturnFact(
+    return dict(
         **placed,
         key=figure.key,
         kind="K",
@@ -118,19 +118,22 @@ def _measure_fact(placed: dict, figure: Any, measures: dict, period: Period) -> 
     )
 
 
-def _section_fact(placed: dict, key: str, value: Decimal) -> ReturnFact:
+def _section_fact(placed: dict, key: str, value: Decimal) -> dict:
     kind, code, *rest = key.split(":")
     unit = Unit.MONEY if kind == "S" else Unit.COUNT
-    return ReturnFact(
+    return dict(
         **placed,
         key=key,
         kind=kind,
         code=code,
         breakdown=code if kind == "E" else "",
         category=(rest[0] if rest else ""),
+        metric_version_id=None,
         unit=unit.value,
         aggregation="sum",
         value=value,
+        target=None,
+        rag=None,
     )
 
 
