@@ -42,6 +42,9 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
             row = figures[f"{page} {kind}"]
             assert isinstance(row["small"], float) and math.isfinite(row["small"]), (page, kind)
         assert figures[f"{page}: SQL statements"]["full"] > 0
+    for page in run.FILTERED:
+        row = figures[f"{page} for one area, first view, new process (ms)"]
+        assert isinstance(row["full"], float) and math.isfinite(row["full"]), page
     assert figures["naive dashboard SQL (ms)"]["full"] > 0
     for figure in ("one return import: read + check + store p50 (ms)",
                    "bulk import of historic returns (files/s)",
@@ -86,3 +89,14 @@ def test_the_warm_view_comparison_runs(bench_database, monkeypatch):
     for figures in results.values():
         assert set(figures) == set(warm.WAYS)
         assert all(value > 0 for value in figures.values())
+
+
+def test_the_filtered_first_build_comparison_runs(bench_database):
+    # bench/filtered.py: a filtered page's first build, sealed patterns against checked in
+    # full; with the demo's small numbers, so both ways have patterns to read.
+    from bench import filtered
+
+    results = filtered.main(["--scale", "0.0004"])
+    assert len(results) == 6
+    for figures in results.values():
+        assert figures["sealed (ms)"] > 0 and figures["checked in full (ms)"] > 0

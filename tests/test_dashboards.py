@@ -1163,6 +1163,156 @@ def test_a_kept_pattern_that_cannot_be_right_is_worked_out_again(
     assert worked_out
 
 
+@pytest.fixture
+def three_rj_contracts(two_rj_contracts, make_contract, make_organisation):
+    """A and C in the north (each its own provider), B in the south: one service."""
+    north = two_rj_contracts["areas"][0]
+    c = _measures(make_contract(make_organisation("Third Mediation"), reference="C",
+                                service=two_rj_contracts["service"], areas=[north]),
+                  "RJ04", "RJ05", "RJ07", "RJ09")  # fmt: skip
+    submit_answers(c, "2025/26-Q1", {"K:RJ04": "3", "K:RJ05": "2", "K:RJ09": "40",
+                                     "K:RJ07": "9", "E:age:under-18": "3",
+                                     "E:sex:female": "9"})  # fmt: skip
+    submit_answers(c, "2025/26-Q2", {"K:RJ04": "12", "K:RJ05": "6", "K:RJ09": "60"})
+    return {"c": c, **two_rj_contracts}
+
+
+def _every_filter(contracts: dict) -> list[Filters]:
+    areas = [None, *(area.id for area in contracts["areas"])]
+    providers = [None, *(contracts[name].provider_id for name in "abc")]
+    return [
+        Filters(YEAR, quarter=quarter, area_id=area, service_id=service, provider_id=provider)
+        for quarter in (None, 1, 2)
+        for area in areas
+        for service in (None, contracts["service"].id)
+        for provider in providers
+    ]
+
+
+def _every_view(app, filters: list[Filters]) -> list:
+    """Every board table of the outcomes and performance pages, each filter in a request
+    of its own (what it works out is kept when the request ends)."""
+    views = []
+    for chosen in filters:
+        with app.app_context():
+            views.append(_board(chosen))
+            for code in ("RJ04", "RJ05", "RJ09"):
+                views.append(_performance(Filters(**{**vars(chosen), "measure": code})))
+    return views
+
+
+def _describing(monkeypatch) -> list[str]:
+    """Forget this process's patterns (as _as_another_process) and note each family this
+    process goes on to describe in full."""
+    _as_another_process(monkeypatch)
+    described = []
+    describe = patterns.Figures._describe
+
+    def noting(figures):
+        described.append(figures.family.name)
+        return describe(figures)
+
+    monkeypatch.setattr(patterns.Figures, "_describe", noting)
+    return described
+
+
+def test_another_process_answers_every_filter_from_the_sealed_patterns_alone(
+    app, three_rj_contracts, monkeypatch
+):
+    """A page for an area, service, provider or quarter, in a process that has not worked
+    the year out, reads the kept patterns without describing every figure of the family
+    first (minutes at national scale): and answers exactly as the working would."""
+    filters = _every_filter(three_rj_contracts)
+    _describing(monkeypatch)
+    worked_out = _every_view(app, filters)
+    assert "SUPPRESSED" in repr(worked_out)  # there is something to hide
+    described = _describing(monkeypatch)
+    assert _every_view(app, filters) == worked_out
+    assert described == []
+
+
+def test_a_kept_pattern_without_a_seal_is_checked_in_full_once_and_then_sealed(
+    app, three_rj_contracts, monkeypatch
+):
+    filters = _every_filter(three_rj_contracts)[:6]
+    _describing(monkeypatch)
+    worked_out = _every_view(app, filters)
+    for row in db.session.scalars(select(StoredPattern)):  # as kept before seals: hex masks
+        hidden = stored.load(row.digest).hidden
+        row.hidden = zlib.compress(json.dumps([f"{mask:x}" for mask in hidden]).encode())
+    db.session.commit()
+    described = _describing(monkeypatch)
+    assert _every_view(app, filters) == worked_out
+    assert described  # checked against every figure, as any unsealed pattern is
+    db.session.expire_all()
+    assert all(stored.load(row.digest).sealed for row in db.session.scalars(select(StoredPattern)))
+    described = _describing(monkeypatch)
+    assert _every_view(app, filters) == worked_out
+    assert described == []
+
+
+def _reseal(app, change) -> None:
+    """Rewrite every kept pattern as change(digest, its figures' cells) says: (the cells
+    of the figures it hides, the key that seals it)."""
+    for row in db.session.scalars(select(StoredPattern)):
+        cells, secret = change(row.digest, json.loads(zlib.decompress(row.hidden))["cells"])
+        kept_secret, app.config["SECRET_KEY"] = app.config["SECRET_KEY"], secret
+        packed = {"cells": cells, "seal": stored._seal(row.digest, cells)}
+        app.config["SECRET_KEY"] = kept_secret
+        row.hidden = zlib.compress(json.dumps(packed).encode())
+    db.session.commit()
+
+
+def test_a_pattern_sealed_with_another_servers_key_is_checked_in_full(
+    app, three_rj_contracts, monkeypatch
+):
+    filters = _every_filter(three_rj_contracts)[:6]
+    _describing(monkeypatch)
+    worked_out = _every_view(app, filters)
+    _reseal(app, lambda digest, cells: (cells, "not this server's"))
+    described = _describing(monkeypatch)
+    assert _every_view(app, filters) == worked_out
+    assert described
+
+
+def _small_numbers_shown(views) -> list:
+    found = []
+    for view in views:
+        for table in view.values() if isinstance(view, dict) else view:
+            for row in table:
+                found += [cell for cell in row if isinstance(cell, int | Decimal)
+                          and is_small(cell, 4)]  # fmt: skip
+    return found
+
+
+def test_a_sealed_pattern_that_would_show_a_small_number_never_does(
+    app, three_rj_contracts, monkeypatch, caplog
+):
+    """Only a fault could seal such a pattern (the working changed without a new
+    PATTERN_VERSION), but even then no small number is shown: a page that meets one is
+    built again from the start with the family described in full, and the pattern is
+    worked out afresh and kept in its place. (A sealed pattern is trusted for the
+    figures it hides alongside: the year's work-out, after each acceptance and by the
+    command, checks every kept pattern in full and replaces one that is wrong.)"""
+    filters = _every_filter(three_rj_contracts)
+    _describing(monkeypatch)
+    worked_out = _every_view(app, filters)
+    assert _small_numbers_shown(worked_out) == []
+    # Nothing hidden but a figure nobody publishes, sealed with this server's own key.
+    _reseal(app, lambda digest, cells: ([[240]], app.config["SECRET_KEY"]))
+    monkeypatch.setattr(logging.getLogger("pam"), "propagate", True)  # for caplog
+    described = _describing(monkeypatch)
+    assert _small_numbers_shown(_every_view(app, filters)) == []
+    assert described
+    assert "shows a small number: working it out" in caplog.text
+    assert {r.levelname for r in caplog.records if "kept pattern" in r.message} == {"ERROR"}
+    with app.app_context():
+        patterns.work_out_year(YEAR, 4)
+    described = _describing(monkeypatch)
+    assert _every_view(app, filters) == worked_out  # kept afresh, and right
+    assert described == []
+
+
 def test_a_pattern_that_cannot_be_kept_costs_the_cache_not_the_page(
     two_rj_contracts, client_as, monkeypatch, caplog
 ):

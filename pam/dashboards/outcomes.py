@@ -31,6 +31,7 @@ from pam.dashboards.patterns import (
     Family,
     Figures,
     YearPatterns,
+    consistent,
     equality_family,
 )
 from pam.extensions import db
@@ -46,6 +47,7 @@ RATE_NAMES = {
 }
 
 
+@consistent
 def build(filters: Filters, threshold: int, patterns: YearPatterns | None = None) -> list[Chart]:
     """threshold 0 shows every figure (an officer's view). The board pack passes the
     patterns it already worked out for the year."""

@@ -21,13 +21,16 @@ through here.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, wraps
 from itertools import product
 from threading import Lock
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import select
 
@@ -35,12 +38,16 @@ from pam.contracts.models import Contract, contract_areas
 from pam.core.periods import FinancialYear
 from pam.dashboards import stored
 from pam.dashboards.memo import Remembered, under_revisions
-from pam.dashboards.suppression import Pattern
+from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
 from pam.returns import revisions
 from pam.returns.layout import EQUALITY, slug
 from pam.returns.models import ReturnFact
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
 YEAR = "Year"
@@ -181,6 +188,36 @@ class ContractIndex:
 # --- one family's figures for a year ------------------------------------------------------
 
 
+class KeptPatternWrong(Exception):
+    """A sealed pattern answered a figure it cannot be right about: see consistent()."""
+
+
+# Digests of sealed patterns this process found wrong: read in full from then on.
+_DISTRUSTED = Remembered(256)
+_BUILDING: ContextVar[bool] = ContextVar("pam_building_an_output", default=False)
+
+
+def consistent(build: Callable[P, T]) -> Callable[P, T]:
+    """An output (a page, the board pack) built again from the start if a kept pattern
+    proves wrong part-way through, so none mixes its answers with the right ones."""
+
+    @wraps(build)
+    def building(*args: P.args, **kwargs: P.kwargs) -> T:
+        if _BUILDING.get():  # part of a wider output (the board pack): that starts again
+            return build(*args, **kwargs)
+        token = _BUILDING.set(True)
+        try:
+            while True:  # each wrong pattern is distrusted once found: this ends
+                try:
+                    return build(*args, **kwargs)
+                except KeptPatternWrong:
+                    continue
+        finally:
+            _BUILDING.reset(token)
+
+    return building
+
+
 class Figures:
     """A family's figures for one financial year and the pattern that says which of them
     may be shown. A figure is chosen by contracts (None: all), a column (a quarter or
@@ -201,6 +238,7 @@ class Figures:
                 self._cells[contract, group].append((quarter, period, bit))
         self._masks: dict[tuple, int] = {}
         self._described = False
+        self._sealed: stored.Kept | bool | None = None  # the sealed pattern kept, once read
         self._lock = Lock()
 
     @property
@@ -223,12 +261,40 @@ class Figures:
     def value(self, mask: int) -> Decimal:
         return self.pattern.value(mask)
 
-    def hides(self, mask: int) -> bool:
+    def hides(self, mask: int, published: bool = False) -> bool:
+        """Whether the figure is withheld. `published`: the caller knows it is one of the
+        figures the family publishes (see publishes()), which a sealed pattern some
+        process kept answers without this one describing the whole family first."""
         with self._lock:  # a worked-out pattern may be shared by the server's threads
             if not self._described and self.pattern.threshold and self.pattern.has_small_cells:
+                answer = self._from_sealed(mask) if published else None
+                if answer is not None:
+                    return answer
                 self._describe()
                 self._settle()
             return self.pattern.hides(mask)
+
+    def _from_sealed(self, mask: int) -> bool | None:
+        """The kept pattern's answer for a published figure, or None where there is no
+        sealed one to read (or it would show a small number: then it is checked in full,
+        found wanting and worked out afresh)."""
+        if self._sealed is None and self.stored_as is not None:
+            kept = stored.load(self.stored_as[0])
+            self._sealed = kept if kept is not None and kept.sealed else False
+        if not self._sealed or not self._sealed.cells or _DISTRUSTED.get(self.stored_as[0]):
+            return None  # none kept, or not sealed (a pattern that hides nothing, in a
+            # family with small numbers, cannot be right either), or proved wrong here
+        if self._sealed.hides(mask):
+            return True
+        if is_small(self.value(mask), self.pattern.threshold):
+            # Only a fault (a change to the working without a new PATTERN_VERSION) gets
+            # here, but the figures this pattern already answered may be wrong too: the
+            # whole output is built again, describing the family in full (consistent()).
+            _DISTRUSTED.put(self.stored_as[0], True)
+            log.error("kept pattern for %s shows a small number: working it out",
+                      self.family.name)  # fmt: skip
+            raise KeptPatternWrong(self.family.name)
+        return False
 
     def _settle(self) -> None:
         """Read the pattern if a server process has worked it out before; otherwise work
@@ -236,15 +302,42 @@ class Figures:
         if self.stored_as is None:
             return
         key, year = self.stored_as
-        hidden = stored.load(key)
-        if hidden is None or not self.pattern.adopt(hidden):
-            hidden = self.pattern.settled()
-            stored.keep(key, self.family.name, year, self.pattern.threshold, hidden)
+        kept = stored.load(key)
+        if kept is not None and self.pattern.adopt(kept.hidden):
+            if not kept.sealed:  # checked in full here: sealed, later readers need not
+                stored.keep(key, self.family.name, year, self.pattern.threshold, kept.hidden)
+            return
+        hidden = self.pattern.settled()
+        stored.keep(key, self.family.name, year, self.pattern.threshold, hidden)
+
+    def publishes(self, contracts=None, column: str = YEAR, group: str = ALL,
+                  periods=None) -> bool:  # fmt: skip
+        """Is this one of the figures _describe() publishes: a filter's contracts (or one
+        contract, or all) in one of the family's columns, for one of its parts? Known
+        without describing the family; a set of periods (an evaluation's) is not."""
+        if periods is not None or column not in self.columns:
+            return False
+        if group not in self.family.group_names:
+            return False
+        if contracts is None:
+            return True
+        chosen = frozenset(contracts) & self.contracts
+        return len(chosen) <= 1 or chosen in self._filter_sets
+
+    @cached_property
+    def _filter_sets(self) -> set[frozenset[int]]:
+        return set(self._sets().values())
+
+    def hidden(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None) -> bool:
+        """Whether one figure is withheld."""
+        mask = self.mask(contracts, column, group, periods)
+        return self.hides(mask, self.publishes(contracts, column, group, periods))
 
     def figure(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None):
         """(value, suppressed?) of one figure."""
         mask = self.mask(contracts, column, group, periods)
-        return self.value(mask), self.hides(mask)
+        return self.value(mask), self.hides(mask, self.publishes(contracts, column, group,
+                                                                 periods))  # fmt: skip
 
     def small_within(self, contracts=None, column: str = YEAR, group: str = ALL,
                      periods=None) -> bool:  # fmt: skip
@@ -264,8 +357,13 @@ class Figures:
             self._describe_contract(contract, sets)
 
     def _sets(self) -> dict[tuple, frozenset[int]]:
-        keys = {key for contract in self.contracts for key in self.index.filters_for(contract)}
-        return {key: self.index.matching(*key) & self.contracts for key in keys}
+        """Each filter's contracts in the family: a filter chooses a contract where it is
+        one of the contract's filters (a pass over the contracts, not one per filter)."""
+        sets: dict[tuple, set[int]] = defaultdict(set)
+        for contract in self.contracts:
+            for key in self.index.filters_for(contract):
+                sets[key].add(contract)
+        return {key: frozenset(contracts) for key, contracts in sets.items()}
 
     def _describe_set(self, contracts: frozenset[int]) -> None:
         """A set's quarters add up to its year; its parts to their totals; its contracts
@@ -446,7 +544,7 @@ class YearPatterns:
 
     def count_hidden(self, code: str, contracts=None, column: str = YEAR, periods=None) -> bool:
         figures, group = self.measure(code)
-        return figures.hides(figures.mask(contracts, column, group, periods))
+        return figures.hidden(contracts, column, group, periods)
 
     def rate_hidden(self, code: str, contracts=None, column: str = YEAR, periods=None) -> bool:
         """A rate goes where a count it is built on is suppressed or has a small number in
@@ -456,7 +554,9 @@ class YearPatterns:
         for base in BASES.get(code, ()):
             figures, group = self.measure(base)
             mask = figures.mask(contracts, column, group, periods)
-            if figures.hides(mask) or figures.pattern.small_within(mask):
+            if figures.hidden(contracts, column, group, periods):
+                return True
+            if figures.pattern.small_within(mask):
                 return True
         return False
 

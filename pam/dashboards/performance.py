@@ -22,7 +22,7 @@ from pam.dashboards.aggregation import sql_across_contracts
 from pam.dashboards.charts import RAG_COLOURS, SUPPRESSED, Chart, DataTable, bar_figure
 from pam.dashboards.filters import Filters
 from pam.dashboards.memo import Remembered, under_revisions
-from pam.dashboards.patterns import YearPatterns
+from pam.dashboards.patterns import YearPatterns, consistent
 from pam.dashboards.portfolio import RAG_ORDER, WORST
 from pam.extensions import db
 from pam.outcomes.dictionary import current_names
@@ -60,6 +60,7 @@ def chosen_measure(filters: Filters, choices: list[tuple[str, str]]) -> str | No
     return preferred[0] if preferred else None
 
 
+@consistent
 def build(
     filters: Filters, today: date, choices: list[tuple[str, str]], threshold: int = 0
 ) -> list[Chart]:

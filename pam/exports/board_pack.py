@@ -22,7 +22,7 @@ from pam.dashboards import delivery, outcomes, performance, portfolio
 from pam.dashboards.aggregation import sql_by_unit
 from pam.dashboards.charts import SUPPRESSED, Chart
 from pam.dashboards.filters import Filters, supported_year
-from pam.dashboards.patterns import YearPatterns
+from pam.dashboards.patterns import YearPatterns, consistent
 from pam.dashboards.suppression import SUPPRESSED_NOTE
 from pam.decisions.models import DecisionAmount, DecisionStatus, FundingDecision
 from pam.exports.tabular import (
@@ -62,6 +62,7 @@ def _excel_format(fmt: str) -> str:
     return {"money": "pounds", "rag": "rag"}.get(fmt, fmt)
 
 
+@consistent
 def build(period: Period, today: date) -> bytes:
     """The board pack for a quarter, as .xlsx bytes."""
     threshold = current_app.config["PAM_SUPPRESSION_THRESHOLD"]
