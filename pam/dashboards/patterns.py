@@ -138,16 +138,20 @@ class ContractIndex:
 
     @classmethod
     def load(cls, year: FinancialYear) -> ContractIndex:
-        reporting = select(ReturnFact.contract_id).where(ReturnFact.year == year.label)
+        # Joined to the year's distinct contracts, not `IN` them: PostgreSQL turns the IN
+        # into a probe per contract that walks its earlier years' facts (0.3 s at 20%).
+        reporting = (
+            select(ReturnFact.contract_id).where(ReturnFact.year == year.label).distinct()
+        ).subquery()
         rows = db.session.execute(
-            select(Contract.id, Contract.service_category_id, Contract.provider_id).where(
-                Contract.id.in_(reporting)
+            select(Contract.id, Contract.service_category_id, Contract.provider_id).join(
+                reporting, reporting.c.contract_id == Contract.id
             )
         ).all()
         areas: dict[int, set[int]] = defaultdict(set)
         for contract_id, area_id in db.session.execute(
-            select(contract_areas.c.contract_id, contract_areas.c.area_id).where(
-                contract_areas.c.contract_id.in_(reporting)
+            select(contract_areas.c.contract_id, contract_areas.c.area_id).join(
+                reporting, reporting.c.contract_id == contract_areas.c.contract_id
             )
         ):
             areas[contract_id].add(area_id)
