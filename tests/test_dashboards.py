@@ -986,6 +986,38 @@ def test_a_warm_page_reads_only_the_stamps(dataset, client_as):
     assert "return_facts" in _tables_read(officer, "/dashboards/outcomes?year=2025-26")
 
 
+def test_a_warm_page_draws_its_charts_once(app, dataset, client_as, monkeypatch):
+    """Drawing a page's data tables was most of a warm view's time: a kept page's charts
+    are drawn on the first view in a process, and every later view sends that HTML."""
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    client = client_as(Role.BOARD_MEMBER)
+    memo.forget_this_process()
+    drawing = []
+    get_template = app.jinja_env.get_template
+
+    def noting(name, *args, **kwargs):
+        drawing.append(name)
+        return get_template(name, *args, **kwargs)
+
+    monkeypatch.setattr(app.jinja_env, "get_template", noting)
+    for url in KEPT_PAGES:
+        first = client.get(f"{url}?year=2025-26").data.decode()
+        assert "dashboards/_charts.html" in drawing
+        drawing.clear()
+        again = client.get(f"{url}?year=2025-26").data.decode()
+        assert "dashboards/_charts.html" not in drawing and "dashboards/dashboard.html" in drawing
+        assert _tables(again) == _tables(first) != []
+        drawing.clear()
+    # A changed figure is a new page, drawn afresh.
+    report(dataset["south"], "2025/26-Q1", RJ01="31", VS02="10")
+    changed = client.get("/dashboards/performance?year=2025-26&measure=RJ01").data.decode()
+    assert "dashboards/_charts.html" in drawing and "31" in changed
+
+
+def _tables(page: str) -> list[str]:
+    return re.findall(r"<table.*?</table>", page, flags=re.S)
+
+
 def _summaries(page: str) -> list[str]:
     return re.findall(r'pam-chart-summary"[^>]*>([^<]*)<', page)
 

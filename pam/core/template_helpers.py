@@ -66,7 +66,7 @@ def url_with(**changes) -> str:
 
 def register(app: Flask) -> None:
     """Make the helpers available in every template."""
-    from pam.dashboards.charts import cell_text
+    from pam.dashboards.charts import cell_text, drawn_chart
 
     app.jinja_env.filters.update(
         date=format_date,
@@ -82,6 +82,7 @@ def register(app: Flask) -> None:
         url_with=url_with,
         query_args=query_args,
         today=today_in_uk,
+        drawn_chart=drawn_chart,
     )
 
     @app.context_processor

@@ -199,6 +199,7 @@ class KeptPatternWrong(Exception):
 # Digests of sealed patterns this process found wrong: read in full from then on.
 _DISTRUSTED = Remembered(256)
 _BUILDING: ContextVar[bool] = ContextVar("pam_building_an_output", default=False)
+MAX_REBUILDS = 32  # more than any year's families
 
 
 def consistent(build: Callable[P, T]) -> Callable[P, T]:
@@ -211,11 +212,14 @@ def consistent(build: Callable[P, T]) -> Callable[P, T]:
             return build(*args, **kwargs)
         token = _BUILDING.set(True)
         try:
-            while True:  # each wrong pattern is distrusted once found: this ends
+            # Each wrong pattern is distrusted once found, so each family can send the
+            # output back to the start once; past that something else is wrong: say so.
+            for _attempt in range(MAX_REBUILDS):
                 try:
                     return build(*args, **kwargs)
                 except KeptPatternWrong:
                     continue
+            return build(*args, **kwargs)
         finally:
             _BUILDING.reset(token)
 
