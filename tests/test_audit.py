@@ -167,6 +167,25 @@ def test_events_after_a_savepoint_rolls_back_follow_on_from_the_head_it_put_back
     assert db.session.get(AuditChainHead, 1).last_sequence == 3
 
 
+def test_an_empty_savepoint_between_two_events_leaves_the_chain_whole():
+    _events(1)
+    first = Organisation(name="First", kind=OrganisationKind.CIC, address="")
+    db.session.add(first)
+    audit.record_create(FACTORY, first)
+    savepoint = db.session.begin_nested()
+    inner = db.session.begin_nested()  # a savepoint inside a savepoint, both given up
+    inner.rollback()
+    savepoint.rollback()
+    second = Organisation(name="Second", kind=OrganisationKind.CIC, address="")
+    db.session.add(second)
+    audit.record_create(FACTORY, second)
+    db.session.commit()
+    labels = db.session.scalars(select(AuditEvent.record_label).order_by(AuditEvent.sequence))
+    assert list(labels)[-2:] == ["First", "Second"]
+    assert audit.verify_chain().ok
+    assert db.session.get(AuditChainHead, 1).last_sequence == 3
+
+
 def test_a_rolled_back_transaction_leaves_nothing_the_next_one_follows():
     organisation = Organisation(name="Never", kind=OrganisationKind.CIC, address="")
     db.session.add(organisation)

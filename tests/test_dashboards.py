@@ -1177,18 +1177,30 @@ def test_a_figure_changed_behind_pams_back_is_seen_on_the_next_view(
     assert south_only["processes"][-1][5] == 42  # A's 20 with B's 22, not B's alone
 
 
-@pytest.mark.parametrize("tampered", ["unreadable", "shows a small figure", "unknown figure"])
+TAMPERED = {
+    "unreadable": b"not a pattern",
+    "shows a small figure": zlib.compress(b"[]"),
+    "unknown figure": zlib.compress(b'["ffffffffffffffffffff"]'),
+    # Rows a fault or a hand could leave: none may hang, fail the page or be believed.
+    "a negative mask": zlib.compress(b'["-1"]'),
+    "a zero mask": zlib.compress(b'["0"]'),
+    "a negative cell": zlib.compress(b'{"cells": [[-1]], "seal": "x"}'),
+    "an endless cell": zlib.compress(b'{"cells": [[Infinity]], "seal": "x"}'),
+    "a vast cell": zlib.compress(b'{"cells": [[1000000000000]], "seal": "x"}'),
+    "a cell in words": zlib.compress(b'{"cells": [["one"]], "seal": "x"}'),
+    "a figure of no cells": zlib.compress(b'{"cells": [[]], "seal": "x"}'),
+    "cells not a list": zlib.compress(b'{"cells": 5, "seal": "x"}'),
+    "no seal": zlib.compress(b'{"cells": [[0]]}'),
+}
+
+
+@pytest.mark.parametrize("tampered", list(TAMPERED))
 def test_a_kept_pattern_that_cannot_be_right_is_worked_out_again(
     app, two_rj_contracts, monkeypatch, tampered
 ):
     _as_another_process(monkeypatch)
     first = _board_in_a_request(app, Filters(YEAR))
-    hidden = {
-        "unreadable": b"not a pattern",
-        "shows a small figure": zlib.compress(b"[]"),
-        "unknown figure": zlib.compress(b'["ffffffffffffffffffff"]'),
-    }[tampered]
-    db.session.execute(update(StoredPattern).values(hidden=hidden))
+    db.session.execute(update(StoredPattern).values(hidden=TAMPERED[tampered]))
     db.session.commit()
     worked_out = _as_another_process(monkeypatch)
     assert _board_in_a_request(app, Filters(YEAR)) == first
@@ -1343,6 +1355,39 @@ def test_a_sealed_pattern_that_would_show_a_small_number_never_does(
     described = _describing(monkeypatch)
     assert _every_view(app, filters) == worked_out  # kept afresh, and right
     assert described == []
+
+
+def test_a_sealed_pattern_refused_after_it_answered_sends_the_output_back_to_the_start(
+    app, three_rj_contracts, monkeypatch, caplog
+):
+    """A figure the family publishes is answered from the seal; a figure it does not (an
+    evaluation's own periods) is worked out in full, and if that refuses the sealed
+    pattern, the figures it answered may be wrong: the output starts again."""
+    _describing(monkeypatch)
+    _every_view(app, _every_filter(three_rj_contracts)[:1])
+    _reseal(app, lambda digest, cells: ([[240]], app.config["SECRET_KEY"]))  # wrong, sealed
+    monkeypatch.setattr(logging.getLogger("pam"), "propagate", True)  # for caplog
+    a = three_rj_contracts["a"].id
+    runs = []
+
+    @patterns.consistent
+    def output() -> list:
+        runs.append(1)
+        figures, code = YearPatterns(YEAR, 4).measure("RJ04")
+        everyone = figures.figure(None, patterns.YEAR, code)  # from the seal, at first
+        own_periods = figures.figure({a}, patterns.YEAR, code, periods={"2025/26-Q1"})
+        return [everyone, own_periods]
+
+    _describing(monkeypatch)
+    with app.app_context():
+        answers = output()
+    assert len(runs) == 2
+    assert "kept pattern for RJ04 was refused" in caplog.text
+    with app.app_context():
+        patterns.work_out_year(YEAR, 4)
+    _describing(monkeypatch)
+    with app.app_context():
+        assert output() == answers  # as a process that never met the wrong pattern
 
 
 def test_a_pattern_that_cannot_be_kept_costs_the_cache_not_the_page(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
@@ -247,6 +248,7 @@ class Figures:
         self._masks: dict[tuple, int] = {}
         self._described = False
         self._sealed: stored.Kept | bool | None = None  # the sealed pattern kept, once read
+        self._answered_from_seal = False
         self._lock = Lock()
 
     @property
@@ -292,6 +294,7 @@ class Figures:
         if not self._sealed or not self._sealed.cells or _DISTRUSTED.get(self.stored_as[0]):
             return None  # none kept, or not sealed (a pattern that hides nothing, in a
             # family with small numbers, cannot be right either), or proved wrong here
+        self._answered_from_seal = True
         if self._sealed.hides(mask):
             return True
         if is_small(self.value(mask), self.pattern.threshold):
@@ -312,11 +315,16 @@ class Figures:
         key, year = self.stored_as
         kept = stored.load(key)
         if kept is not None and self.pattern.adopt(kept.hidden):
-            if not kept.sealed:  # checked in full here: sealed, later readers need not
+            if not kept.sealed:  # checked as ever here: sealed, later readers need not
                 stored.keep(key, self.family.name, year, self.pattern.threshold, kept.hidden)
             return
         hidden = self.pattern.settled()
         stored.keep(key, self.family.name, year, self.pattern.threshold, hidden)
+        if kept is not None and kept.sealed and self._answered_from_seal:
+            # The sealed pattern already answered figures of this output: start it again.
+            _DISTRUSTED.put(key, True)
+            log.error("kept pattern for %s was refused: working it out", self.family.name)
+            raise KeptPatternWrong(self.family.name)
 
     def publishes(self, contracts=None, column: str = YEAR, group: str = ALL,
                   periods=None) -> bool:  # fmt: skip
@@ -339,13 +347,14 @@ class Figures:
     def hidden(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None) -> bool:
         """Whether one figure is withheld."""
         mask = self.mask(contracts, column, group, periods)
+        if not mask or not self.pattern.threshold or not self.pattern.has_small_cells:
+            return False  # nothing to hide (an officer's view): no need to ask more
         return self.hides(mask, self.publishes(contracts, column, group, periods))
 
     def figure(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None):
         """(value, suppressed?) of one figure."""
         mask = self.mask(contracts, column, group, periods)
-        return self.value(mask), self.hides(mask, self.publishes(contracts, column, group,
-                                                                 periods))  # fmt: skip
+        return self.value(mask), self.hidden(contracts, column, group, periods)
 
     def small_within(self, contracts=None, column: str = YEAR, group: str = ALL,
                      periods=None) -> bool:  # fmt: skip
@@ -594,6 +603,9 @@ def work_out_year(year: FinancialYear, threshold: int) -> dict[str, bool]:
     small = {}
     for family in sorted(families, key=lambda family: family.name):
         figures = year_patterns.family(family)
-        figures.hides(figures.mask())  # the first question works the whole pattern out
+        # The first question works the whole pattern out. A sealed pattern refused here
+        # is worked out afresh and kept; what it answered before was another output's.
+        with suppress(KeptPatternWrong):
+            figures.hides(figures.mask())
         small[family.name] = figures.pattern.has_small_cells
     return small

@@ -24,6 +24,7 @@ import logging
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import delete, insert, select
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 # which figures a pattern hides: every stored pattern is then worked out afresh.
 PATTERN_VERSION = 2
 _WAITING = "pam_patterns_to_store"
+SEALED_FOR = "PAM suppression pattern"  # the key signs other things too: say what this is
+# A family's cells, at most: far more than a national year holds (about 1.5 million), and
+# few enough that no hand-made row can make a mask of unbounded size.
+MAX_CELLS = 1 << 26
 
 
 def digest(family, threshold: int, year_sums: bool, cells: dict, contracts: tuple) -> str:
@@ -79,7 +84,7 @@ def _seal(key: str, cells: list[list[int]]) -> str:
     this PATTERN_VERSION), so a reader may trust it without checking it against every
     figure the family publishes (which takes seconds to minutes at national scale)."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    message = json.dumps([key, cells], separators=(",", ":")).encode()
+    message = json.dumps([SEALED_FOR, key, cells], separators=(",", ":")).encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
@@ -103,22 +108,36 @@ def _mask(cells: list[int]) -> int:
 
 
 def load(key: str) -> Kept | None:
-    """The pattern stored under `key`, or None (none stored, or unreadable)."""
+    """The pattern stored under `key`, or None (none stored, or unreadable: anything but
+    lists of cell places, which a damaged or hand-made row could hold, is refused before
+    it is turned into masks)."""
     stored = db.session.scalar(select(StoredPattern.hidden).where(StoredPattern.digest == key))
     if stored is None:
         return None
     try:
         packed = json.loads(zlib.decompress(stored))
         if isinstance(packed, list):  # as kept before patterns were sealed: masks in hex
-            cells = frozenset(tuple(_cells_of(int(mask, 16))) for mask in packed)
-            return Kept(cells, sealed=False)
+            masks = [int(mask, 16) for mask in packed]
+            if any(mask <= 0 or mask.bit_length() > MAX_CELLS for mask in masks):
+                raise ValueError("a mask is not a figure")
+            return Kept(frozenset(tuple(_cells_of(mask)) for mask in masks), sealed=False)
         listed, seal = packed["cells"], packed["seal"]
-        cells = frozenset(tuple(map(int, figure)) for figure in listed)
+        if not isinstance(listed, list) or not all(map(_is_figure, listed)):
+            raise ValueError("a figure is not a list of cell places")
+        cells = frozenset(map(tuple, listed))
         sealed = isinstance(seal, str) and hmac.compare_digest(seal, _seal(key, listed))
-    except (ValueError, TypeError, KeyError, zlib.error):
+    except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError, zlib.error):
         log.warning("stored suppression pattern %s is unreadable: working it out", key)
         return None
     return Kept(cells, sealed)
+
+
+def _is_figure(cells: Any) -> bool:
+    return (
+        isinstance(cells, list)
+        and len(cells) > 0
+        and all(type(cell) is int and 0 <= cell < MAX_CELLS for cell in cells)
+    )
 
 
 def keep(key: str, family: str, year: str, threshold: int, hidden: set[int]) -> None:
