@@ -122,10 +122,11 @@ def load(key: str) -> Kept | None:
                 raise ValueError("a mask is not a figure")
             return Kept(frozenset(tuple(_cells_of(mask)) for mask in masks), sealed=False)
         listed, seal = packed["cells"], packed["seal"]
-        if not isinstance(listed, list) or not all(map(_is_figure, listed)):
+        sealed = isinstance(seal, str) and hmac.compare_digest(seal, _seal(key, listed))
+        # What PAM sealed it wrote from masks; anything else is looked at cell by cell.
+        if not sealed and not (isinstance(listed, list) and all(map(_is_figure, listed))):
             raise ValueError("a figure is not a list of cell places")
         cells = frozenset(map(tuple, listed))
-        sealed = isinstance(seal, str) and hmac.compare_digest(seal, _seal(key, listed))
     except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError, zlib.error):
         log.warning("stored suppression pattern %s is unreadable: working it out", key)
         return None
