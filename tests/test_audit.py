@@ -37,6 +37,14 @@ def _events(n: int) -> list[AuditEvent]:
     return db.session.scalars(select(AuditEvent).order_by(AuditEvent.sequence)).all()
 
 
+def _record_organisation(name: str) -> Organisation:
+    """A new organisation and its creation event, in the current transaction."""
+    organisation = Organisation(name=name, kind=OrganisationKind.CIC, address="")
+    db.session.add(organisation)
+    audit.record_create(FACTORY, organisation)
+    return organisation
+
+
 def test_altering_an_event_by_hand_is_found_and_named(runner):
     events = _events(5)
     target = events[2]
@@ -140,23 +148,15 @@ def test_a_transaction_locks_the_head_once_however_many_events_it_records():
 
 
 def test_events_after_a_savepoint_rolls_back_follow_on_from_the_head_it_put_back():
-    kept = Organisation(name="Kept", kind=OrganisationKind.CIC, address="")
-    db.session.add(kept)
-    audit.record_create(FACTORY, kept)
+    _record_organisation("Kept")
     savepoint = db.session.begin_nested()
-    dropped = Organisation(name="Dropped", kind=OrganisationKind.CIC, address="")
-    db.session.add(dropped)
-    audit.record_create(FACTORY, dropped)
+    _record_organisation("Dropped")
     audit.record("note", actor=FACTORY, summary="inside the savepoint too")
     savepoint.rollback()
     savepoint = db.session.begin_nested()
-    released = Organisation(name="Released", kind=OrganisationKind.CIC, address="")
-    db.session.add(released)
-    audit.record_create(FACTORY, released)
+    _record_organisation("Released")
     savepoint.commit()
-    after = Organisation(name="After", kind=OrganisationKind.CIC, address="")
-    db.session.add(after)
-    audit.record_create(FACTORY, after)
+    _record_organisation("After")
     db.session.commit()
 
     events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.sequence)).all()
@@ -169,16 +169,12 @@ def test_events_after_a_savepoint_rolls_back_follow_on_from_the_head_it_put_back
 
 def test_an_empty_savepoint_between_two_events_leaves_the_chain_whole():
     _events(1)
-    first = Organisation(name="First", kind=OrganisationKind.CIC, address="")
-    db.session.add(first)
-    audit.record_create(FACTORY, first)
+    _record_organisation("First")
     savepoint = db.session.begin_nested()
     inner = db.session.begin_nested()  # a savepoint inside a savepoint, both given up
     inner.rollback()
     savepoint.rollback()
-    second = Organisation(name="Second", kind=OrganisationKind.CIC, address="")
-    db.session.add(second)
-    audit.record_create(FACTORY, second)
+    _record_organisation("Second")
     db.session.commit()
     labels = db.session.scalars(select(AuditEvent.record_label).order_by(AuditEvent.sequence))
     assert list(labels)[-2:] == ["First", "Second"]
@@ -187,9 +183,7 @@ def test_an_empty_savepoint_between_two_events_leaves_the_chain_whole():
 
 
 def test_a_rolled_back_transaction_leaves_nothing_the_next_one_follows():
-    organisation = Organisation(name="Never", kind=OrganisationKind.CIC, address="")
-    db.session.add(organisation)
-    audit.record_create(FACTORY, organisation)
+    _record_organisation("Never")
     db.session.rollback()
     _events(2)
     assert audit.verify_chain().ok
