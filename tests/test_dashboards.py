@@ -613,8 +613,11 @@ def test_a_board_member_sees_suppressed_outcomes_and_an_officer_every_figure(dat
     officer = client_as(Role.OFFICER)
     page = officer.get("/dashboards/outcomes?year=2025-26")
     assert b"You are seeing every figure" in page.data
+    assert b'<abbr title="suppressed">' not in page.data  # not the board's charts, drawn
     as_board = officer.get("/dashboards/outcomes?year=2025-26&view=board")
     assert b"[c]" in as_board.data and b"seeing the board's view" in as_board.data
+    again = client_as(Role.BOARD_MEMBER).get("/dashboards/outcomes?year=2025-26")
+    assert _tables(again.data.decode()) == _tables(board.data.decode())  # nor the officer's
 
 
 def test_filters_travel_in_the_url_and_bad_values_are_explained(dataset, client_as):
