@@ -271,12 +271,16 @@ class Figures:
     def value(self, mask: int) -> Decimal:
         return self.pattern.value(mask)
 
+    @property
+    def _has_anything_to_hide(self) -> bool:
+        return bool(self.pattern.threshold and self.pattern.has_small_cells)
+
     def hides(self, mask: int, published: bool = False) -> bool:
         """Whether the figure is withheld. `published`: the caller knows it is one of the
         figures the family publishes (see publishes()), which a sealed pattern some
         process kept answers without this one describing the whole family first."""
         with self._lock:  # a worked-out pattern may be shared by the server's threads
-            if not self._described and self.pattern.threshold and self.pattern.has_small_cells:
+            if not self._described and self._has_anything_to_hide:
                 answer = self._from_sealed(mask) if published else None
                 if answer is not None:
                     return answer
@@ -286,8 +290,7 @@ class Figures:
 
     def _from_sealed(self, mask: int) -> bool | None:
         """The kept pattern's answer for a published figure, or None where there is no
-        sealed one to read (or it would show a small number: then it is checked in full,
-        found wanting and worked out afresh)."""
+        sealed one to read. One that would show a small number is distrusted (_distrust)."""
         if self._sealed is None and self.stored_as is not None:
             kept = stored.load(self.stored_as[0])
             self._sealed = kept if kept is not None and kept.sealed else False
@@ -298,13 +301,7 @@ class Figures:
         if self._sealed.hides(mask):
             return True
         if is_small(self.value(mask), self.pattern.threshold):
-            # Only a fault (a change to the working without a new PATTERN_VERSION) gets
-            # here, but the figures this pattern already answered may be wrong too: the
-            # whole output is built again, describing the family in full (consistent()).
-            _DISTRUSTED.put(self.stored_as[0], True)
-            log.error("kept pattern for %s shows a small number: working it out",
-                      self.family.name)  # fmt: skip
-            raise KeptPatternWrong(self.family.name)
+            self._distrust("shows a small number")
         return False
 
     def _settle(self) -> None:
@@ -321,10 +318,16 @@ class Figures:
         hidden = self.pattern.settled()
         stored.keep(key, self.family.name, year, self.pattern.threshold, hidden)
         if kept is not None and kept.sealed and self._answered_from_seal:
-            # The sealed pattern already answered figures of this output: start it again.
-            _DISTRUSTED.put(key, True)
-            log.error("kept pattern for %s was refused: working it out", self.family.name)
-            raise KeptPatternWrong(self.family.name)
+            self._distrust("was refused")
+
+    def _distrust(self, why: str) -> None:
+        """Only a fault (a change to the working without a new PATTERN_VERSION) makes a
+        sealed pattern wrong, but the figures it already answered may be wrong too: this
+        process reads it no more, and the output is built again from the start with the
+        family described in full (consistent())."""
+        _DISTRUSTED.put(self.stored_as[0], True)
+        log.error("kept pattern for %s %s: working it out", self.family.name, why)
+        raise KeptPatternWrong(self.family.name)
 
     def publishes(self, contracts=None, column: str = YEAR, group: str = ALL,
                   periods=None) -> bool:  # fmt: skip
@@ -342,13 +345,13 @@ class Figures:
 
     @cached_property
     def _filter_sets(self) -> set[frozenset[int]]:
-        return set(self._sets().values())
+        return set(self._sets.values())
 
     def hidden(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None) -> bool:
         """Whether one figure is withheld."""
         mask = self.mask(contracts, column, group, periods)
-        if not mask or not self.pattern.threshold or not self.pattern.has_small_cells:
-            return False  # nothing to hide (an officer's view): no need to ask more
+        if not mask or not self._has_anything_to_hide:
+            return False  # an officer's view, or no small numbers: no need to ask more
         return self.hides(mask, self.publishes(contracts, column, group, periods))
 
     def figure(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None):
@@ -365,7 +368,7 @@ class Figures:
 
     def _describe(self) -> None:
         self._described = True
-        sets = self._sets()
+        sets = self._sets
         for contracts in set(sets.values()) | {frozenset({c}) for c in self.contracts}:
             self._describe_set(contracts)
         for key, contracts in sets.items():
@@ -373,6 +376,7 @@ class Figures:
         for contract in self.contracts:
             self._describe_contract(contract, sets)
 
+    @cached_property
     def _sets(self) -> dict[tuple, frozenset[int]]:
         """Each filter's contracts in the family: a filter chooses a contract where it is
         one of the contract's filters (a pass over the contracts, not one per filter)."""
