@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ONETOMANY
 
 from pam.audit.models import Audited
-from pam.audit.services import HELD_HEAD
 
 
 class UnauditedChangeError(RuntimeError):
@@ -76,4 +75,3 @@ def _refuse_unaudited_changes(session: Session) -> None:
 def _forget(session: Session) -> None:
     session.info.pop("pam_changed", None)
     session.info.pop("pam_audited", None)
-    session.info.pop(HELD_HEAD, None)  # the next transaction locks the head afresh

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -173,8 +174,10 @@ def _chain_position() -> tuple[int, str]:
     """
     held = db.session.info.get(HELD_HEAD)
     if held is not None:
-        transaction, last_sequence, last_hash = held
-        if transaction is _innermost_transaction() and transaction.is_active:
+        held_by, last_sequence, last_hash = held
+        transaction = held_by()  # None once it has gone
+        current = _innermost_transaction()
+        if transaction is not None and transaction is current and current.is_active:
             return last_sequence, last_hash
     return _lock_chain_head()
 
@@ -220,7 +223,10 @@ def record(
         .where(AuditChainHead.id == HEAD_ID)
         .values(last_sequence=event.sequence, last_hash=event.hash)
     )
-    db.session.info[HELD_HEAD] = (_innermost_transaction(), event.sequence, event.hash)
+    # Held weakly: a transaction that has ended is neither kept alive nor mistaken for
+    # the next one.
+    db.session.info[HELD_HEAD] = (weakref.ref(_innermost_transaction()), event.sequence,
+                                  event.hash)  # fmt: skip
     if record_type is not None and record_id is not None:
         db.session.info.setdefault("pam_audited", set()).add((record_type, str(record_id)))
     return event
