@@ -167,13 +167,14 @@ def test_events_after_a_savepoint_rolls_back_follow_on_from_the_head_it_put_back
     assert db.session.get(AuditChainHead, 1).last_sequence == 3
 
 
-def test_an_empty_savepoint_between_two_events_leaves_the_chain_whole():
+def test_an_event_released_inside_a_savepoint_that_is_given_up_leaves_no_gap():
     _events(1)
     _record_organisation("First")
     savepoint = db.session.begin_nested()
-    inner = db.session.begin_nested()  # a savepoint inside a savepoint, both given up
-    inner.rollback()
-    savepoint.rollback()
+    inner = db.session.begin_nested()  # a savepoint inside a savepoint
+    _record_organisation("Inner")
+    inner.commit()  # released into the outer savepoint...
+    savepoint.rollback()  # ...which is given up, head and all
     _record_organisation("Second")
     db.session.commit()
     labels = db.session.scalars(select(AuditEvent.record_label).order_by(AuditEvent.sequence))
