@@ -190,11 +190,22 @@ def test_the_exact_check_agrees_with_numpys_rank(cells, shown, unknown, asked):
     unknown &= everything
     shown = [mask & everything for mask in shown if mask & everything]
     asked = [mask & everything for mask in asked]
-    answers = suppression._Blocks(unknown, shown).derivations(asked)
+    blocks = suppression._Blocks(unknown, shown)
+    answers = blocks.derivations(asked)
     for mask, used in zip(asked, answers, strict=True):
         assert (used is not None) == in_span(unknown, shown, mask), (shown, unknown, mask)
         if used is not None:
             assert set(used) <= set(shown) and in_span(unknown, used, mask)
+    # Asked only whether each is determined (the working not added up): the same answers.
+    determined = blocks.derivations(asked, working=False)
+    assert [used is not None for used in determined] == [used is not None for used in answers]
+
+
+@given(st.lists(st.integers(0, 3000), max_size=40))
+def test_a_mask_made_from_places_has_exactly_those_cells(places):
+    mask = suppression.mask_of(places)
+    assert list(suppression.places_of(mask)) == sorted(set(places))
+    assert mask == sum(1 << place for place in set(places))
 
 
 def in_span(unknown: int, rows: list[int], mask: int) -> bool:

@@ -39,7 +39,7 @@ from pam.contracts.models import Contract, contract_areas
 from pam.core.periods import FinancialYear
 from pam.dashboards import stored
 from pam.dashboards.memo import Remembered, under_revisions
-from pam.dashboards.suppression import Pattern, is_small
+from pam.dashboards.suppression import Pattern, is_small, mask_of
 from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
 from pam.returns import revisions
@@ -240,11 +240,13 @@ class Figures:
         self.index = index
         self.pattern = Pattern(cells, threshold)
         self.contracts = frozenset(cell[0] for cell in cells)
+        # (contract, group) -> [(quarter, period, the cell's place in the masks)]
         self._cells: dict[tuple[int, str], list[tuple[int, str, int]]] = defaultdict(list)
-        for (contract, quarter, period, part), _value in cells.items():
-            bit = self.pattern.mask([(contract, quarter, period, part)])
-            for group in family.groups_of(part) if bit else ():
-                self._cells[contract, group].append((quarter, period, bit))
+        for cell in cells:
+            contract, quarter, period, part = cell
+            place = self.pattern.place(cell)
+            for group in family.groups_of(part) if place is not None else ():
+                self._cells[contract, group].append((quarter, period, place))
         self._masks: dict[tuple, int] = {}
         self._described = False
         self._sealed: stored.Kept | bool | None = None  # the sealed pattern kept, once read
@@ -260,12 +262,12 @@ class Figures:
         key = (contracts, column, group, None if periods is None else frozenset(periods))
         if key not in self._masks:
             quarters = columns_quarters(column)
-            mask = 0
-            for contract in contracts:
-                for quarter, period, bit in self._cells.get((contract, group), ()):
-                    if quarter in quarters and (periods is None or period in periods):
-                        mask |= bit
-            self._masks[key] = mask
+            self._masks[key] = mask_of(
+                place
+                for contract in contracts
+                for quarter, period, place in self._cells.get((contract, group), ())
+                if quarter in quarters and (periods is None or period in periods)
+            )
         return self._masks[key]
 
     def value(self, mask: int) -> Decimal:

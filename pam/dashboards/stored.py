@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from pam.dashboards import deferred
 from pam.dashboards.models import StoredPattern
+from pam.dashboards.suppression import mask_of, places_of
 from pam.extensions import db
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class Kept:
 
     @cached_property
     def hidden(self) -> set[int]:
-        return {_mask(figure) for figure in self.cells}
+        return {mask_of(figure) for figure in self.cells}
 
 
 def _seal(key: str, cells: list[list[int]]) -> str:
@@ -92,19 +93,7 @@ def _cells_of(mask: int) -> list[int]:
     """The places of a figure's cells: a hidden figure has one to three cells of the
     family's thousands, so this is a few numbers where the mask in hex is thousands of
     digits (a family's pattern unpacked to 80 MB at a fifth of national scale)."""
-    cells = []
-    while mask:
-        low = mask & -mask
-        cells.append(low.bit_length() - 1)
-        mask ^= low
-    return cells
-
-
-def _mask(cells: list[int]) -> int:
-    mask = 0
-    for cell in cells:
-        mask |= 1 << cell
-    return mask
+    return list(places_of(mask))
 
 
 def load(key: str) -> Kept | None:

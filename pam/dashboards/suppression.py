@@ -52,7 +52,24 @@ def is_small(value: Decimal | int | None, threshold: int) -> bool:
     return value is not None and 0 < value <= threshold
 
 
-def _bits(mask: int) -> Iterable[int]:
+def mask_of(places: Iterable[int]) -> int:
+    """The figure made of the cells at these places. A mask is as wide as its highest
+    cell (a family at national scale has over 100,000), so setting bits one by one, each
+    a new int of that width, costs the width per cell: here the bytes are set first and
+    the int made once."""
+    places = list(places)
+    if len(places) <= 2:
+        mask = 0
+        for place in places:
+            mask |= 1 << place
+        return mask
+    buffer = bytearray((max(places) >> 3) + 1)
+    for place in places:
+        buffer[place >> 3] |= 1 << (place & 7)
+    return int.from_bytes(buffer, "little")
+
+
+def places_of(mask: int) -> Iterable[int]:
     """The cells of a figure: the places of its set bits, lowest first."""
     if mask.bit_count() <= 16:
         while mask:
@@ -76,7 +93,7 @@ class Pattern:
     def __init__(self, cells: Mapping[Hashable, Decimal | int], threshold: int):
         self.threshold = threshold
         nonzero = [(key, Decimal(value)) for key, value in cells.items() if value]
-        self._bit = {key: 1 << index for index, (key, _) in enumerate(nonzero)}
+        self._place = {key: index for index, (key, _) in enumerate(nonzero)}
         self._cell_values = [value for _, value in nonzero]
         # Counts are whole numbers: adding them as ints is many times quicker than as
         # Decimals, and sums are worked out for hundreds of thousands of figures.
@@ -87,24 +104,28 @@ class Pattern:
         self._published: set[int] = set()
         self._groups: set[tuple[int, ...]] = set()
         self._sums: set[tuple[int, ...]] = set()  # groups whose parts add up exactly
-        self._protected: dict[int, tuple[int, int]] = {}  # a difference -> (total, part)
+        # (total, part) pairs whose difference is protected, by their ints' identities:
+        # a difference is as wide as its total (a national total's is thousands of bits),
+        # and a family has millions of them, so it is only made when its value is small.
+        self._protected: dict[tuple[int, int], tuple[int, int]] = {}
         self._hidden: set[int] | None = None
         self._span: _Blocks | None = None
 
     # --- describing the family ----------------------------------------------------------
 
     def mask(self, cells: Iterable[Hashable]) -> int:
-        mask = 0
-        for cell in cells:
-            mask |= self._bit.get(cell, 0)
-        return mask
+        return mask_of(self._place[cell] for cell in cells if cell in self._place)
+
+    def place(self, cell: Hashable) -> int | None:
+        """The cell's place in the family's masks (None for a zero cell: it is in none)."""
+        return self._place.get(cell)
 
     def value(self, mask: int) -> Decimal:
         if mask not in self._values:
             if self._whole is not None:
-                self._values[mask] = Decimal(sum(map(self._whole.__getitem__, _bits(mask))))
+                self._values[mask] = Decimal(sum(map(self._whole.__getitem__, places_of(mask))))
             else:
-                cells = map(self._cell_values.__getitem__, _bits(mask))
+                cells = map(self._cell_values.__getitem__, places_of(mask))
                 self._values[mask] = sum(cells, Decimal(0))
         return self._values[mask]
 
@@ -115,7 +136,7 @@ class Pattern:
 
     def small_within(self, mask: int) -> bool:
         """Is any single cell of the figure a small number?"""
-        return any(is_small(self._cell_values[i], self.threshold) for i in _bits(mask))
+        return any(is_small(self._cell_values[i], self.threshold) for i in places_of(mask))
 
     def publish(self, *masks: int) -> None:
         self._published.update(mask for mask in masks if mask)
@@ -138,16 +159,13 @@ class Pattern:
         """The figure worked out as a published total less a published part (the part is
         the one to hide first): when it is a small number, no shown figures may
         determine it."""
-        difference = total & ~part
-        if difference and part:
-            self._protected.setdefault(difference, (total, part))
+        if part and (total | part) != part:  # something is left
+            self._protected.setdefault((id(total), id(part)), (total, part))
 
-    def _difference_value(self, difference: int, total: int, part: int) -> Decimal:
+    def _difference_value(self, total: int, part: int) -> Decimal:
         """The total's value less the part's: the total's is shared by all its parts'
         differences, so this adds up far fewer cells than the difference's own."""
-        if difference not in self._values:
-            self._values[difference] = self.value(total) - self.value(total & part)
-        return self._values[difference]
+        return self.value(total) - self.value(total & part)
 
     def adopt(self, hidden: set[int]) -> bool:
         """Take a pattern worked out before from exactly these figures (it is stored),
@@ -175,7 +193,7 @@ class Pattern:
         """Do the shown figures already give this figure away?"""
         if self._span is None:
             self._span = _Blocks(*self._shown_rows(self.settled()))
-        return self._span.derivations([mask])[0] is not None
+        return self._span.derivations([mask], working=False)[0] is not None
 
     # --- working it out -----------------------------------------------------------------
 
@@ -191,9 +209,9 @@ class Pattern:
     def _settle(self) -> set[int]:
         small = {mask for mask in self._published if is_small(self.value(mask), self.threshold)}
         sensitive = dict.fromkeys(small, 0)
-        for difference, (total, part) in self._protected.items():
-            if is_small(self._difference_value(difference, total, part), self.threshold):
-                sensitive.setdefault(difference, part)
+        for total, part in self._protected.values():
+            if is_small(self._difference_value(total, part), self.threshold):
+                sensitive.setdefault(total & ~part, part)  # the first pair names it
         hidden = set(small)
         times_exposed: dict[int, int] = {}
         # Hiding more only ever takes information away, so a figure the shown ones cannot
@@ -306,30 +324,34 @@ class Pattern:
         per route (each round is a check over the whole family)."""
         span = _Blocks(*self._shown_rows(hidden))
         order = sorted(sensitive, key=self._order)
-        partners, exposed = set(), set()
         is_hidden = bytearray(len(self._ranked))
         for mask in hidden:
             is_hidden[self._ranks[mask]] = 1
-        for mask, used in zip(order, span.derivations(order), strict=True):
-            if used is None:
-                continue
-            exposed.add(mask)
-            seen = times.get(mask, 0)
-            own_part = sensitive[mask] if not seen else 0
-            how_many = 1 << min(seen, 16)
-            partners.update(self._partners(mask, own_part, used, span.unknown, is_hidden, how_many))
-        return partners, exposed
+        determined = span.derivations(order, working=False)
+        exposed = [mask for mask, used in zip(order, determined, strict=True) if used is not None]
+        partners, needing_working = set(), []
+        for mask in exposed:
+            own_part = sensitive[mask] if not times.get(mask) else 0
+            own = self._ranks.get(own_part) if own_part else None
+            if own is not None and not is_hidden[own]:
+                partners.add(own_part)
+            else:
+                needing_working.append(mask)
+        # Only these need the shown figures their working used: adding a working up is
+        # most of the cost of a check, and a difference met the first time loses its part.
+        for mask, used in zip(needing_working, span.derivations(needing_working), strict=True):
+            how_many = 1 << min(times.get(mask, 0), 16)
+            partners.update(self._partners(mask, used, span.unknown, is_hidden, how_many))
+        return partners, set(exposed)
 
-    def _partners(self, mask: int, part: int, used: list[int], unknown: int,
-                  is_hidden: bytearray, how_many: int) -> list[int]:  # fmt: skip
-        """The figure's own part if it is still shown; else the `how_many` least telling
-        of the shown figures its working used and the cells they read directly."""
-        own = self._ranks.get(part) if part else None
-        if own is not None and not is_hidden[own]:
-            return [part]
-        cells = mask & ~unknown
+    def _partners(self, mask: int, used: list[int], unknown: int, is_hidden: bytearray,
+                  how_many: int) -> list[int]:  # fmt: skip
+        """The `how_many` least telling of the shown figures the figure's working used
+        and the cells they read directly."""
+        cells = mask
         for total in used:
-            cells |= total & ~unknown
+            cells |= total
+        cells &= ~unknown
         # A working can use thousands of figures: they are the pattern's own ints, so they
         # are found by identity, where hashing each wide mask again would take the time.
         by_identity, single = self._rank_by_identity, self._single_cell_ranks
@@ -338,7 +360,7 @@ class Pattern:
             rank = by_identity.get(id(total))
             candidates.add(rank if rank is not None else self._ranks.get(total))
         candidates.discard(None)
-        candidates.update(single[cell] for cell in _bits(cells) if cell in single)
+        candidates.update(single[cell] for cell in places_of(cells) if cell in single)
         shown = (rank for rank in candidates if not is_hidden[rank])
         return [self._ranked[rank] for rank in heapq.nsmallest(how_many, shown)]
 
@@ -375,11 +397,11 @@ class _Blocks:
         rows = _equations(unknown, shown)
         links = _Links()
         for projection in rows:
-            links.join(_bits(projection))
-        members: dict[int, int] = {}
-        for bit in _bits(unknown):
-            root = links.root(bit)
-            members[root] = members.get(root, 0) | 1 << bit
+            links.join(places_of(projection))
+        places: dict[int, list[int]] = {}
+        for bit in places_of(unknown):
+            places.setdefault(links.root(bit), []).append(bit)
+        members = {root: mask_of(cells) for root, cells in places.items()}
         equations: dict[int, list[int]] = {}
         for projection, mask in rows.items():
             equations.setdefault(links.root(projection.bit_length() - 1), []).append(mask)
@@ -393,12 +415,12 @@ class _Blocks:
             self._spans[root] = _Span(self._members[root], equations) if equations else None
         return self._spans[root]
 
-    def derivations(self, masks: list[int]) -> list[list[int] | None]:
+    def derivations(self, masks: list[int], working: bool = True) -> list[list[int] | None]:
         """As _Span.derivations: per figure, the shown figures it was worked out from."""
         pieces: dict[int, list[tuple[int, int]]] = {}  # block's root -> [(figure, cells)]
         for index, mask in enumerate(masks):
             split: dict[int, int] = {}
-            for bit in _bits(mask & self.unknown):
+            for bit in places_of(mask & self.unknown):
                 block = self._links.root(bit)
                 split[block] = split.get(block, 0) | 1 << bit
             for block, cells in split.items():
@@ -406,7 +428,7 @@ class _Blocks:
         found: list[list[int] | None] = [[] for _ in masks]
         for block, wanted in pieces.items():
             span = self._span(block)
-            answers = (span.derivations([cells for _, cells in wanted]) if span
+            answers = (span.derivations([cells for _, cells in wanted], working) if span
                        else [None] * len(wanted))  # fmt: skip
             for (index, _), used in zip(wanted, answers, strict=True):
                 if used is None or found[index] is None:
@@ -461,7 +483,7 @@ class _Span:
         remaining: dict[int, tuple[dict[int, int], list[tuple[int, int]]]] = {}
         holding: dict[int, set[int]] = defaultdict(set)  # cell -> equations holding it
         for index, projection in enumerate(rows):
-            remaining[index] = (dict.fromkeys(_bits(projection), 1), [])
+            remaining[index] = (dict.fromkeys(places_of(projection), 1), [])
             for cell in remaining[index][0]:
                 holding[cell].add(index)
         # (cell, its equation's cells, the equation chosen, its scale, the pivots taken)
@@ -525,25 +547,28 @@ class _Span:
             _add(total, self._makeups[pivot], factor)
         return total
 
-    def derivations(self, masks: list[int]) -> list[list[int] | None]:
+    def derivations(self, masks: list[int], working: bool = True) -> list[list[int] | None]:
         """For each figure, the shown figures whose combination gives its unknown cells,
         or None when they cannot (a figure with no unknown cells needs none). The
-        combination is only added up for a figure that is determined: for the others
-        (most of them, once the pattern is nearly settled) it would be wasted work."""
+        combination is only added up for a figure that is determined, and only with
+        `working` (without it a determined figure gets []): for the others (most of them,
+        once the pattern is nearly settled) it would be wasted work."""
         found: list[list[int] | None] = []
         for mask in masks:
             residual, steps = self._reduce(mask)
             if residual:
                 found.append(None)
-                continue
-            found.append([self._names[n] for n in sorted(self._makeup(steps))])
+            elif not working:
+                found.append([])
+            else:
+                found.append([self._names[n] for n in sorted(self._makeup(steps))])
         return found
 
     def _reduce(self, mask: int) -> tuple[dict[int, int], list[tuple[int, int]]]:
         """The figure less the pivots' equations, in the order they were chosen (each
         holds none of the earlier pivots' cells, so a cell once cleared stays clear):
         what is left, and each pivot taken away with its factor."""
-        cells = dict.fromkeys(_bits(mask & self.unknown), 1)
+        cells = dict.fromkeys(places_of(mask & self.unknown), 1)
         steps: list[tuple[int, int]] = []
         queue = [self._order[cell] for cell in cells if cell in self._order]
         heapq.heapify(queue)
