@@ -46,6 +46,7 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
         row = figures[f"{page} for one area, first view, new process (ms)"]
         assert isinstance(row["full"], float) and math.isfinite(row["full"]), page
     assert figures["naive dashboard SQL (ms)"]["full"] > 0
+    assert figures["the year's patterns and pages worked out ahead (s)"]["full"] > 0
     for figure in ("one return import: read + check + store p50 (ms)",
                    "bulk import of historic returns (files/s)",
                    "raw python-calamine read of the same files (files/s)"):  # fmt: skip
@@ -100,3 +101,40 @@ def test_the_filtered_first_build_comparison_runs(bench_database):
     assert len(results) == 6
     for figures in results.values():
         assert figures["sealed (ms)"] > 0 and figures["checked in full (ms)"] > 0
+
+
+def test_a_first_view_abandoned_over_budget_leaves_the_year_as_its_work_out_kept_it(
+    bench_database, monkeypatch
+):
+    """At national scale a first view after a change outlasts its budget: what the
+    year's work-out kept is put back, so the next figures (a new process's first view, the
+    warm views, the board pack) read it rather than being abandoned in turn."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import func, select
+
+    from pam.dashboards.models import KeptPage, StoredPattern
+    from pam.extensions import db
+
+    app = run.build(0.0004, "0_0004", True, lambda _line: None)
+    seconds, kept = run.work_out_the_year(app)
+    assert seconds > 0 and kept["suppression_patterns"] and kept["kept_pages"]
+
+    @contextmanager
+    def no_time_at_all(_seconds):
+        raise run.TooSlow
+        yield  # pragma: no cover
+
+    client = run.signed_in(app, run.BOARD)
+    path = run.DASHBOARDS["outcomes dashboard"]
+    with monkeypatch.context() as patched:
+        patched.setattr(run, "within_budget", no_time_at_all)
+        assert math.isinf(run._first_view(app, client, path, 1, changed=kept))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StoredPattern)) == len(
+            kept["suppression_patterns"]
+        )
+        assert db.session.scalar(select(func.count()).select_from(KeptPage)) == len(
+            kept["kept_pages"]
+        )
+    assert math.isfinite(run._first_view(app, client, path, 600))
