@@ -101,9 +101,14 @@ class Pattern:
         if self._whole != self._cell_values:
             self._whole = None
         self._values: dict[int, Decimal] = {0: Decimal(0)}
+        # A figure's int is wide (a national total's is thousands of bits) and hashing it
+        # costs its width each time, where Figures passes the same int again and again:
+        # so what is described is also held by the ints' identities (held here, so an id
+        # cannot come to name another int).
         self._published: set[int] = set()
-        self._groups: set[tuple[int, ...]] = set()
-        self._sums: set[tuple[int, ...]] = set()  # groups whose parts add up exactly
+        self._named: dict[int, int] = {}  # id(int) -> the int, for every int published
+        self._groups: dict[tuple[int, ...], tuple[int, ...]] = {}  # by its ints' ids
+        self._sums: dict[tuple[int, ...], tuple[int, ...]] = {}  # those adding up exactly
         # (total, part) pairs whose difference is protected, by their ints' identities:
         # a difference is as wide as its total (a national total's is thousands of bits),
         # and a family has millions of them, so it is only made when its value is small.
@@ -139,7 +144,11 @@ class Pattern:
         return any(is_small(self._cell_values[i], self.threshold) for i in places_of(mask))
 
     def publish(self, *masks: int) -> None:
-        self._published.update(mask for mask in masks if mask)
+        named = self._named
+        for mask in masks:
+            if mask and id(mask) not in named:
+                named[id(mask)] = mask
+                self._published.add(mask)
 
     def group(self, total: int, parts: Iterable[int]) -> None:
         """`total` is the sum of `parts` (which do not overlap): all are published, and
@@ -148,10 +157,11 @@ class Pattern:
         self.publish(total, *parts)
         if not total or not parts:
             return
-        group = (total, *sorted(set(parts)))
-        self._groups.add(group)
+        group = (total, *_sorted_distinct(parts))
+        key = tuple(map(id, group))
+        self._groups.setdefault(key, group)
         if _adds_up(total, parts):
-            self._sums.add(group)
+            self._sums.setdefault(key, group)
         for part in parts:
             self.protect(total, part)
 
@@ -192,7 +202,10 @@ class Pattern:
     def _derivable(self, mask: int) -> bool:
         """Do the shown figures already give this figure away?"""
         if self._span is None:
-            self._span = _Blocks(*self._shown_rows(self.settled()))
+            is_hidden = bytearray(len(self._ranked))
+            for figure in self.settled():
+                is_hidden[self._ranks[figure]] = 1
+            self._span = _Blocks(*self._shown_rows(is_hidden))
         return self._span.derivations([mask], working=False)[0] is not None
 
     # --- working it out -----------------------------------------------------------------
@@ -212,36 +225,36 @@ class Pattern:
         for total, part in self._protected.values():
             if is_small(self._difference_value(total, part), self.threshold):
                 sensitive.setdefault(total & ~part, part)  # the first pair names it
-        hidden = set(small)
+        # Figures are known here by their rank (see _ranks): a national total's mask is
+        # thousands of bits, and hashing every hidden one again each round took the time.
+        is_hidden = bytearray(len(self._ranked))
+        for mask in small:
+            is_hidden[self._ranks[mask]] = 1
         times_exposed: dict[int, int] = {}
         # Hiding more only ever takes information away, so a figure the shown ones cannot
         # determine stays undetermined: after the first round only the figures exposed in
         # the round before need checking again.
         candidates = sensitive
         while True:
-            self._spread(hidden)
-            partners, exposed = self._exposed(hidden, candidates, times_exposed)
+            self._spread(is_hidden)
+            partners, exposed = self._exposed(is_hidden, candidates, times_exposed)
             if not exposed:
-                return hidden
+                return {mask for mask, hide in zip(self._ranked, is_hidden, strict=True) if hide}
             if not partners:  # cannot happen (a working uses shown figures): fail closed
                 raise RuntimeError("a small figure is determined and nothing is left to hide")
-            hidden |= partners
+            for rank in partners:
+                is_hidden[rank] = 1
             for mask in exposed:
                 times_exposed[mask] = times_exposed.get(mask, 0) + 1
             candidates = {mask: sensitive[mask] for mask in exposed}
 
-    def _spread(self, hidden: set[int]) -> None:
+    def _spread(self, is_hidden: bytearray) -> None:
         """Secondary suppression: no group with exactly one suppressed member. The
         groups are swept in order until a sweep changes nothing, as if every group were
         looked at each time; but only a group holding a newly hidden figure can change,
         so only those are (in this sweep if still ahead, else in the next). Every process
-        must reach the same pattern, so the order is always the same. Figures are known
-        here by their rank (see _ranks): a national total's mask is thousands of bits,
-        and hashing it again for every group it is in was most of the time."""
-        ranks, masks, groups = self._ranks, self._ranked, self._ranked_groups
-        is_hidden = bytearray(len(masks))
-        for mask in hidden:
-            is_hidden[ranks[mask]] = 1
+        must reach the same pattern, so the order is always the same."""
+        groups = self._ranked_groups
         ahead, next_sweep = list(range(len(groups))), []
         queued = set(ahead)
         while ahead:
@@ -252,7 +265,6 @@ class Pattern:
             if len(group) - len(others) == 1 and others:
                 chosen = min(others)  # the least telling
                 is_hidden[chosen] = 1
-                hidden.add(masks[chosen])
                 for other in self._groups_of[chosen]:
                     if other not in queued:
                         queued.add(other)
@@ -287,7 +299,20 @@ class Pattern:
     def _ranked_groups(self) -> list[tuple[int, ...]]:
         """The groups (in the order of their masks) with their members' ranks."""
         ranks = self._ranks
-        return [tuple(ranks[mask] for mask in group) for group in sorted(self._groups)]
+        return [tuple(ranks[mask] for mask in group)
+                for group in _sorted_distinct(self._groups.values())]  # fmt: skip
+
+    @cached_property
+    def _ranked_sums(self) -> list[tuple[int, ...]]:
+        """The groups whose parts add up exactly, with their members' ranks."""
+        ranks = self._ranks
+        return [tuple(ranks[mask] for mask in group) for group in self._sums.values()]
+
+    @cached_property
+    def _by_value(self) -> list[int]:
+        """The ranks in the order of their masks' values (as ints): the order a check
+        takes the shown figures in, so that every process names a working alike."""
+        return sorted(range(len(self._ranked)), key=self._ranked.__getitem__)
 
     @cached_property
     def _groups_of(self) -> list[list[int]]:
@@ -298,35 +323,34 @@ class Pattern:
                 groups_of[rank].append(index)
         return groups_of
 
-    def _shown_rows(self, hidden: set[int]) -> tuple[int, list[int]]:
+    def _shown_rows(self, is_hidden: bytearray) -> tuple[int, list[int]]:
         """The cells nobody can read off a shown figure of their own, and the shown
         figures as equations over them, less the totals whose parts are all shown: such a
         total adds nothing the parts do not say (each part strictly within it, so the
         reasoning never goes round in a circle), and leaving it out keeps a national or
         area total from joining every contract's cells into one large check."""
         everything = (1 << len(self._cell_values)) - 1
-        known = 0
-        for mask in self._published:
-            if mask not in hidden and mask.bit_count() == 1:
-                known |= mask
-        said_by_parts = {group[0] for group in self._sums if hidden.isdisjoint(group)}
-        shown = sorted(
-            mask for mask in self._published if mask not in hidden and mask not in said_by_parts
-        )
+        known = mask_of(cell for cell, rank in self._single_cell_ranks.items()
+                        if not is_hidden[rank])  # fmt: skip
+        said_by_parts = bytearray(len(self._ranked))
+        for total, *parts in self._ranked_sums:
+            if not is_hidden[total] and not any(is_hidden[part] for part in parts):
+                said_by_parts[total] = 1
+        shown = [self._ranked[rank] for rank in self._by_value
+                 if not is_hidden[rank] and not said_by_parts[rank]]  # fmt: skip
         return everything & ~known, shown
 
-    def _exposed(self, hidden: set[int], sensitive: dict[int, int], times: dict[int, int]):
+    def _exposed(self, is_hidden: bytearray, sensitive: dict[int, int],
+                 times: dict[int, int]) -> tuple[set[int], set[int]]:  # fmt: skip
         """The figures to hide next, and the small figures the shown ones determine. For
         each, figures its working used: its own part first, for a difference met the
         first time; otherwise the smallest figures the working used. A figure exposed
         again has other routes to it: each time, twice as many of its working's figures
         go (1, 2, 4...), so a figure with many routes takes a few rounds, not one round
-        per route (each round is a check over the whole family)."""
-        span = _Blocks(*self._shown_rows(hidden))
+        per route (each round is a check over the whole family). The figures to hide are
+        given by their ranks."""
+        span = _Blocks(*self._shown_rows(is_hidden))
         order = sorted(sensitive, key=self._order)
-        is_hidden = bytearray(len(self._ranked))
-        for mask in hidden:
-            is_hidden[self._ranks[mask]] = 1
         determined = span.derivations(order, working=False)
         exposed = [mask for mask, used in zip(order, determined, strict=True) if used is not None]
         partners, needing_working = set(), []
@@ -334,7 +358,7 @@ class Pattern:
             own_part = sensitive[mask] if not times.get(mask) else 0
             own = self._ranks.get(own_part) if own_part else None
             if own is not None and not is_hidden[own]:
-                partners.add(own_part)
+                partners.add(own)
             else:
                 needing_working.append(mask)
         # Only these need the shown figures their working used: adding a working up is
@@ -346,8 +370,8 @@ class Pattern:
 
     def _partners(self, mask: int, used: list[int], unknown: int, is_hidden: bytearray,
                   how_many: int) -> list[int]:  # fmt: skip
-        """The `how_many` least telling of the shown figures the figure's working used
-        and the cells they read directly."""
+        """The ranks of the `how_many` least telling of the shown figures the figure's
+        working used and the cells they read directly."""
         cells = mask
         for total in used:
             cells |= total
@@ -362,7 +386,14 @@ class Pattern:
         candidates.discard(None)
         candidates.update(single[cell] for cell in places_of(cells) if cell in single)
         shown = (rank for rank in candidates if not is_hidden[rank])
-        return [self._ranked[rank] for rank in heapq.nsmallest(how_many, shown)]
+        return heapq.nsmallest(how_many, shown)
+
+
+def _sorted_distinct(items: Iterable) -> list:
+    """The items (ints, or tuples of them) sorted, each value once: the same int passed
+    twice is dropped by identity, equal ones by comparing neighbours, never hashing."""
+    ordered = sorted({id(item): item for item in items}.values())
+    return [item for index, item in enumerate(ordered) if not index or item != ordered[index - 1]]
 
 
 def _adds_up(total: int, parts: list[int]) -> bool:
