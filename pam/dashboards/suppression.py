@@ -187,6 +187,7 @@ class Pattern:
         ):
             return False
         self._hidden = set(hidden)
+        self._let_go_of_the_working()
         return True
 
     # --- reading it ---------------------------------------------------------------------
@@ -217,7 +218,17 @@ class Pattern:
         """The published figures the pattern hides (worked out on first asking)."""
         if self._hidden is None:
             self._hidden = self._settle() if self.has_small_cells else set()
+            self._let_go_of_the_working()
         return self._hidden
+
+    def _let_go_of_the_working(self) -> None:
+        """What only working the pattern out needs (the protected pairs, the groups and
+        their ranks, the ints by identity) is let go once it is settled or adopted: a
+        server process keeps its families' patterns, and at national scale these are
+        millions of entries a family."""
+        self._protected, self._groups, self._named = {}, {}, {}
+        for worked_out in ("_ranked_groups", "_groups_of", "_rank_by_identity"):
+            self.__dict__.pop(worked_out, None)
 
     def _settle(self) -> set[int]:
         small = {mask for mask in self._published if is_small(self.value(mask), self.threshold)}
