@@ -1559,3 +1559,15 @@ def test_a_patterns_key_does_not_depend_on_the_order_a_contracts_areas_were_read
 
     assert key([1, 9]) == key([9, 1])
     assert key([1, 9]) != key([1, 8])
+
+
+def test_a_filters_options_are_escaped_and_only_the_chosen_one_is_selected():
+    from pam.core.template_helpers import option_tags
+
+    choices = [(1, "Alpha"), (2, "<b>Bold & Co</b>"), (12, "Twelve")]
+    tags = str(option_tags(choices, 2))
+    assert '<option value="2" selected>&lt;b&gt;Bold &amp; Co&lt;/b&gt;</option>' in tags
+    assert tags.count("selected") == 1 and "<b>" not in tags
+    # Made once, marked afresh: another choice, or none, from the same list.
+    assert '<option value="12" selected>Twelve' in str(option_tags(choices, 12))
+    assert "selected" not in str(option_tags(choices, None))
