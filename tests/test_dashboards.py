@@ -1562,6 +1562,8 @@ def test_a_patterns_key_does_not_depend_on_the_order_a_contracts_areas_were_read
 
 
 def test_a_filters_options_are_escaped_and_only_the_chosen_one_is_selected():
+    from markupsafe import Markup
+
     from pam.core.template_helpers import option_tags
 
     choices = [(1, "Alpha"), (2, "<b>Bold & Co</b>"), (12, "Twelve")]
@@ -1571,3 +1573,8 @@ def test_a_filters_options_are_escaped_and_only_the_chosen_one_is_selected():
     # Made once, marked afresh: another choice, or none, from the same list.
     assert '<option value="12" selected>Twelve' in str(option_tags(choices, 12))
     assert "selected" not in str(option_tags(choices, None))
+    # Equal as keys, not as text: each list is its own.
+    assert 'value="True"' in str(option_tags([(True, "Yes")], None))
+    assert 'value="1"' in str(option_tags([(1, "Yes")], None))
+    assert "<b>" in str(option_tags([(3, Markup("<b>T</b>"))], None))
+    assert "<b>" not in str(option_tags([(3, "<b>T</b>")], None))

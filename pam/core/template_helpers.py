@@ -71,18 +71,21 @@ def option_tags(choices, chosen) -> Markup:
     a warm view, so each list's tags are made once per process and only the choice is
     marked each time."""
     chosen = None if chosen is None else str(chosen)
+    # Kept under each value and label with its type: True and 1, or a Markup label and a
+    # str one, are equal as keys but make different tags.
+    typed = tuple((type(value), value, type(label), label) for value, label in choices)
     tags = "".join(
         f"{opening} selected{rest}" if value == chosen else opening + rest
-        for value, opening, rest in _tags(tuple((value, label) for value, label in choices))
+        for value, opening, rest in _tags(typed)
     )
     return Markup(tags)  # noqa: S704 - each value and label escaped in _tags  # nosec B704
 
 
 @lru_cache(maxsize=32)
 def _tags(choices: tuple[tuple, ...]) -> tuple[tuple[str, str, str], ...]:
-    """(value, the tag's opening, the rest) for each choice, escaped."""
+    """(value as text, the tag's opening, the rest) for each choice, escaped."""
     return tuple((str(value), f'<option value="{escape(value)}"', f">{escape(label)}</option>")
-                 for value, label in choices)  # fmt: skip
+                 for _, value, _, label in choices)  # fmt: skip
 
 
 def register(app: Flask) -> None:

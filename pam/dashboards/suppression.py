@@ -215,7 +215,9 @@ class Pattern:
         return (self.value(mask), mask.bit_count(), mask)
 
     def settled(self) -> set[int]:
-        """The published figures the pattern hides (worked out on first asking)."""
+        """The published figures the pattern hides (worked out on first asking). Not for
+        two threads at once (the second would find the working let go): Figures asks
+        under its lock."""
         if self._hidden is None:
             self._hidden = self._settle() if self.has_small_cells else set()
             self._let_go_of_the_working()
