@@ -241,10 +241,7 @@ def test_leaving_out_totals_whose_parts_are_shown_changes_no_answer(table, hide)
     pattern.group(mask(cells), row_totals)
     published = sorted(pattern._published)
     hidden = {published[i % len(published)] for i in hide}
-    is_hidden = bytearray(len(pattern._ranked))
-    for figure in hidden:
-        is_hidden[pattern._ranks[figure]] = 1
-    unknown, rows_kept = pattern._shown_rows(is_hidden)
+    unknown, rows_kept = pattern._shown_rows(pattern._by_rank(hidden))
     every_shown = [m for m in published if m not in hidden]
     asked = [*published, *(total & ~part for total in published for part in published)]
     kept = suppression._Blocks(unknown, rows_kept).derivations(asked)

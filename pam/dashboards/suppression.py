@@ -203,10 +203,7 @@ class Pattern:
     def _derivable(self, mask: int) -> bool:
         """Do the shown figures already give this figure away?"""
         if self._span is None:
-            is_hidden = bytearray(len(self._ranked))
-            for figure in self.settled():
-                is_hidden[self._ranks[figure]] = 1
-            self._span = _Blocks(*self._shown_rows(is_hidden))
+            self._span = _Blocks(*self._shown_rows(self._by_rank(self.settled())))
         return self._span.derivations([mask], working=False)[0] is not None
 
     # --- working it out -----------------------------------------------------------------
@@ -240,9 +237,7 @@ class Pattern:
                 sensitive.setdefault(total & ~part, part)  # the first pair names it
         # Figures are known here by their rank (see _ranks): a national total's mask is
         # thousands of bits, and hashing every hidden one again each round took the time.
-        is_hidden = bytearray(len(self._ranked))
-        for mask in small:
-            is_hidden[self._ranks[mask]] = 1
+        is_hidden = self._by_rank(small)
         times_exposed: dict[int, int] = {}
         # Hiding more only ever takes information away, so a figure the shown ones cannot
         # determine stays undetermined: after the first round only the figures exposed in
@@ -314,6 +309,13 @@ class Pattern:
         ranks = self._ranks
         return [tuple(ranks[mask] for mask in group)
                 for group in _sorted_distinct(self._groups.values())]  # fmt: skip
+
+    def _by_rank(self, figures: Iterable[int]) -> bytearray:
+        """The published figures given, marked by rank (1 for each, 0 for the rest)."""
+        marked = bytearray(len(self._ranked))
+        for figure in figures:
+            marked[self._ranks[figure]] = 1
+        return marked
 
     @cached_property
     def _ranked_sums(self) -> list[tuple[int, ...]]:
