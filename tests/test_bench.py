@@ -138,3 +138,16 @@ def test_a_first_view_abandoned_over_budget_leaves_the_year_as_its_work_out_kept
             kept["kept_pages"]
         )
     assert math.isfinite(run._first_view(app, client, path, 600))
+
+
+def test_on_a_generated_database_the_templates_are_the_demos_contracts_only(bench_database):
+    """The import figures' templates come from the demo's contracts: on a national
+    database reading every generated contract's return as a template took an hour."""
+    from bench.generate import GENERATED, templates
+    from pam.extensions import db
+
+    app = run.build(0.0004, "0_0004", True, lambda _line: None)
+    with app.app_context():
+        shapes = templates(db.session.connection())
+        references = [shape.contract["reference"] for shape in shapes]
+    assert shapes and not [ref for ref in references if ref.split("-")[0] in GENERATED]
