@@ -9,21 +9,23 @@ import io
 import os
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import openpyxl
 import pytest
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from pam.audit import services as audit
 from pam.audit.models import AuditEvent
 from pam.auth.models import Role
 from pam.core.periods import FinancialYear, Period
+from pam.dashboards.charts import SUPPRESSED
 from pam.decisions import services as decision_services
 from pam.exports import tabular
 from pam.exports.funder_return import build as build_funder_return
-from pam.exports.tabular import Sheet, csv_safe, to_csv, to_xlsx
+from pam.exports.tabular import Sheet, csv_row, csv_safe, to_csv, to_xlsx
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
@@ -42,6 +44,20 @@ def test_csv_cells_that_would_run_as_formulas_are_prefixed():
     rows = list(csv.reader(io.StringIO(to_csv(Sheet("T", ["A"], [[t] for t in NASTY]))
                                        .decode("utf-8-sig"))))  # fmt: skip
     assert all(row[0].startswith("'") for row in rows[1:])
+
+
+def test_a_row_is_made_csv_safe_as_each_of_its_cells_would_be():
+    cells = [*NASTY, "\rCR", "Referrals", "", None, 0, -5, 1.5, Decimal("-5.00"), True,
+             date(2026, 4, 1), datetime(2026, 4, 1, 9, 30, tzinfo=UTC), SUPPRESSED,
+             Markup("=1+2"), Markup("Safe")]  # fmt: skip
+
+    def written(row) -> str:
+        out = io.StringIO()
+        csv.writer(out).writerow(row)
+        return out.getvalue()
+
+    assert written(csv_row(cells)) == written([csv_safe(cell) for cell in cells])
+    assert csv_row(["=1", Markup("=1"), "a", None]) == ["'=1", "'=1", "a", None]
 
 
 def test_xlsx_text_cells_stay_text():

@@ -105,13 +105,28 @@ def csv_safe(value: Any) -> Any:
     return f"'{text}" if text.startswith(DANGEROUS_START) else text
 
 
+# Cells csv.writer writes as they are (None as an empty cell), as csv_safe would.
+_WRITTEN_AS_THEY_ARE = frozenset({int, float, Decimal, bool, type(None)})
+
+
+def csv_row(row: Iterable[Any]) -> list[Any]:
+    """csv_safe for every cell of a row. A national export is millions of cells, most of
+    them text: text is checked here, not in a call per cell (half the export's time)."""
+    return [
+        (f"'{value}" if value.startswith(DANGEROUS_START) else value) if type(value) is str
+        else value if type(value) in _WRITTEN_AS_THEY_ARE
+        else csv_safe(value)
+        for value in row
+    ]  # fmt: skip
+
+
 def to_csv(sheet: Sheet) -> bytes:
     """UTF-8 with a byte-order mark, so Excel reads £ and accents correctly."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([csv_safe(heading) for heading in sheet.headers])
+    writer.writerow(csv_row(sheet.headers))
     for row in sheet.rows:
-        writer.writerow([csv_safe(value) for value in row])
+        writer.writerow(csv_row(row))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -121,9 +136,9 @@ def csv_pieces(sheet: LongSheet) -> Iterator[bytes]:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([csv_safe(heading) for heading in sheet.headers])
+    writer.writerow(csv_row(sheet.headers))
     for number, row in enumerate(sheet.rows, start=1):
-        writer.writerow([csv_safe(value) for value in row])
+        writer.writerow(csv_row(row))
         if number % CSV_ROWS_PER_PIECE == 0:
             yield out.getvalue().encode("utf-8")
             out.seek(0)
