@@ -168,9 +168,11 @@ class Timing:
     p50: float
     p95: float
     statements: float  # infinite when the page was abandoned
-    # The same page for one area, first viewed in a new server process: the patterns are
-    # kept but the page is not (only the year's unfiltered pages are built ahead).
+    # The same page for one area, first viewed in a new server process: the page was built
+    # ahead with the year's patterns (unfiltered and for each area: pages.build_ahead).
     filtered: float = math.nan
+    # And for one service: the patterns are kept, the page is not (built when first asked).
+    one_service: float = math.nan
 
 
 # --- the year's work-out, and its figures changing -----------------------------------------
@@ -289,7 +291,7 @@ def _first_view(app, client, path: str, budget: int, changed: dict | None = None
 
 
 def time_requests(app, client, path: str, repeat: int, budget: int, kept: dict,
-                  filtered: str | None = None) -> Timing:  # fmt: skip
+                  filtered: tuple[str, str] | None = None) -> Timing:  # fmt: skip
     from pam.extensions import db
 
     with app.app_context():
@@ -297,7 +299,10 @@ def time_requests(app, client, path: str, repeat: int, budget: int, kept: dict,
     # A first view over budget is reported so; the others read what the work-out kept.
     cold = _first_view(app, client, path, budget, changed=kept)
     restart = _first_view(app, client, path, budget)
-    one_area = _first_view(app, client, filtered, budget) if filtered else math.nan
+    one_area, one_service = (
+        (_first_view(app, client, path, budget) for path in filtered) if filtered
+        else (math.nan, math.nan)
+    )  # fmt: skip
     first = client.get(path)  # warm: templates compiled, patterns cached, as in service
     if first.status_code != 200:
         raise RuntimeError(f"{path} answered {first.status_code}")
@@ -309,7 +314,7 @@ def time_requests(app, client, path: str, repeat: int, budget: int, kept: dict,
         client.get(path)
         seconds.append(time.perf_counter() - started)
     return Timing(cold, restart, percentile(seconds, 50), percentile(seconds, 95), counter["n"],
-                  one_area)  # fmt: skip
+                  one_area, one_service)  # fmt: skip
 
 
 def time_sql(app, sql: str, params: dict, repeat: int) -> float:
@@ -351,7 +356,8 @@ DASHBOARDS = {
     "performance dashboard": f"/dashboards/performance?year={YEAR}",
     "outcomes dashboard": f"/dashboards/outcomes?year={YEAR}",
 }
-# Pages a board member filters: each is also viewed for one area (see Timing.filtered).
+# Pages a board member filters: each is also viewed for one area and for one service (see
+# Timing.filtered).
 FILTERED = ("performance dashboard", "outcomes dashboard")
 
 
@@ -368,17 +374,27 @@ def measure(app, repeat: int, budget: int, kept: dict) -> dict[str, float]:
             select(contract_areas.c.area_id).group_by(contract_areas.c.area_id)
             .order_by(func.count().desc(), contract_areas.c.area_id).limit(1)
         )  # fmt: skip
+        service_id = db.session.scalar(  # the service with the most contracts
+            select(Contract.service_category_id).group_by(Contract.service_category_id)
+            .order_by(func.count().desc(), Contract.service_category_id).limit(1)
+        )  # fmt: skip
     figures: dict[str, float] = {}
     pages = {**{name: (board, path) for name, path in DASHBOARDS.items()},
              "contract register": (officer, "/contracts"),
              "contract page": (officer, f"/contracts/{contract_id}")}  # fmt: skip
     for name, (client, path) in pages.items():
-        filtered = f"{path}&area={area_id}" if name in FILTERED else None
+        filtered = (
+            (f"{path}&area={area_id}", f"{path}&service={service_id}") if name in FILTERED
+            else None
+        )  # fmt: skip
         timing = time_requests(app, client, path, repeat, budget, kept, filtered)
         figures[f"{name} first view (ms)"] = timing.cold * 1000
         figures[f"{name} first view, new process (ms)"] = timing.restart * 1000
         if filtered:
             figures[f"{name} for one area, first view, new process (ms)"] = timing.filtered * 1000
+            figures[f"{name} for one service, first view, new process (ms)"] = (
+                timing.one_service * 1000
+            )
         figures[f"{name} p50 (ms)"] = timing.p50 * 1000
         figures[f"{name} p95 (ms)"] = timing.p95 * 1000
         figures[f"{name}: SQL statements"] = timing.statements

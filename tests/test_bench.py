@@ -43,8 +43,9 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
             assert isinstance(row["small"], float) and math.isfinite(row["small"]), (page, kind)
         assert figures[f"{page}: SQL statements"]["full"] > 0
     for page in run.FILTERED:
-        row = figures[f"{page} for one area, first view, new process (ms)"]
-        assert isinstance(row["full"], float) and math.isfinite(row["full"]), page
+        for one in ("area", "service"):
+            row = figures[f"{page} for one {one}, first view, new process (ms)"]
+            assert isinstance(row["full"], float) and math.isfinite(row["full"]), (page, one)
     assert figures["naive dashboard SQL (ms)"]["full"] > 0
     assert figures["the year's patterns and pages worked out ahead (s)"]["full"] > 0
     for figure in ("one return import: read + check + store p50 (ms)",

@@ -2,8 +2,8 @@
 
 Accepting a return changes its year's figures, so the year's patterns (pam.dashboards.
 patterns) must be worked out again, and the board's pages built again; done here (the
-year's unfiltered pages, as the board sees them: pam.dashboards.pages), the board's next
-view reads them instead of its first viewer waiting. The work runs on a background
+year's pages as the board sees them, unfiltered and for each area: pam.dashboards.pages),
+the board's next view reads them instead of its first viewer waiting. The work runs on a background
 thread of the server process, never in a request: a year takes seconds for one office
 and far longer for a national deployment, and a gunicorn worker busy that long would
 serve nobody meanwhile and be killed by its timeout. It is queued once the accepting
