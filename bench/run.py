@@ -169,10 +169,11 @@ class Timing:
     p95: float
     statements: float  # infinite when the page was abandoned
     # The same page for one area, first viewed in a new server process: the page was built
-    # ahead with the year's patterns (unfiltered and for each area: pages.build_ahead).
+    # ahead with the year's patterns (unfiltered, each area's and each service's:
+    # pages.build_ahead).
     filtered: float = math.nan
-    # And for one service: the patterns are kept, the page is not (built when first asked).
-    one_service: float = math.nan
+    # And for one provider: the patterns are kept, the page is not (built when first asked).
+    one_provider: float = math.nan
 
 
 # --- the year's work-out, and its figures changing -----------------------------------------
@@ -299,7 +300,7 @@ def time_requests(app, client, path: str, repeat: int, budget: int, kept: dict,
     # A first view over budget is reported so; the others read what the work-out kept.
     cold = _first_view(app, client, path, budget, changed=kept)
     restart = _first_view(app, client, path, budget)
-    one_area, one_service = (
+    one_area, one_provider = (
         (_first_view(app, client, path, budget) for path in filtered) if filtered
         else (math.nan, math.nan)
     )  # fmt: skip
@@ -314,7 +315,7 @@ def time_requests(app, client, path: str, repeat: int, budget: int, kept: dict,
         client.get(path)
         seconds.append(time.perf_counter() - started)
     return Timing(cold, restart, percentile(seconds, 50), percentile(seconds, 95), counter["n"],
-                  one_area, one_service)  # fmt: skip
+                  one_area, one_provider)  # fmt: skip
 
 
 def time_sql(app, sql: str, params: dict, repeat: int) -> float:
@@ -356,7 +357,7 @@ DASHBOARDS = {
     "performance dashboard": f"/dashboards/performance?year={YEAR}",
     "outcomes dashboard": f"/dashboards/outcomes?year={YEAR}",
 }
-# Pages a board member filters: each is also viewed for one area and for one service (see
+# Pages a board member filters: each is also viewed for one area and for one provider (see
 # Timing.filtered).
 FILTERED = ("performance dashboard", "outcomes dashboard")
 
@@ -374,9 +375,9 @@ def measure(app, repeat: int, budget: int, kept: dict) -> dict[str, float]:
             select(contract_areas.c.area_id).group_by(contract_areas.c.area_id)
             .order_by(func.count().desc(), contract_areas.c.area_id).limit(1)
         )  # fmt: skip
-        service_id = db.session.scalar(  # the service with the most contracts
-            select(Contract.service_category_id).group_by(Contract.service_category_id)
-            .order_by(func.count().desc(), Contract.service_category_id).limit(1)
+        provider_id = db.session.scalar(  # the provider with the most contracts
+            select(Contract.provider_id).group_by(Contract.provider_id)
+            .order_by(func.count().desc(), Contract.provider_id).limit(1)
         )  # fmt: skip
     figures: dict[str, float] = {}
     pages = {**{name: (board, path) for name, path in DASHBOARDS.items()},
@@ -384,7 +385,7 @@ def measure(app, repeat: int, budget: int, kept: dict) -> dict[str, float]:
              "contract page": (officer, f"/contracts/{contract_id}")}  # fmt: skip
     for name, (client, path) in pages.items():
         filtered = (
-            (f"{path}&area={area_id}", f"{path}&service={service_id}") if name in FILTERED
+            (f"{path}&area={area_id}", f"{path}&provider={provider_id}") if name in FILTERED
             else None
         )  # fmt: skip
         timing = time_requests(app, client, path, repeat, budget, kept, filtered)
@@ -392,8 +393,8 @@ def measure(app, repeat: int, budget: int, kept: dict) -> dict[str, float]:
         figures[f"{name} first view, new process (ms)"] = timing.restart * 1000
         if filtered:
             figures[f"{name} for one area, first view, new process (ms)"] = timing.filtered * 1000
-            figures[f"{name} for one service, first view, new process (ms)"] = (
-                timing.one_service * 1000
+            figures[f"{name} for one provider, first view, new process (ms)"] = (
+                timing.one_provider * 1000
             )
         figures[f"{name} p50 (ms)"] = timing.p50 * 1000
         figures[f"{name} p95 (ms)"] = timing.p95 * 1000

@@ -101,7 +101,8 @@ def _work_out_patterns(year) -> None:
     keep_waiting()
     click.echo(f"Suppression patterns for {year.label} worked out: {len(families)} families, "
                f"{sum(families.values())} with small numbers to hide (kept for every server "
-               "process, with the year's board pages, unfiltered and for each area).")  # fmt: skip
+               "process, with the year's board pages, unfiltered and for each area and "
+               "service).")  # fmt: skip
 
 
 @pam_cli.command("board-pack")

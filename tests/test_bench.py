@@ -43,7 +43,7 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
             assert isinstance(row["small"], float) and math.isfinite(row["small"]), (page, kind)
         assert figures[f"{page}: SQL statements"]["full"] > 0
     for page in run.FILTERED:
-        for one in ("area", "service"):
+        for one in ("area", "provider"):
             row = figures[f"{page} for one {one}, first view, new process (ms)"]
             assert isinstance(row["full"], float) and math.isfinite(row["full"]), (page, one)
     assert figures["naive dashboard SQL (ms)"]["full"] > 0

@@ -1436,9 +1436,11 @@ def test_the_command_works_a_years_patterns_out_before_anyone_views_them(
     worked_out = _as_another_process(monkeypatch)
     _board_in_a_request(app, Filters(YEAR))
     assert worked_out == []  # the board's first view read every pattern it needed
-    assert "with the year's board pages, unfiltered and for each area" in result.output
-    # Three pages, unfiltered and for each of the two areas A and B serve
-    assert db.session.scalar(select(func.count()).select_from(KeptPage)) == 9
+    assert "with the year's board pages, unfiltered and for each area and service" in (
+        result.output
+    )
+    # Three pages: unfiltered, for each of the two areas A and B serve, for their service
+    assert db.session.scalar(select(func.count()).select_from(KeptPage)) == 12
 
 
 def _review(client_as, contract, decision: str):
@@ -1469,19 +1471,21 @@ def test_accepting_a_return_works_the_years_patterns_out_once_the_response_has_g
     assert tables["processes"][0][2] is C  # and it has the new quarter's 3 in it
     # The board's unfiltered pages for the year were built and kept too, under the key
     # the board's own view asks for: it reads them, and no figure.
-    # And each area's, as a Criminal Justice Board filters them; not a service's.
+    # And each area's and service's, as a Criminal Justice Board or a national
+    # commissioner filters them; not a provider's (there are thousands nationally).
     kept_pages = db.session.scalars(select(KeptPage.page).where(KeptPage.year == "2025/26"))
-    assert sorted(kept_pages) == ["outcomes"] * 3 + ["performance"] * 3 + ["portfolio"] * 3
+    assert sorted(kept_pages) == ["outcomes"] * 4 + ["performance"] * 4 + ["portfolio"] * 4
     board = client_as(Role.BOARD_MEMBER)
     north, south = (area.id for area in two_rj_contracts["areas"])
+    service = two_rj_contracts["a"].service_category_id
     for url in KEPT_PAGES:
-        for filtered in ("", f"&area={north}", f"&area={south}"):
+        for filtered in ("", f"&area={north}", f"&area={south}", f"&service={service}"):
             memo.forget_this_process()
             tables = _tables_read(board, f"{url}?year=2025-26{filtered}")
             assert "kept_pages" in tables and "return_facts" not in tables, (url, filtered)
     memo.forget_this_process()
-    service = two_rj_contracts["a"].service_category_id
-    tables = _tables_read(board, f"/dashboards/outcomes?year=2025-26&service={service}")
+    provider = two_rj_contracts["a"].provider_id
+    tables = _tables_read(board, f"/dashboards/outcomes?year=2025-26&provider={provider}")
     assert "return_facts" in tables
 
 

@@ -2,12 +2,12 @@
 
 Accepting a return changes its year's figures, so the year's patterns (pam.dashboards.
 patterns) must be worked out again, and the board's pages built again; done here (the
-year's pages as the board sees them, unfiltered and for each area: pam.dashboards.pages),
-the board's next view reads them instead of its first viewer waiting. The work runs on a background
-thread of the server process, never in a request: a year takes seconds for one office
-and far longer for a national deployment, and a gunicorn worker busy that long would
-serve nobody meanwhile and be killed by its timeout. It is queued once the accepting
-officer's response has gone.
+year's pages as the board sees them, unfiltered and for each area and service:
+pam.dashboards.pages), the board's next view reads them instead of its first viewer
+waiting. The work runs on a background thread of the server process, never in a
+request: a year takes seconds for one office and far longer for a national deployment,
+and a gunicorn worker busy that long would serve nobody meanwhile and be killed by its
+timeout. It is queued once the accepting officer's response has gone.
 
 Years wait their turn, one at a time (each work-out is CPU-bound: two at once would only
 share the same core), and a year asked for again while it waits is worked out once, from

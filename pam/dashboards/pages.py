@@ -4,8 +4,8 @@ Each page's charts are kept by the server process that built them, and in the da
 for every other (pam.dashboards.kept), under the revision stamps of everything they are
 read from (pam.returns.revisions.page_stamps) and what was asked: a warm view reads one
 row of stamps, not the year's figures, and draws no chart again. After a return is
-accepted, the year's pages, unfiltered and for each area, are built ahead for the board
-(pam.dashboards.ahead) so that its next view reads them. The delivery page reads the
+accepted, the year's pages, unfiltered and for each area and service, are built ahead for
+the board (pam.dashboards.ahead) so that its next view reads them. The delivery page reads the
 plan, which no stamp watches, and is built every time.
 """
 
@@ -25,8 +25,8 @@ from pam.returns import revisions
 T = TypeVar("T")
 
 # Pages as this process last built or read them (and the filters' choices): room for the
-# three pages of each of 43 force areas that build_ahead makes, and the filters a
-# process's viewers choose besides.
+# pages build_ahead makes nationally (three for each of 43 areas and a few services), and
+# the filters a process's viewers choose besides.
 _PAGES = Remembered(256)
 
 
@@ -65,19 +65,21 @@ def filter_choices() -> dict:
 
 
 def build_ahead(year: FinancialYear, today: date, threshold: int) -> None:
-    """The year's pages as the board sees them, unfiltered and for each area with a
-    contract reporting in the year, built (or read) and kept. A Criminal Justice Board
-    reads its own area: a page first built in a request reads every fact of each family it
-    shows (seconds nationally); built here, from the families the work-out has in hand, a
-    tenth of a second. Other filters (a service, a provider) are built when first asked."""
-    for filters in (Filters(year), *(Filters(year, area_id=area) for area in
-                                      reporting_areas(year, threshold))):  # fmt: skip
+    """The year's pages as the board sees them, built (or read) and kept: unfiltered, for
+    each area and for each service with a contract reporting in the year. A Criminal
+    Justice Board reads its own area, a national commissioner a service: a page first
+    built in a request reads every fact of each family it shows (seconds nationally);
+    built here, from the families the work-out has in hand, a tenth of a second. Other
+    filters (a provider, an area's service) are built when first asked for."""
+    for filters in filters_built_ahead(year, threshold):
         portfolio_page(filters, today)
         performance_page(filters, today, threshold)
         outcomes_page(filters, threshold)
 
 
-def reporting_areas(year: FinancialYear, threshold: int) -> list[int]:
-    """The areas served by a contract that reports in the year."""
-    areas = YearPatterns(year, threshold).index.areas.values()
-    return sorted(set().union(*areas))
+def filters_built_ahead(year: FinancialYear, threshold: int) -> list[Filters]:
+    index = YearPatterns(year, threshold).index
+    areas = sorted(set().union(*index.areas.values()))
+    services = sorted(set(index.services.values()))
+    return [Filters(year), *(Filters(year, area_id=area) for area in areas),
+            *(Filters(year, service_id=service) for service in services)]  # fmt: skip

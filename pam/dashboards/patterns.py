@@ -463,7 +463,7 @@ def load_cells(family: Family, year: FinancialYear) -> tuple[dict, bool]:
     )  # fmt: skip
     if family.kind == "K":
         query = query.where(ReturnFact.breakdown.in_(("", family.breakdown)))
-    rows = db.session.execute(query).all()
+    rows = db.session.connection().execute(query).all()  # plain rows: no ORM loading
     year_sums = all(row.aggregation == "sum" for row in rows)
     if family.kind == "Q":
         return _satisfaction_cells(rows), year_sums
