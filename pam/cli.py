@@ -89,16 +89,9 @@ def work_out_patterns(year_label: str | None) -> None:
 
 
 def _work_out_patterns(year) -> None:
-    from pam.dashboards.kept import keep_waiting
-    from pam.dashboards.pages import build_ahead
-    from pam.dashboards.patterns import work_out_year
-    from pam.dashboards.stored import store_waiting
+    from pam.dashboards import ahead
 
-    threshold = current_app.config["PAM_SUPPRESSION_THRESHOLD"]
-    families = work_out_year(year, threshold)
-    store_waiting()
-    build_ahead(year, _today(), threshold)
-    keep_waiting()
+    families = ahead.work_out(year, _today(), current_app.config["PAM_SUPPRESSION_THRESHOLD"])
     click.echo(f"Suppression patterns for {year.label} worked out: {len(families)} families, "
                f"{sum(families.values())} with small numbers to hide (kept for every server "
                "process, with the year's board pages, unfiltered and for each area and "

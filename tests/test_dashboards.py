@@ -44,7 +44,7 @@ from pam.dashboards import (
 from pam.dashboards.charts import SUPPRESSED
 from pam.dashboards.filters import Filters
 from pam.dashboards.models import KeptPage, StoredPattern
-from pam.dashboards.patterns import YearPatterns
+from pam.dashboards.patterns import Figures, YearPatterns
 from pam.dashboards.suppression import Pattern, is_small
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
@@ -1441,6 +1441,29 @@ def test_the_command_works_a_years_patterns_out_before_anyone_views_them(
     )
     # Three pages: unfiltered, for each of the two areas A and B serve, for their service
     assert db.session.scalar(select(func.count()).select_from(KeptPage)) == 12
+
+
+def test_the_work_out_holds_one_described_family_at_a_time(app, two_rj_contracts, runner,
+                                                            monkeypatch):  # fmt: skip
+    worked_out = _as_another_process(monkeypatch)
+    described = Figures._describe
+    held_at_once = []
+
+    def describing(figures):
+        held = [f for cache in (patterns._WORKED_OUT, patterns._BY_REVISION)
+                for f in cache._items.values() if f._described]  # fmt: skip
+        held_at_once.append(len(held))
+        return described(figures)
+
+    monkeypatch.setattr(Figures, "_describe", describing)
+    result = runner.invoke(args=["pam", "work-out-patterns", "--year", "2025/26"])
+    assert result.exit_code == 0, result.output
+    assert len(worked_out) == len(held_at_once) >= 5  # every family with small numbers
+    assert held_at_once == [0] * len(held_at_once)  # none held when the next is described
+    # The pages built ahead read the kept patterns, sealed: no family described again.
+    held = [f for cache in (patterns._WORKED_OUT, patterns._BY_REVISION)
+            for f in cache._items.values()]  # fmt: skip
+    assert held and not any(figures._described for figures in held)
 
 
 def _review(client_as, contract, decision: str):

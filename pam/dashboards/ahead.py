@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import date
 from functools import partial
 
 from flask import Flask, after_this_request, current_app
@@ -81,15 +82,29 @@ def _work() -> None:
         _work_out_quietly(app, year, threshold)
 
 
-def _work_out_quietly(app: Flask, year: FinancialYear, threshold: int) -> None:
-    from pam.core.periods import today_in_uk
+def work_out(year: FinancialYear, today: date, threshold: int) -> dict[str, bool]:
+    """The year's patterns worked out and kept, then its board pages built from them and
+    kept (what `flask pam work-out-patterns` and the thread run). The pages read the kept
+    patterns, sealed: the work-out holds one described family at a time, not them all.
+    Returns, for each family, whether it has small numbers to hide."""
+    from pam.dashboards.kept import keep_waiting
     from pam.dashboards.pages import build_ahead
     from pam.dashboards.patterns import work_out_year
+    from pam.dashboards.stored import store_waiting
+
+    families = work_out_year(year, threshold)
+    store_waiting()
+    build_ahead(year, today, threshold)
+    keep_waiting()
+    return families
+
+
+def _work_out_quietly(app: Flask, year: FinancialYear, threshold: int) -> None:
+    from pam.core.periods import today_in_uk
 
     with app.app_context():
         try:
-            work_out_year(year, threshold)
-            build_ahead(year, today_in_uk(), threshold)  # kept when the context ends
+            work_out(year, today_in_uk(), threshold)
         except Exception:  # filling a cache ahead of time: a failure costs only the cache
             log.exception(
                 "suppression patterns and pages for %s could not be worked out", year.label

@@ -508,18 +508,19 @@ _INDEXES = Remembered(8)
 
 
 def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bool,
-                threshold: int, year: FinancialYear) -> Figures:  # fmt: skip
+                threshold: int, year: FinancialYear, remember: bool = True) -> Figures:  # fmt: skip
     """The family's figures, reusing a pattern already worked out from exactly the same
     facts, contracts and threshold: in this process, or (pam.dashboards.stored) by any
     process that shares the database. A pattern takes seconds to minutes, and the answer
     for the same inputs is always the same, so neither cache can be stale (a changed
-    figure or contract is a different key)."""
+    figure or contract is a different key). Not `remember`ed: made for the caller alone."""
     key = (family, threshold, year_sums, tuple(cells.items()), index.key)
     figures = _WORKED_OUT.get(key)
     if figures is None:
         digest = stored.digest(family, threshold, year_sums, cells, index.key)
         figures = Figures(family, cells, index, year_sums, threshold, (digest, year.label))
-        _WORKED_OUT.put(key, figures)
+        if remember:
+            _WORKED_OUT.put(key, figures)
     return figures
 
 
@@ -551,9 +552,15 @@ class YearPatterns:
                 lambda: self._figures(family))  # fmt: skip
         return self._families[family.name]
 
-    def _figures(self, family: Family) -> Figures:
+    def _figures(self, family: Family, remember: bool = True) -> Figures:
         cells, year_sums = load_cells(family, self.year)
-        return _worked_out(family, cells, self.index, year_sums, self.threshold, self.year)
+        return _worked_out(family, cells, self.index, year_sums, self.threshold, self.year,
+                           remember)  # fmt: skip
+
+    def worked_out_alone(self, family: Family) -> Figures:
+        """The family's figures, made for the caller alone: neither this process nor this
+        year's patterns hold them afterwards (see work_out_year)."""
+        return self._figures(family, remember=False)
 
     def measure(self, code: str) -> tuple[Figures, str]:
         """A count measure's figures, and the part that is the measure's total."""
@@ -597,8 +604,14 @@ class YearPatterns:
 def work_out_year(year: FinancialYear, threshold: int) -> dict[str, bool]:
     """Work out (or read) every family's pattern for the year, so that no board member's
     first view pays for it: after a bulk import, say, or nightly. The patterns are kept
-    when the caller's app context ends (pam.dashboards.stored). Returns, for each family,
-    whether it has small numbers to hide (a family without them needs no pattern)."""
+    when the caller's app context ends, or at stored.store_waiting(). Returns, for each
+    family, whether it has small numbers to hide (a family without them needs no pattern).
+
+    One family is held at a time: a described family holds every figure it publishes, a
+    mask as wide as the family's year each (3.6 GB for equality monitoring by age
+    nationally), and a process that held them all (as the server's, which works out after
+    an acceptance, would have kept them) peaked at 11.7 GB. What reads the patterns next
+    reads the sealed ones kept, which needs the cells but no description."""
     codes = db.session.scalars(
         select(ReturnFact.code).where(ReturnFact.year == year.label, ReturnFact.kind == "K")
         .distinct()
@@ -608,7 +621,7 @@ def work_out_year(year: FinancialYear, threshold: int) -> dict[str, bool]:
     year_patterns = YearPatterns(year, threshold)
     small = {}
     for family in sorted(families, key=lambda family: family.name):
-        figures = year_patterns.family(family)
+        figures = year_patterns.worked_out_alone(family)
         # The first question works the whole pattern out. A sealed pattern refused here
         # is worked out afresh and kept; what it answered before was another output's.
         with suppress(KeptPatternWrong):
