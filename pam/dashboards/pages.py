@@ -5,8 +5,8 @@ for every other (pam.dashboards.kept), under the revision stamps of everything t
 read from (pam.returns.revisions.page_stamps) and what was asked: a warm view reads one
 row of stamps, not the year's figures, and draws no chart again. After a return is
 accepted, the year's pages, unfiltered and for each area and service, are built ahead for
-the board (pam.dashboards.ahead) so that its next view reads them. The delivery page reads the
-plan, which no stamp watches, and is built every time.
+the board (pam.dashboards.ahead) so that its next view reads them. The delivery page
+reads the plan, which no stamp watches, and is built every time.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ def build_ahead(year: FinancialYear, today: date, threshold: int) -> None:
     """The year's pages as the board sees them, built (or read) and kept: unfiltered, for
     each area and for each service with a contract reporting in the year. A Criminal
     Justice Board reads its own area, a national commissioner a service: a page first
-    built in a request reads every fact of each family it shows (seconds nationally);
-    built here, from the families the work-out has in hand, a tenth of a second. Other
-    filters (a provider, an area's service) are built when first asked for."""
+    built in a request reads every fact of each family it shows (seconds nationally), and
+    built here once a change, by the job, no viewer waits for it. Other filters (a
+    provider, an area's service) are built when first asked for."""
     for filters in filters_built_ahead(year, threshold):
         portfolio_page(filters, today)
         performance_page(filters, today, threshold)
@@ -78,6 +78,7 @@ def build_ahead(year: FinancialYear, today: date, threshold: int) -> None:
 
 
 def filters_built_ahead(year: FinancialYear, threshold: int) -> list[Filters]:
+    """None; each area and each service of a contract reporting in the year."""
     index = YearPatterns(year, threshold).index
     areas = sorted(set().union(*index.areas.values()))
     services = sorted(set(index.services.values()))
