@@ -171,7 +171,7 @@ class Timing:
     # The same page for one area, first viewed in a new server process: the page was built
     # ahead with the year's patterns (unfiltered, each area's and each service's:
     # pages.build_ahead).
-    filtered: float = math.nan
+    one_area: float = math.nan
     # And for one provider: the patterns are kept, the page is not (built when first asked).
     one_provider: float = math.nan
 
@@ -358,7 +358,7 @@ DASHBOARDS = {
     "outcomes dashboard": f"/dashboards/outcomes?year={YEAR}",
 }
 # Pages a board member filters: each is also viewed for one area and for one provider (see
-# Timing.filtered).
+# Timing.one_area).
 FILTERED = ("performance dashboard", "outcomes dashboard")
 
 
@@ -392,7 +392,7 @@ def measure(app, repeat: int, budget: int, kept: dict) -> dict[str, float]:
         figures[f"{name} first view (ms)"] = timing.cold * 1000
         figures[f"{name} first view, new process (ms)"] = timing.restart * 1000
         if filtered:
-            figures[f"{name} for one area, first view, new process (ms)"] = timing.filtered * 1000
+            figures[f"{name} for one area, first view, new process (ms)"] = timing.one_area * 1000
             figures[f"{name} for one provider, first view, new process (ms)"] = (
                 timing.one_provider * 1000
             )
