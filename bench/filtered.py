@@ -1,17 +1,20 @@
-"""A filtered board page's first build in a new server process, two ways, side by side.
+"""A filtered board page's first build in a new server process, three ways, side by side.
 
     python -m bench.filtered --scale 0.2
 
 The year's patterns are worked out (or read, and sealed) first, as `flask pam
 work-out-patterns` and the work-out after each acceptance leave them. Then the outcomes
-and performance pages are built for one area, one service, and one area in Q2, each with
-the process's caches emptied first (a new server process, or any process after a
-change) and each two ways:
-* "sealed": as PAM builds it, answering each published figure from the sealed pattern
-  kept in the database;
-* "checked in full": the way before, describing every figure each family publishes and
-  checking the kept pattern against them all before reading it.
-Times in milliseconds. docs/performance.md ("seventh sitting") records runs.
+and performance pages are built for one area, one service, one provider (the one with
+most contracts) and one area in Q2, each with the process's caches emptied first (a new
+server process, or any process after a change) and each three ways:
+* "own contracts": as PAM builds it, reading the facts of the filter's contracts alone
+  with the sealed pattern kept under the year's stamps (pam.dashboards.patterns.
+  SelectionFigures);
+* "sealed": reading every fact of each family, and answering each published figure from
+  the sealed pattern kept in the database (the way of the seventh to ninth sittings);
+* "checked in full": describing every figure each family publishes and checking the
+  kept pattern against them all before reading it (the way before).
+Times in milliseconds. docs/performance.md ("seventh" and "tenth sitting") records runs.
 """
 
 from __future__ import annotations
@@ -29,14 +32,29 @@ TODAY = date(2026, 1, 20)
 
 
 @contextmanager
+def every_fact_read():
+    """Each family is read in full, never for the filter's contracts alone."""
+    from pam.dashboards import patterns
+
+    selection = patterns.YearPatterns._selection_figures
+    patterns.YearPatterns._selection_figures = lambda *_args: None
+    try:
+        yield
+    finally:
+        patterns.YearPatterns._selection_figures = selection
+
+
+@contextmanager
 def checked_in_full():
-    """Figures answer nothing from a sealed pattern: each family is described first."""
+    """Figures answer nothing from a sealed pattern: each family is read in full and
+    described first."""
     from pam.dashboards import patterns
 
     sealed = patterns.Figures._from_sealed
     patterns.Figures._from_sealed = lambda _figures, _mask: None
     try:
-        yield
+        with every_fact_read():
+            yield
     finally:
         patterns.Figures._from_sealed = sealed
 
@@ -56,8 +74,10 @@ def chosen_filters() -> dict:
 
     year = FinancialYear.parse(YEAR)
     area, service = _busiest(contract_areas.c.area_id), _busiest(Contract.service_category_id)
+    provider = _busiest(Contract.provider_id)
     return {"one area": Filters(year, area_id=area),
             "one service": Filters(year, service_id=service),
+            "one provider": Filters(year, provider_id=provider),
             "one area in Q2": Filters(year, quarter=2, area_id=area)}  # fmt: skip
 
 
@@ -92,13 +112,17 @@ def measure(scale: float) -> dict[str, dict[str, float]]:
         chosen = chosen_filters()
     results: dict[str, dict[str, float]] = {}
     for name, filters in chosen.items():
-        sealed = first_builds(app, filters)
+        own = first_builds(app, filters)
+        with every_fact_read():
+            sealed = first_builds(app, filters)
         with checked_in_full():
             full = first_builds(app, filters)
         for page in sealed:
             results[f"{page}, {name}"] = {
+                "own contracts (ms)": round(own[page], 1),
                 "sealed (ms)": round(sealed[page], 1),
                 "checked in full (ms)": round(full[page], 1),
+                "sealed / own": round(sealed[page] / own[page], 1),
                 "full / sealed": round(full[page] / sealed[page], 1),
             }
     return results

@@ -11,6 +11,7 @@ import threading
 import zlib
 from datetime import date
 from decimal import Decimal
+from itertools import product
 
 import numpy
 import pytest
@@ -246,6 +247,58 @@ def test_leaving_out_totals_whose_parts_are_shown_changes_no_answer(table, hide)
     asked = [*published, *(total & ~part for total in published for part in published)]
     kept = suppression._Blocks(unknown, rows_kept).derivations(asked)
     assert [d is not None for d in kept] == [in_span(unknown, every_shown, m) for m in asked]
+
+
+CONTRACTS = st.lists(
+    st.tuples(st.integers(1, 2), st.integers(1, 3), st.sets(st.integers(1, 2), min_size=1)),
+    min_size=2, max_size=5,
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(CONTRACTS, st.lists(st.integers(0, 9), min_size=80, max_size=80))
+def test_a_filters_own_cells_answer_exactly_as_the_whole_family(contracts, values):
+    """Whatever the contracts (service, provider, areas) and their figures: a family read
+    for a filter's contracts alone, with the whole family's pattern as kept, answers each
+    figure it answers exactly as the whole family does; it answers the filter's own
+    figures, each contract's and each finer filter's; a figure with other contracts it
+    refuses (and the page is built again in full)."""
+    family = patterns.PROCESSES
+    index = patterns.ContractIndex(
+        {c: service for c, (service, _, _) in enumerate(contracts)},
+        {c: provider for c, (_, provider, _) in enumerate(contracts)},
+        {c: frozenset(areas) for c, (_, _, areas) in enumerate(contracts)},
+    )
+    parts = [("RJ07", category) for category in [*family.categories, ""]]
+    places = [(c, q, f"2025/26-Q{q}", part) for c in index.services for q in (1, 2, 3, 4)
+              for part in parts]  # fmt: skip
+    cells = dict(zip(places, values, strict=False))
+    whole = Figures(family, cells, index, True, 4)
+    whole.hides(0)  # described in full and worked out (as work_out_year does)
+    hidden = whole.pattern.settled() if whole.pattern.has_small_cells else set()
+    kept = stored.Kept("digest", tuple(tuple(whole.pattern.cells(m)) for m in hidden),
+                       whole.pattern.has_small_cells, True, None, True)  # fmt: skip
+    keys = {key for c in index.services for key in index.filters_for(c)} - {(None,) * 3}
+    for key in keys:
+        within = index.matching(*key)
+        own = patterns.SelectionFigures(
+            family, {cell: v for cell, v in cells.items() if cell[0] in within}, index, 4,
+            within, kept)  # fmt: skip
+        finer = [index.matching(*k) for k in keys if index.matching(*k) <= within]
+        answered = [within, *({c} for c in within), *finer]
+        every_subset = [frozenset(c for i, c in enumerate(sorted(within)) if n >> i & 1)
+                        for n in range(1, 1 << len(within))]  # fmt: skip
+        for chosen, column, group in product([*answered, *every_subset], patterns.COLUMNS,
+                                             family.group_names):  # fmt: skip
+            try:
+                answer = own.figure(chosen, column, group)
+            except patterns.BeyondTheSelection:
+                assert chosen not in answered, (key, chosen, column, group)
+                continue
+            assert answer == whole.figure(chosen, column, group), (key, chosen, column, group)
+        for beyond in [None, *(within | {c} for c in index.services if c not in within)]:
+            with pytest.raises(patterns.BeyondTheSelection):
+                own.figure(beyond, patterns.YEAR, "RJ07")
 
 
 # --- a small hand-made dataset ------------------------------------------------------------
@@ -1194,20 +1247,27 @@ def test_a_figure_changed_behind_pams_back_is_seen_on_the_next_view(
     assert south_only["processes"][-1][5] == 42  # A's 20 with B's 22, not B's alone
 
 
+def _pattern_row(figures: str, seal: str = '"x"', small: str = "true") -> bytes:
+    return zlib.compress(f'{{"figures": {figures}, "small": {small}, "year_sums": true, '
+                         f'"stamps": null, "seal": {seal}}}'.encode())  # fmt: skip
+
+
 TAMPERED = {
     "unreadable": b"not a pattern",
-    "shows a small figure": zlib.compress(b"[]"),
-    "unknown figure": zlib.compress(b'["ffffffffffffffffffff"]'),
+    "shows a small figure": _pattern_row("[]"),
+    "says there is nothing small": _pattern_row("[]", small="false"),
+    "unknown figure": _pattern_row('[[[999, 1, "2025/26-Q1", ["RJ04", ""]]]]'),
     # Rows a fault or a hand could leave: none may hang, fail the page or be believed.
-    "a negative mask": zlib.compress(b'["-1"]'),
-    "a zero mask": zlib.compress(b'["0"]'),
-    "a negative cell": zlib.compress(b'{"cells": [[-1]], "seal": "x"}'),
-    "an endless cell": zlib.compress(b'{"cells": [[Infinity]], "seal": "x"}'),
-    "a vast cell": zlib.compress(b'{"cells": [[1000000000000]], "seal": "x"}'),
-    "a cell in words": zlib.compress(b'{"cells": [["one"]], "seal": "x"}'),
-    "a figure of no cells": zlib.compress(b'{"cells": [[]], "seal": "x"}'),
-    "cells not a list": zlib.compress(b'{"cells": 5, "seal": "x"}'),
-    "no seal": zlib.compress(b'{"cells": [[0]]}'),
+    "as kept before (masks)": zlib.compress(b'["-1"]'),
+    "a cell in words": _pattern_row('[["one"]]'),
+    "a cell of three": _pattern_row('[[[1, 1, "2025/26-Q1"]]]'),
+    "an endless contract": _pattern_row('[[[Infinity, 1, "2025/26-Q1", "x"]]]'),
+    "a contract in words": _pattern_row('[[["one", 1, "2025/26-Q1", "x"]]]'),
+    "a part of three": _pattern_row('[[[1, 1, "2025/26-Q1", ["a", "b", "c"]]]]'),
+    "a figure of no cells": _pattern_row("[[]]"),
+    "figures not a list": _pattern_row("5"),
+    "no seal": zlib.compress(b'{"figures": [], "small": true, "year_sums": true}'),
+    "a seal not a string": _pattern_row("[]", seal="5"),
 }
 
 
@@ -1292,15 +1352,15 @@ def test_another_process_answers_every_filter_from_the_sealed_patterns_alone(
     assert described == []
 
 
-def test_a_kept_pattern_without_a_seal_is_checked_in_full_once_and_then_sealed(
+def test_a_kept_pattern_without_its_seal_is_checked_in_full_once_and_then_sealed(
     app, three_rj_contracts, monkeypatch
 ):
     filters = _every_filter(three_rj_contracts)[:6]
     _describing(monkeypatch)
     worked_out = _every_view(app, filters)
-    for row in db.session.scalars(select(StoredPattern)):  # as kept before seals: hex masks
-        hidden = stored.load(row.digest).hidden
-        row.hidden = zlib.compress(json.dumps([f"{mask:x}" for mask in hidden]).encode())
+    for row in db.session.scalars(select(StoredPattern)):  # the seal lost, the rest kept
+        packed = json.loads(zlib.decompress(row.hidden))
+        row.hidden = zlib.compress(json.dumps({**packed, "seal": "lost"}).encode())
     db.session.commit()
     described = _describing(monkeypatch)
     assert _every_view(app, filters) == worked_out
@@ -1313,15 +1373,22 @@ def test_a_kept_pattern_without_a_seal_is_checked_in_full_once_and_then_sealed(
 
 
 def _reseal(app, change) -> None:
-    """Rewrite every kept pattern as change(digest, its figures' cells) says: (the cells
-    of the figures it hides, the key that seals it)."""
+    """Rewrite every kept pattern as change(digest, its figures) says: (the figures it
+    hides, each its cells' keys; the key that seals it)."""
     for row in db.session.scalars(select(StoredPattern)):
-        cells, secret = change(row.digest, json.loads(zlib.decompress(row.hidden))["cells"])
+        packed = json.loads(zlib.decompress(row.hidden))
+        packed.pop("seal")
+        packed["figures"], secret = change(row.digest, packed["figures"])
         kept_secret, app.config["SECRET_KEY"] = app.config["SECRET_KEY"], secret
-        packed = {"cells": cells, "seal": stored._seal(row.digest, cells)}
+        packed["seal"] = stored._seal(row.digest, packed)
         app.config["SECRET_KEY"] = kept_secret
         row.hidden = zlib.compress(json.dumps(packed).encode())
     db.session.commit()
+
+
+def _not_published(figures: list) -> list:
+    """A figure of cells from two different hidden figures: no view asks for it."""
+    return [[figures[0][0], figures[-1][-1]]] if figures else []
 
 
 def test_a_pattern_sealed_with_another_servers_key_is_checked_in_full(
@@ -1360,7 +1427,7 @@ def test_a_sealed_pattern_that_would_show_a_small_number_never_does(
     worked_out = _every_view(app, filters)
     assert _small_numbers_shown(worked_out) == []
     # Nothing hidden but a figure nobody publishes, sealed with this server's own key.
-    _reseal(app, lambda digest, cells: ([[240]], app.config["SECRET_KEY"]))
+    _reseal(app, lambda digest, figures: (_not_published(figures), app.config["SECRET_KEY"]))
     monkeypatch.setattr(logging.getLogger("pam"), "propagate", True)  # for caplog
     described = _describing(monkeypatch)
     assert _small_numbers_shown(_every_view(app, filters)) == []
@@ -1382,7 +1449,7 @@ def test_a_sealed_pattern_refused_after_it_answered_sends_the_output_back_to_the
     pattern, the figures it answered may be wrong: the output starts again."""
     _describing(monkeypatch)
     _every_view(app, _every_filter(three_rj_contracts)[:1])
-    _reseal(app, lambda digest, cells: ([[240]], app.config["SECRET_KEY"]))  # wrong, sealed
+    _reseal(app, lambda digest, figures: (_not_published(figures), app.config["SECRET_KEY"]))
     monkeypatch.setattr(logging.getLogger("pam"), "propagate", True)  # for caplog
     a = three_rj_contracts["a"].id
     runs = []
@@ -1428,10 +1495,16 @@ def test_the_command_works_a_years_patterns_out_before_anyone_views_them(
     _as_another_process(monkeypatch)
     result = runner.invoke(args=["pam", "work-out-patterns", "--year", "2025/26"])
     assert result.exit_code == 0, result.output
-    kept = set(_kept())
-    assert {"processes", "satisfaction", "equality:age", "RJ04", "RJ05"} <= kept
-    # RJ04, RJ05, RJ09, processes (RJ07), satisfaction and the five equality families
-    said = f"Suppression patterns for 2025/26 worked out: 10 families, {len(kept)} with small"
+    kept = {family: stored.load(row.digest) for family, row in _kept().items()}
+    # RJ04, RJ05, RJ09, processes (RJ07), satisfaction and the five equality families,
+    # each kept (those with nothing small to hide too) under the stamps it was read under
+    assert len(kept) == 10 and {"processes", "satisfaction", "equality:age"} <= set(kept)
+    assert {pattern.stamps for pattern in kept.values()} == {
+        stored.stamps_text(revisions.pattern_stamps("2025/26"))
+    }
+    small = {family for family, pattern in kept.items() if pattern.small}
+    assert {"processes", "satisfaction", "equality:age", "RJ04", "RJ05"} <= small
+    said = f"Suppression patterns for 2025/26 worked out: 10 families, {len(small)} with small"
     assert said in result.output
     worked_out = _as_another_process(monkeypatch)
     _board_in_a_request(app, Filters(YEAR))
@@ -1464,6 +1537,113 @@ def test_the_work_out_holds_one_described_family_at_a_time(app, two_rj_contracts
     held = [f for cache in (patterns._WORKED_OUT, patterns._BY_REVISION)
             for f in cache._items.values()]  # fmt: skip
     assert held and not any(figures._described for figures in held)
+
+
+def _reading_cells(monkeypatch) -> list:
+    """Note the contracts each family's cells are read for (None: every contract)."""
+    read = []
+    load = patterns.load_cells
+
+    def noting(family, year, within=None):
+        cells, year_sums = load(family, year, within)
+        if cells or within is not None:  # a family nobody reports costs nothing to read
+            read.append(within)
+        return cells, year_sums
+
+    monkeypatch.setattr(patterns, "load_cells", noting)
+    return read
+
+
+def _narrowing(filters: list[Filters]) -> list[Filters]:
+    return [chosen for chosen in filters if chosen.narrows_contracts]
+
+
+def _views_read_in_full(app, filters, monkeypatch) -> list:
+    _as_another_process(monkeypatch)
+    with monkeypatch.context() as in_full:
+        in_full.setattr(YearPatterns, "_selection_figures", lambda *_args: None)
+        return _every_view(app, filters)
+
+
+def test_a_filters_first_view_reads_its_own_contracts_facts_alone(
+    app, three_rj_contracts, monkeypatch
+):
+    """A provider's (or an area's service's) first view after the work-out reads the
+    facts of the contracts it shows, not the year's, and shows exactly what a view that
+    read every fact shows."""
+    filters = _narrowing(_every_filter(three_rj_contracts))
+    with app.app_context():
+        patterns.work_out_year(YEAR, 4)
+    in_full = _views_read_in_full(app, filters, monkeypatch)
+    assert "SUPPRESSED" in repr(in_full)  # there is something to hide
+    _as_another_process(monkeypatch)
+    read = _reading_cells(monkeypatch)
+    assert _every_view(app, filters) == in_full
+    with app.app_context():
+        index = YearPatterns(YEAR, 4).index
+    asked = {index.matching(f.area_id, f.service_id, f.provider_id) for f in filters}
+    assert read and None not in read and set(read) == asked
+
+
+def test_a_view_after_a_change_reads_in_full_until_the_year_is_worked_out_again(
+    app, three_rj_contracts, monkeypatch
+):
+    """The kept patterns name the stamps they were worked out under: after a change, a
+    filter's view cannot find one under the new stamps and reads every fact (and shows
+    the change); once the year is worked out again it reads its own contracts' alone."""
+    a = three_rj_contracts["a"]
+    provider_a = [Filters(YEAR, provider_id=a.provider_id)]
+    with app.app_context():
+        patterns.work_out_year(YEAR, 4)
+    before = _every_view(app, provider_a)
+    submit_answers(a, "2025/26-Q3", {"K:RJ04": "7", "K:RJ05": "11", "K:RJ09": "60"})
+    # A row's stamps column set to the new stamps by hand is not believed: the seal says
+    # which stamps the pattern was worked out under.
+    now = stored.stamps_text(revisions.pattern_stamps("2025/26"))
+    db.session.execute(update(StoredPattern).values(stamps=now))
+    db.session.commit()
+    _as_another_process(monkeypatch)
+    read = _reading_cells(monkeypatch)
+    after_the_change = _every_view(app, provider_a)
+    assert read and set(read) == {None}
+    assert after_the_change == _views_read_in_full(app, provider_a, monkeypatch)
+    assert after_the_change != before
+    with app.app_context():
+        patterns.work_out_year(YEAR, 4)
+    _as_another_process(monkeypatch)
+    read = _reading_cells(monkeypatch)
+    assert _every_view(app, provider_a) == after_the_change
+    assert read and set(read) == {frozenset({a.id})}
+
+
+def test_an_output_that_asks_beyond_its_filters_contracts_is_built_again_in_full(
+    app, three_rj_contracts, monkeypatch
+):
+    a = three_rj_contracts["a"]
+    chosen = Filters(YEAR, provider_id=a.provider_id)
+    with app.app_context():
+        patterns.work_out_year(YEAR, 4)
+    _as_another_process(monkeypatch)
+    read = _reading_cells(monkeypatch)
+    runs = []
+
+    @patterns.consistent
+    def output() -> list:
+        runs.append(1)
+        figures, code = YearPatterns(YEAR, 4, chosen).measure("RJ04")
+        own = figures.figure({a.id}, patterns.YEAR, code)
+        everyone = figures.figure(None, patterns.YEAR, code)  # beyond the provider's
+        return [own, everyone]
+
+    with app.app_context():
+        answers = output()
+    assert len(runs) == 2 and read == [frozenset({a.id}), None]
+    _as_another_process(monkeypatch)
+    with app.app_context():
+        assert answers == [YearPatterns(YEAR, 4).measure("RJ04")[0].figure(contracts, YEAR_,
+                                                                           "RJ04")
+                           for contracts, YEAR_ in (({a.id}, patterns.YEAR),
+                                                    (None, patterns.YEAR))]  # fmt: skip
 
 
 def _review(client_as, contract, decision: str):

@@ -26,7 +26,10 @@ class StoredPattern(db.Model):
     family: Mapped[str] = mapped_column(String(80))
     year: Mapped[str] = mapped_column(String(16))
     threshold: Mapped[int] = mapped_column(Integer)
-    # The hidden figures, each a mask over the family's non-zero cells (compressed).
+    # The revision stamps (facts|contract index) the pattern holds under, where known: a
+    # reader of a few contracts' facts finds it by them (pam.dashboards.stored).
+    stamps: Mapped[str | None] = mapped_column(String(200))
+    # The hidden figures, each its cells' keys, sealed (compressed JSON).
     hidden: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

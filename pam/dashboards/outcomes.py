@@ -51,7 +51,7 @@ RATE_NAMES = {
 def build(filters: Filters, threshold: int, patterns: YearPatterns | None = None) -> list[Chart]:
     """threshold 0 shows every figure (an officer's view). The board pack passes the
     patterns it already worked out for the year."""
-    patterns = patterns or YearPatterns(filters.year, threshold)
+    patterns = patterns or YearPatterns(filters.year, threshold, filters)
     chosen = patterns.selection(filters)
     return [
         people(filters, patterns, chosen),

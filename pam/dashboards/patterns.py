@@ -39,7 +39,7 @@ from pam.contracts.models import Contract, contract_areas
 from pam.core.periods import FinancialYear
 from pam.dashboards import stored
 from pam.dashboards.memo import Remembered, under_revisions
-from pam.dashboards.suppression import Pattern, is_small, mask_of
+from pam.dashboards.suppression import Pattern, is_small, mask_of, places_of
 from pam.extensions import db
 from pam.outcomes.models import BREAKDOWNS
 from pam.returns import revisions
@@ -197,9 +197,18 @@ class KeptPatternWrong(Exception):
     """A sealed pattern answered a figure it cannot be right about: see consistent()."""
 
 
-# Digests of sealed patterns this process found wrong: read in full from then on.
+class BeyondTheSelection(KeptPatternWrong):
+    """A figure a family read for a filter's contracts alone cannot answer (one with
+    other contracts, or one it does not publish): the output is built again from the
+    start with every family read in full (see consistent())."""
+
+
+# Digests (and stamps) of sealed patterns this process found wrong: read in full from
+# then on.
 _DISTRUSTED = Remembered(256)
 _BUILDING: ContextVar[bool] = ContextVar("pam_building_an_output", default=False)
+# Set once an output has asked what its filter's contracts alone could not answer.
+_IN_FULL: ContextVar[bool] = ContextVar("pam_families_read_in_full", default=False)
 MAX_REBUILDS = 32  # more than any year's families
 
 
@@ -211,18 +220,21 @@ def consistent(build: Callable[P, T]) -> Callable[P, T]:
     def building(*args: P.args, **kwargs: P.kwargs) -> T:
         if _BUILDING.get():  # part of a wider output (the board pack): that starts again
             return build(*args, **kwargs)
-        token = _BUILDING.set(True)
+        token, in_full = _BUILDING.set(True), _IN_FULL.set(False)
         try:
             # Each wrong pattern is distrusted once found, so each family can send the
             # output back to the start once; past that something else is wrong: say so.
             for _attempt in range(MAX_REBUILDS):
                 try:
                     return build(*args, **kwargs)
+                except BeyondTheSelection:
+                    _IN_FULL.set(True)
                 except KeptPatternWrong:
                     continue
             return build(*args, **kwargs)
         finally:
             _BUILDING.reset(token)
+            _IN_FULL.reset(in_full)
 
     return building
 
@@ -233,9 +245,13 @@ class Figures:
     the year) or a set of periods, and a published part."""
 
     def __init__(self, family: Family, cells: dict, index: ContractIndex, year_sums: bool,
-                 threshold: int, stored_as: tuple[str, str] | None = None):  # fmt: skip
+                 threshold: int, stored_as: tuple[str, str] | None = None,
+                 stamps: tuple | None = None):  # fmt: skip
         self.family = family
         self.stored_as = stored_as  # (digest, year): where the worked-out pattern is kept
+        # The year's pattern stamps, where the cells and index were read while they held
+        # (None: a change fell between): the pattern is kept under them too.
+        self.stamps = stamps
         self.year_sums = year_sums
         self.index = index
         self.pattern = Pattern(cells, threshold)
@@ -249,7 +265,7 @@ class Figures:
                 self._cells[contract, group].append((quarter, period, place))
         self._masks: dict[tuple, int] = {}
         self._described = False
-        self._sealed: stored.Kept | bool | None = None  # the sealed pattern kept, once read
+        self._sealed: _Hidden | bool | None = None  # the sealed pattern kept, once read
         self._answered_from_seal = False
         self._lock = Lock()
 
@@ -294,11 +310,9 @@ class Figures:
         """The kept pattern's answer for a published figure, or None where there is no
         sealed one to read. One that would show a small number is distrusted (_distrust)."""
         if self._sealed is None and self.stored_as is not None:
-            kept = stored.load(self.stored_as[0])
-            self._sealed = kept if kept is not None and kept.sealed else False
-        if not self._sealed or not self._sealed.cells or _DISTRUSTED.get(self.stored_as[0]):
-            return None  # none kept, or not sealed (a pattern that hides nothing, in a
-            # family with small numbers, cannot be right either), or proved wrong here
+            self._sealed = self._read_sealed()
+        if not self._sealed or _DISTRUSTED.get(self.stored_as[0]):
+            return None  # none kept, or not sealed, or proved wrong here
         self._answered_from_seal = True
         if self._sealed.hides(mask):
             return True
@@ -306,21 +320,50 @@ class Figures:
             self._distrust("shows a small number")
         return False
 
+    def _read_sealed(self) -> _Hidden | bool:
+        """The sealed pattern kept for these cells, as places in their masks (False: none,
+        or not one these cells can have: a pattern that hides nothing, in a family with
+        small numbers, cannot be right). Kept again under this read's stamps if it was
+        kept under others: the same cells, so the same pattern."""
+        kept = stored.load(self.stored_as[0])  # type: ignore[index]
+        if kept is None or not kept.sealed or not kept.figures:
+            return False
+        hidden = _Hidden.of(kept, self.pattern)
+        if hidden is None:
+            return False
+        if self.stamps is not None and kept.stamps != stored.stamps_text(self.stamps):
+            self._keep(hidden.masks)
+        return hidden
+
     def _settle(self) -> None:
         """Read the pattern if a server process has worked it out before; otherwise work
         it out, and keep it for the others."""
         if self.stored_as is None:
             return
-        key, year = self.stored_as
-        kept = stored.load(key)
-        if kept is not None and self.pattern.adopt(kept.hidden):
-            if not kept.sealed:  # checked as ever here: sealed, later readers need not
-                stored.keep(key, self.family.name, year, self.pattern.threshold, kept.hidden)
+        kept = stored.load(self.stored_as[0])
+        hidden = None if kept is None else _Hidden.of(kept, self.pattern)
+        if kept is not None and hidden is not None and self.pattern.adopt(hidden.masks):
+            # Checked as ever here: sealed (and under this read's stamps), later readers
+            # need not.
+            if not kept.sealed or kept.stamps != stored.stamps_text(self.stamps):
+                self._keep(hidden.masks)
             return
-        hidden = self.pattern.settled()
-        stored.keep(key, self.family.name, year, self.pattern.threshold, hidden)
+        self._keep(self.pattern.settled())
         if kept is not None and kept.sealed and self._answered_from_seal:
             self._distrust("was refused")
+
+    def _keep(self, hidden: set[int]) -> None:
+        key, year = self.stored_as  # type: ignore[misc]
+        figures = sorted((self.pattern.cells(mask) for mask in hidden), key=repr)
+        stored.keep(key, self.family.name, year, self.pattern.threshold, figures,
+                    small=self.pattern.has_small_cells, year_sums=self.year_sums,
+                    stamps=self.stamps)  # fmt: skip
+
+    def keep_nothing_to_hide(self) -> None:
+        """Keep, for a family with no small numbers (or no threshold), that it hides
+        nothing: a reader of a few contracts' cells cannot tell that from them."""
+        if self.stored_as is not None and not self._has_anything_to_hide:
+            self._keep(set())
 
     def _distrust(self, why: str) -> None:
         """Only a fault (a change to the working without a new PATTERN_VERSION) makes a
@@ -450,9 +493,112 @@ class Figures:
                     self.pattern.protect(self.mask(sets[key], column, group), alone)
 
 
-def load_cells(family: Family, year: FinancialYear) -> tuple[dict, bool]:
-    """{(contract, quarter, period, part): value} for the family's facts in the year, and
-    whether its figures add up over the year (counts summed; not 'latest' or averages)."""
+class _Hidden:
+    """A kept pattern's hidden figures as places in one set of cells' masks."""
+
+    def __init__(self, places: set[tuple[int, ...]]):
+        self.places = places
+        self._sizes = {len(figure) for figure in places}
+
+    @classmethod
+    def of(cls, kept: stored.Kept, pattern: Pattern, some: bool = False) -> _Hidden | None:
+        """None where a figure's cell is not one of the pattern's (kept for other cells).
+        `some`: the pattern has some of the family's cells; figures with others are left
+        out (no figure of the cells it has is made of them)."""
+        places = set()
+        for figure in kept.figures:
+            found = [pattern.place(cell) for cell in figure]
+            if None in found:
+                if some:
+                    continue
+                return None
+            places.add(tuple(sorted(found)))  # type: ignore[type-var]
+        return cls(places)
+
+    def hides(self, mask: int) -> bool:
+        """Quicker than a set of masks for a few figures: no mask is built, and a figure
+        with more cells than any hidden one (a wide total) is not looked for at all."""
+        return mask.bit_count() in self._sizes and tuple(places_of(mask)) in self.places
+
+    @property
+    def masks(self) -> set[int]:
+        return {mask_of(figure) for figure in self.places}
+
+
+class SelectionFigures(Figures):
+    """A family's figures for the contracts a filter chooses, read alone, with the sealed
+    pattern kept under the stamps they were read under (pam.dashboards.stored).
+
+    A provider's first view then reads its own contracts' facts, not the year's (every
+    fact of each family it shows, seconds nationally). It answers exactly what the whole
+    family would, but only where that is sure from these cells: a figure of the filter's
+    contracts, of one contract, or of a finer filter's (all within the selection, so every
+    cell of it is read), in a column and part the family publishes. Anything else raises
+    BeyondTheSelection, and the output is built again with the families read in full."""
+
+    def __init__(self, family: Family, cells: dict, index: ContractIndex, threshold: int,
+                 within: frozenset[int], kept: stored.Kept):  # fmt: skip
+        super().__init__(family, cells, index, kept.year_sums, threshold)
+        self.within = within
+        self._kept = kept
+        self._hidden = _Hidden.of(kept, self.pattern, some=True)
+        self._filter_sets_within: dict[tuple, frozenset[int] | None] = {}
+
+    @property
+    def _has_anything_to_hide(self) -> bool:
+        return bool(self.pattern.threshold and self._kept.small)
+
+    def mask(self, contracts=None, column: str = YEAR, group: str = ALL, periods=None) -> int:
+        if contracts is None or not frozenset(contracts) <= self.within:
+            raise BeyondTheSelection(self.family.name)
+        return super().mask(contracts, column, group, periods)
+
+    def publishes(self, contracts=None, column: str = YEAR, group: str = ALL,
+                  periods=None) -> bool:  # fmt: skip
+        if periods is not None or column not in self.columns:
+            return False
+        if group not in self.family.group_names or contracts is None:
+            return False
+        chosen = frozenset(contracts) & self.contracts
+        if len(chosen) <= 1:
+            return True
+        filters = self.index.filters_for(min(chosen))
+        return any(self._filter_set_within(key) == chosen for key in filters)
+
+    def _filter_set_within(self, key: tuple) -> frozenset[int] | None:
+        """A filter's contracts in the family, where they are all within the selection
+        (so these cells hold them all); None where some are not."""
+        if key not in self._filter_sets_within:
+            matching = self.index.matching(*key)
+            self._filter_sets_within[key] = (
+                matching & self.contracts if matching <= self.within else None
+            )
+        return self._filter_sets_within[key]
+
+    def hides(self, mask: int, published: bool = False) -> bool:
+        if not self._has_anything_to_hide:
+            return False
+        if not published or self._hidden is None:
+            raise BeyondTheSelection(self.family.name)
+        if self._hidden.hides(mask):
+            return True
+        if is_small(self.value(mask), self.pattern.threshold):
+            self._distrust("shows a small number")
+        return False
+
+    def _distrust(self, why: str) -> None:
+        """As Figures._distrust: this process reads the pattern kept under these stamps
+        no more, and the output is built again from the start."""
+        _DISTRUSTED.put(("stamps", self._kept.digest), True)
+        log.error("kept pattern for %s %s: working it out", self.family.name, why)
+        raise KeptPatternWrong(self.family.name)
+
+
+def load_cells(family: Family, year: FinancialYear,
+               within: frozenset[int] | None = None) -> tuple[dict, bool]:  # fmt: skip
+    """{(contract, quarter, period, part): value} for the family's facts in the year (for
+    the contracts `within`, if given), and whether its figures add up over the year
+    (counts summed; not 'latest' or averages)."""
     columns = (ReturnFact.contract_id, ReturnFact.quarter, ReturnFact.period, ReturnFact.code,
                ReturnFact.category, ReturnFact.value, ReturnFact.aggregation)  # fmt: skip
     query = (
@@ -463,6 +609,8 @@ def load_cells(family: Family, year: FinancialYear) -> tuple[dict, bool]:
     )  # fmt: skip
     if family.kind == "K":
         query = query.where(ReturnFact.breakdown.in_(("", family.breakdown)))
+    if within is not None:
+        query = query.where(ReturnFact.contract_id.in_(sorted(within)))
     rows = db.session.connection().execute(query).all()  # plain rows: no ORM loading
     year_sums = all(row.aggregation == "sum" for row in rows)
     if family.kind == "Q":
@@ -508,7 +656,8 @@ _INDEXES = Remembered(8)
 
 
 def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bool,
-                threshold: int, year: FinancialYear, remember: bool = True) -> Figures:  # fmt: skip
+                threshold: int, year: FinancialYear, stamps: tuple | None,
+                remember: bool = True) -> Figures:  # fmt: skip
     """The family's figures, reusing a pattern already worked out from exactly the same
     facts, contracts and threshold: in this process, or (pam.dashboards.stored) by any
     process that shares the database. A pattern takes seconds to minutes, and the answer
@@ -516,9 +665,12 @@ def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bo
     figure or contract is a different key). Not `remember`ed: made for the caller alone."""
     key = (family, threshold, year_sums, tuple(cells.items()), index.key)
     figures = _WORKED_OUT.get(key)
+    if figures is not None and stamps is not None:
+        figures.stamps = stamps  # the same cells and contracts, read under these too
     if figures is None:
         digest = stored.digest(family, threshold, year_sums, cells, index.key)
-        figures = Figures(family, cells, index, year_sums, threshold, (digest, year.label))
+        figures = Figures(family, cells, index, year_sums, threshold, (digest, year.label),
+                          stamps)  # fmt: skip
         if remember:
             _WORKED_OUT.put(key, figures)
     return figures
@@ -526,11 +678,14 @@ def _worked_out(family: Family, cells: dict, index: ContractIndex, year_sums: bo
 
 class YearPatterns:
     """The families' figures for one financial year, each loaded (one statement) and
-    worked out once, whatever asks for it."""
+    worked out once, whatever asks for it. `filters`: the output is for these filters
+    alone (a dashboard page), so a family may be read for their contracts alone (see
+    SelectionFigures); the output must be built under consistent()."""
 
-    def __init__(self, year: FinancialYear, threshold: int):
+    def __init__(self, year: FinancialYear, threshold: int, filters: Any = None):
         self.year = year
         self.threshold = threshold
+        self._filters = filters
         self._families: dict[str, Figures] = {}
 
     @cached_property
@@ -545,16 +700,46 @@ class YearPatterns:
         return under_revisions(_INDEXES, self.stamps, (self.year.label,),
                                lambda: ContractIndex.load(self.year))  # fmt: skip
 
+    @cached_property
+    def _within(self) -> frozenset[int] | None:
+        """The contracts a family may be read for alone (None: read every one)."""
+        if self._filters is None or _IN_FULL.get() or None in self.stamps:
+            return None
+        return self.selection(self._filters)
+
     def family(self, family: Family) -> Figures:
         if family.name not in self._families:
-            self._families[family.name] = under_revisions(
-                _BY_REVISION, self.stamps, (self.year.label, family, self.threshold),
-                lambda: self._figures(family))  # fmt: skip
+            key = (self.year.label, family, self.threshold)
+            whole = None if None in self.stamps else _BY_REVISION.get((*self.stamps, *key))
+            if whole is None and self._within is not None:
+                whole = self._selection_figures(family, self._within)
+            if whole is None:
+                whole = under_revisions(_BY_REVISION, self.stamps, key,
+                                        lambda: self._figures(family))  # fmt: skip
+            self._families[family.name] = whole
         return self._families[family.name]
+
+    def _selection_figures(self, family: Family, within: frozenset[int]) -> Figures | None:
+        """The family read for these contracts alone, where a sealed pattern is kept
+        under the stamps this output read and they held while their cells were read;
+        None otherwise (the family is read in full)."""
+        kept = stored.load_under(family.name, self.year.label, self.threshold, self.stamps)
+        if kept is None or _DISTRUSTED.get(("stamps", kept.digest)):
+            return None
+        if kept.small and not kept.figures:
+            return None  # hides nothing, with small numbers: cannot be right
+        cells, _year_sums = load_cells(family, self.year, within)
+        if revisions.pattern_stamps(self.year.label) != self.stamps:
+            return None  # a change fell between: these cells may not be the pattern's
+        return SelectionFigures(family, cells, self.index, self.threshold, within, kept)
 
     def _figures(self, family: Family, remember: bool = True) -> Figures:
         cells, year_sums = load_cells(family, self.year)
+        # Read again: where they have not changed since before the index and the cells
+        # were read, no change fell between, and the pattern is kept under them too.
+        held = revisions.pattern_stamps(self.year.label) == self.stamps
         return _worked_out(family, cells, self.index, year_sums, self.threshold, self.year,
+                           self.stamps if held and None not in self.stamps else None,
                            remember)  # fmt: skip
 
     def worked_out_alone(self, family: Family) -> Figures:
@@ -626,5 +811,6 @@ def work_out_year(year: FinancialYear, threshold: int) -> dict[str, bool]:
         # is worked out afresh and kept; what it answered before was another output's.
         with suppress(KeptPatternWrong):
             figures.hides(figures.mask())
+        figures.keep_nothing_to_hide()
         small[family.name] = figures.pattern.has_small_cells
     return small

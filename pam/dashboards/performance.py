@@ -70,7 +70,7 @@ def build(
     charts = []
     if code:
         name = dict(choices)[code]
-        patterns = YearPatterns(filters.year, threshold)
+        patterns = YearPatterns(filters.year, threshold, filters)
         charts += [by_service(filters, code, name, patterns),
                    most_urgent(by_contract(filters, code, name, patterns))]  # fmt: skip
     charts += [most_urgent(rag_matrix(filters)), timeliness(filters, today)]

@@ -8,11 +8,18 @@ gone: a page view holds no write lock while it renders, and a failed write costs
 cache, never the page.
 
 A pattern is kept as the cells of each figure it hides (a hidden figure is one to three
-cells of the family's thousands) and sealed: an HMAC, under the server's secret key, of
-the digest and those cells. A process that finds a sealed pattern for a figure the family
-publishes answers from it at once (pam.dashboards.patterns.Figures.hides); an unsealed
-one (kept before seals, or under another key) is first checked against every figure the
-family publishes, as before, and then kept sealed.
+cells of the family's thousands), each cell named by its key (contract, quarter, period,
+part), so that a reader who has read only some contracts' cells can find the figures
+among them (pam.dashboards.patterns.SelectionFigures). Beside them: whether the family
+has small numbers at all and whether its figures add up over the year, which a reader
+of a few contracts cannot tell from them, and the revision stamps of the facts and
+contracts the pattern was worked out from (pam.returns.revisions), where the work-out
+read them unchanged from before its first read to after its last.
+
+Each pattern is sealed: an HMAC, under the server's secret key, of the digest and all of
+the above. A process that finds a sealed pattern answers a figure the family publishes
+from it at once (pam.dashboards.patterns.Figures.hides); one sealed under another key is
+first checked against every figure the family publishes, and then kept sealed.
 """
 
 from __future__ import annotations
@@ -23,7 +30,6 @@ import json
 import logging
 import zlib
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from flask import Flask, current_app
@@ -32,19 +38,16 @@ from sqlalchemy.engine import Connection
 
 from pam.dashboards import deferred
 from pam.dashboards.models import StoredPattern
-from pam.dashboards.suppression import mask_of, places_of
 from pam.extensions import db
 
 log = logging.getLogger(__name__)
 
 # Change this whenever a change to pam.dashboards.suppression or .patterns could change
-# which figures a pattern hides: every stored pattern is then worked out afresh.
-PATTERN_VERSION = 2
+# which figures a pattern hides, or how it is kept: every stored pattern is then worked
+# out afresh. 3: figures kept by their cells' keys, with the stamps they hold under.
+PATTERN_VERSION = 3
 _WAITING = "pam_patterns_to_store"
 SEALED_FOR = "PAM suppression pattern"  # the key signs other things too: say what this is
-# A family's cells, at most: far more than a national year holds (about 1.5 million), and
-# few enough that no hand-made row can make a mask of unbounded size.
-MAX_CELLS = 1 << 26
 
 
 def digest(family, threshold: int, year_sums: bool, cells: dict, contracts: tuple) -> str:
@@ -56,85 +59,102 @@ def digest(family, threshold: int, year_sums: bool, cells: dict, contracts: tupl
     return hashlib.sha256(described.encode()).hexdigest()
 
 
+def stamps_text(stamps: tuple[str | None, ...] | None) -> str | None:
+    """The stamps a pattern holds under, as kept (None: none known)."""
+    return None if stamps is None or None in stamps else "|".join(stamps)  # type: ignore[arg-type]
+
+
+Cell = tuple[int, int, str, Any]  # (contract, quarter, period, part)
+
+
 @dataclass(frozen=True)
 class Kept:
-    """A stored pattern: the figures it hides, each by the places of its cells, and
+    """A stored pattern: the figures it hides, each the keys of its cells; whether the
+    family has small numbers and adds up over the year; the stamps it holds under; and
     whether its seal shows that a PAM process with this server's secret key wrote exactly
-    these for exactly `key`."""
+    these for exactly `digest`."""
 
-    cells: frozenset[tuple[int, ...]]
+    digest: str
+    figures: tuple[tuple[Cell, ...], ...]
+    small: bool
+    year_sums: bool
+    stamps: str | None
     sealed: bool
 
-    def hides(self, mask: int) -> bool:
-        """Quicker than `hidden` for a few figures: no mask is built, and a figure with
-        more cells than any hidden one (a wide total) is not looked for at all."""
-        return mask.bit_count() in self._sizes and tuple(_cells_of(mask)) in self.cells
 
-    @cached_property
-    def _sizes(self) -> set[int]:
-        return {len(figure) for figure in self.cells}
-
-    @cached_property
-    def hidden(self) -> set[int]:
-        return {mask_of(figure) for figure in self.cells}
+def _content(figures: list, small: bool, year_sums: bool, stamps: str | None) -> dict:
+    return {"figures": figures, "small": small, "year_sums": year_sums, "stamps": stamps}
 
 
-def _seal(key: str, cells: list[list[int]]) -> str:
+def _seal(key: str, content: dict) -> str:
     """What only a process holding the secret key can write beside a pattern: a pattern
-    sealed for its inputs' digest was worked out by PAM from exactly those inputs (under
-    this PATTERN_VERSION), so a reader may trust it without checking it against every
-    figure the family publishes (which takes seconds to minutes at national scale)."""
+    sealed for its inputs' digest (and stamps) was worked out by PAM from exactly those
+    inputs (under this PATTERN_VERSION), so a reader may trust it without checking it
+    against every figure the family publishes (seconds to minutes at national scale)."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    message = json.dumps([SEALED_FOR, key, cells], separators=(",", ":")).encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def _cells_of(mask: int) -> list[int]:
-    """The places of a figure's cells: a hidden figure has one to three cells of the
-    family's thousands, so this is a few numbers where the mask in hex is thousands of
-    digits (a family's pattern unpacked to 80 MB at a fifth of national scale)."""
-    return list(places_of(mask))
+    message = json.dumps([SEALED_FOR, key, content], separators=(",", ":"), sort_keys=True)
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
 
 
 def load(key: str) -> Kept | None:
-    """The pattern stored under `key`, or None (none stored, or unreadable: anything but
-    lists of cell places, which a damaged or hand-made row could hold, is refused before
-    it is turned into masks)."""
+    """The pattern stored under the digest `key`, or None (none stored, or unreadable)."""
     stored = db.session.scalar(select(StoredPattern.hidden).where(StoredPattern.digest == key))
-    if stored is None:
+    return None if stored is None else _unpack(key, stored)
+
+
+def load_under(family: str, year: str, threshold: int, stamps: tuple) -> Kept | None:
+    """The sealed pattern of the family kept under exactly these stamps, or None."""
+    text = stamps_text(stamps)
+    if text is None:
         return None
+    row = db.session.execute(
+        select(StoredPattern.digest, StoredPattern.hidden).where(
+            StoredPattern.family == family, StoredPattern.year == year,
+            StoredPattern.threshold == threshold, StoredPattern.stamps == text)
+    ).first()  # fmt: skip
+    kept = None if row is None else _unpack(row.digest, row.hidden)
+    return kept if kept is not None and kept.sealed and kept.stamps == text else None
+
+
+def _unpack(key: str, stored: bytes) -> Kept | None:
+    """Anything but what keep() writes, which a damaged or hand-made row could hold, is
+    refused (and the pattern worked out again) before it is believed."""
     try:
         packed = json.loads(zlib.decompress(stored))
-        if isinstance(packed, list):  # as kept before patterns were sealed: masks in hex
-            masks = [int(mask, 16) for mask in packed]
-            if any(mask <= 0 or mask.bit_length() > MAX_CELLS for mask in masks):
-                raise ValueError("a mask is not a figure")
-            return Kept(frozenset(tuple(_cells_of(mask)) for mask in masks), sealed=False)
-        listed, seal = packed["cells"], packed["seal"]
-        sealed = isinstance(seal, str) and hmac.compare_digest(seal, _seal(key, listed))
-        # What PAM sealed it wrote from masks; anything else is looked at cell by cell.
-        if not sealed and not (isinstance(listed, list) and all(map(_is_figure, listed))):
-            raise ValueError("a figure is not a list of cell places")
-        cells = frozenset(map(tuple, listed))
+        content = {name: packed[name] for name in ("figures", "small", "year_sums", "stamps")}
+        seal = packed["seal"]
+        sealed = isinstance(seal, str) and hmac.compare_digest(seal, _seal(key, content))
+        figures = tuple(tuple(map(_cell, figure)) for figure in content["figures"])
+        if not all(figures) or not isinstance(content["stamps"], str | None):
+            raise ValueError("a figure has no cells")
+        return Kept(key, figures, content["small"] is True, content["year_sums"] is True,
+                    content["stamps"], sealed)  # fmt: skip
     except (ValueError, TypeError, KeyError, ArithmeticError, RecursionError, zlib.error):
         log.warning("stored suppression pattern %s is unreadable: working it out", key)
         return None
-    return Kept(cells, sealed)
 
 
-def _is_figure(cells: Any) -> bool:
-    return (
-        isinstance(cells, list)
-        and len(cells) > 0
-        and all(type(cell) is int and 0 <= cell < MAX_CELLS for cell in cells)
-    )
+def _cell(listed: Any) -> Cell:
+    """A cell's key as JSON has it ([contract, quarter, period, part], a part of two
+    names a list) back to the key the family's cells have."""
+    contract, quarter, period, part = listed
+    if isinstance(part, list) and len(part) == 2 and all(isinstance(p, str) for p in part):
+        part = tuple(part)
+    if type(contract) is not int or type(quarter) is not int or not isinstance(period, str):
+        raise ValueError("not a cell")
+    if not isinstance(part, str | tuple):
+        raise ValueError("not a cell")
+    return (contract, quarter, period, part)
 
 
-def keep(key: str, family: str, year: str, threshold: int, hidden: set[int]) -> None:
+def keep(key: str, family: str, year: str, threshold: int, figures: list[list[Cell]], *,
+         small: bool, year_sums: bool, stamps: tuple | None) -> None:  # fmt: skip
     """Store the pattern, sealed, when this app context ends (see the module's note)."""
-    cells = sorted(_cells_of(mask) for mask in hidden)
-    packed = {"cells": cells, "seal": _seal(key, cells)}
+    content = _content([list(map(list, figure)) for figure in figures], small, year_sums,
+                       stamps_text(stamps))  # fmt: skip
+    packed = {**content, "seal": _seal(key, json.loads(json.dumps(content)))}
     row = {"digest": key, "family": family, "year": year, "threshold": threshold,
+           "stamps": content["stamps"],
            "hidden": zlib.compress(json.dumps(packed, separators=(",", ":")).encode())}  # fmt: skip
     deferred.queue(_WAITING, key, row)
 

@@ -94,6 +94,7 @@ class Pattern:
         self.threshold = threshold
         nonzero = [(key, Decimal(value)) for key, value in cells.items() if value]
         self._place = {key: index for index, (key, _) in enumerate(nonzero)}
+        self._keys = [key for key, _ in nonzero]
         self._cell_values = [value for _, value in nonzero]
         # Counts are whole numbers: adding them as ints is many times quicker than as
         # Decimals, and sums are worked out for hundreds of thousands of figures.
@@ -124,6 +125,10 @@ class Pattern:
     def place(self, cell: Hashable) -> int | None:
         """The cell's place in the family's masks (None for a zero cell: it is in none)."""
         return self._place.get(cell)
+
+    def cells(self, mask: int) -> list[Hashable]:
+        """The keys of a figure's cells, in their places' order."""
+        return [self._keys[place] for place in places_of(mask)]
 
     def value(self, mask: int) -> Decimal:
         if mask not in self._values:
