@@ -328,9 +328,7 @@ class Figures:
         kept = stored.load(self.stored_as[0])  # type: ignore[index]
         if kept is None or not kept.sealed or not kept.figures:
             return False
-        hidden = _Hidden.of(kept, self.pattern)
-        if hidden is None:
-            return False
+        hidden = _Hidden(kept.places())
         if self.stamps is not None and kept.stamps != stored.stamps_text(self.stamps):
             self._keep(hidden.masks)
         return hidden
@@ -341,7 +339,7 @@ class Figures:
         if self.stored_as is None:
             return
         kept = stored.load(self.stored_as[0])
-        hidden = None if kept is None else _Hidden.of(kept, self.pattern)
+        hidden = None if kept is None else _Hidden(kept.places())
         if kept is not None and hidden is not None and self.pattern.adopt(hidden.masks):
             # Checked as ever here: sealed (and under this read's stamps), later readers
             # need not.
@@ -354,7 +352,8 @@ class Figures:
 
     def _keep(self, hidden: set[int]) -> None:
         key, year = self.stored_as  # type: ignore[misc]
-        figures = sorted((self.pattern.cells(mask) for mask in hidden), key=repr)
+        figures = [list(zip(places_of(mask), self.pattern.cells(mask), strict=True))
+                   for mask in hidden]  # fmt: skip
         stored.keep(key, self.family.name, year, self.pattern.threshold, figures,
                     small=self.pattern.has_small_cells, year_sums=self.year_sums,
                     stamps=self.stamps)  # fmt: skip
@@ -501,17 +500,16 @@ class _Hidden:
         self._sizes = {len(figure) for figure in places}
 
     @classmethod
-    def of(cls, kept: stored.Kept, pattern: Pattern, some: bool = False) -> _Hidden | None:
-        """None where a figure's cell is not one of the pattern's (kept for other cells).
-        `some`: the pattern has some of the family's cells; figures with others are left
-        out (no figure of the cells it has is made of them)."""
+    def within(cls, kept: stored.Kept, pattern: Pattern, contracts: frozenset[int]) -> _Hidden:
+        """The hidden figures of these contracts' cells alone, as places in the masks of
+        `pattern`, which has those cells (no figure of them is made of others'). A hidden
+        cell the pattern does not have (zero here) means the cells are not the ones the
+        pattern was worked out from: the output is built again with every fact read."""
         places = set()
-        for figure in kept.figures:
+        for figure in kept.figures_within(contracts):
             found = [pattern.place(cell) for cell in figure]
             if None in found:
-                if some:
-                    continue
-                return None
+                raise BeyondTheSelection(kept.digest)
             places.add(tuple(sorted(found)))  # type: ignore[type-var]
         return cls(places)
 
@@ -541,7 +539,7 @@ class SelectionFigures(Figures):
         super().__init__(family, cells, index, kept.year_sums, threshold)
         self.within = within
         self._kept = kept
-        self._hidden = _Hidden.of(kept, self.pattern, some=True)
+        self._hidden = _Hidden.within(kept, self.pattern, within)
         self._filter_sets_within: dict[tuple, frozenset[int] | None] = {}
 
     @property
@@ -578,7 +576,7 @@ class SelectionFigures(Figures):
     def hides(self, mask: int, published: bool = False) -> bool:
         if not self._has_anything_to_hide:
             return False
-        if not published or self._hidden is None:
+        if not published:
             raise BeyondTheSelection(self.family.name)
         if self._hidden.hides(mask):
             return True
