@@ -35,6 +35,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+import numpy
 from flask import Flask, current_app
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
@@ -48,8 +49,9 @@ log = logging.getLogger(__name__)
 # Change this whenever a change to pam.dashboards.suppression or .patterns could change
 # which figures a pattern hides, or how it is kept: every stored pattern is then worked
 # out afresh. 3: figures kept by their cells' keys, with the stamps they hold under; 4:
-# the cells kept column by column (a list per cell took seconds to read nationally).
-PATTERN_VERSION = 4
+# the cells kept column by column (a list per cell took seconds to read nationally); 5:
+# packed as numbers, not JSON.
+PATTERN_VERSION = 5
 _WAITING = "pam_patterns_to_store"
 SEALED_FOR = "PAM suppression pattern"  # the key signs other things too: say what this is
 
@@ -81,34 +83,49 @@ class Kept:
     adds up over the year; the stamps it holds under; and whether its seal shows that a
     PAM process with this server's secret key wrote exactly these for exactly `digest`.
 
-    The figures are kept as the cells they are made of (indices into `cells`), and the
-    cells column by column: each one's place in the masks of the family's cells, and its
-    key. Nationally a family hides over a hundred thousand figures; read as lists of
-    numbers they take milliseconds, where a list per cell took seconds."""
+    The figures are kept as the cells they are made of, and the cells column by column
+    (each one's place in the masks of the family's cells, and its key), as packed arrays
+    of numbers: nationally a family hides over a hundred thousand figures, and a reader
+    of a few contracts finds its own among them without reading the rest one by one."""
 
     digest: str
-    figures: list[list[int]]
-    cells: dict[str, list]  # _COLUMNS, and "periods" and "parts" that name them
+    columns: dict[str, numpy.ndarray]  # _COLUMNS, each a number per cell
+    figure_cells: numpy.ndarray  # every figure's cells (indices into the columns) in turn
+    figure_ends: numpy.ndarray  # where each figure's cells end in figure_cells
+    periods: list[str]
+    parts: list[Any]
     small: bool
     year_sums: bool
     stamps: str | None
     sealed: bool
 
+    @property
+    def figures(self) -> int:
+        """How many figures it hides."""
+        return len(self.figure_ends)
+
     def places(self) -> set[tuple[int, ...]]:
         """Each hidden figure as the places of its cells, for a reader of every cell."""
-        place = self.cells["place"]
-        return {tuple(sorted(place[i] for i in figure)) for figure in self.figures}
+        places = self.columns["place"][self.figure_cells].tolist()
+        return {tuple(sorted(places[start:end])) for start, end in _spans(self.figure_ends)}
 
     def figures_within(self, contracts: frozenset[int]) -> list[tuple[Cell, ...]]:
         """The hidden figures made of these contracts' cells alone, each its cells' keys."""
-        columns, periods, parts = self.cells, self.cells["periods"], self.cells["parts"]
-        keys = {
-            i: (contract, columns["quarter"][i], periods[columns["period"][i]],
-                parts[columns["part"][i]])
-            for i, contract in enumerate(columns["contract"]) if contract in contracts
-        }  # fmt: skip
-        return [tuple(keys[i] for i in figure) for figure in self.figures
-                if all(i in keys for i in figure)]  # fmt: skip
+        if not self.figures or not contracts:
+            return []
+        wanted = numpy.fromiter(contracts, dtype=numpy.int64, count=len(contracts))
+        theirs = numpy.isin(self.columns["contract"], wanted)[self.figure_cells]
+        starts = numpy.concatenate(([0], self.figure_ends[:-1]))
+        chosen = numpy.flatnonzero(numpy.logical_and.reduceat(theirs, starts))
+        columns = {name: self.columns[name].tolist() for name in _COLUMNS[1:]}
+        cells, ends = self.figure_cells.tolist(), self.figure_ends.tolist()
+        return [tuple(self._key(columns, cell) for cell in cells[starts[f]:ends[f]])
+                for f in chosen.tolist()]  # fmt: skip
+
+    def _key(self, columns: dict[str, list], cell: int) -> Cell:
+        period, part = columns["period"][cell], columns["part"][cell]
+        return (columns["contract"][cell], columns["quarter"][cell], self.periods[period],
+                self.parts[part])  # fmt: skip
 
 
 def _seal(key: str, content: bytes) -> str:
@@ -121,10 +138,31 @@ def _seal(key: str, content: bytes) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
+_NUMBER = numpy.dtype("<i4")
+
+
+def _spans(ends: numpy.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each figure's cells, from where each ends."""
+    listed = ends.tolist()
+    return list(zip([0, *listed][: len(listed)], listed, strict=True))
+
+
 def pack(key: str, what: dict) -> bytes:
-    """The row's bytes: the seal, a line break, then the content as JSON (sealed as it is
-    written, so a reader checks the seal without writing the content out again)."""
-    written = json.dumps(what, separators=(",", ":")).encode()
+    """The row's bytes for content() as it returns it: the seal, a line break, then the
+    content as written (sealed as written, so a reader checks the seal without writing
+    the content out again): a line of JSON, and the numbers packed."""
+    cells, figures = what["cells"], what["figures"]
+    header = {"small": what["small"], "year_sums": what["year_sums"], "stamps": what["stamps"],
+              "periods": cells["periods"], "parts": cells["parts"],
+              "cells": len(cells["place"]), "figures": len(figures),
+              "in_figures": sum(map(len, figures))}  # fmt: skip
+    numbers = [*(cells[name] for name in _COLUMNS), [i for figure in figures for i in figure],
+               numpy.cumsum([len(figure) for figure in figures], dtype=numpy.int64)]  # fmt: skip
+    written = (
+        json.dumps(header, separators=(",", ":")).encode()
+        + b"\n"
+        + b"".join(numpy.asarray(column, dtype=_NUMBER).tobytes() for column in numbers)
+    )
     return zlib.compress(_seal(key, written).encode() + b"\n" + written)
 
 
@@ -132,6 +170,29 @@ def unpack(stored: bytes) -> tuple[str, bytes]:
     """(the seal, the content as written)."""
     seal, _, written = zlib.decompress(stored).partition(b"\n")
     return seal.decode("ascii"), written
+
+
+def made(key: str, what: dict, sealed: bool) -> Kept:
+    """A Kept of content() as it returns it, unwritten (as it reads back once written)."""
+    cells, figures = what["cells"], what["figures"]
+    columns = {name: numpy.asarray(cells[name], dtype=_NUMBER) for name in _COLUMNS}
+    flat = numpy.asarray([i for figure in figures for i in figure], dtype=_NUMBER)
+    ends = numpy.cumsum([len(figure) for figure in figures], dtype=numpy.int64).astype(_NUMBER)
+    parts = [tuple(part) if isinstance(part, list) else part for part in cells["parts"]]
+    return Kept(key, columns, flat, ends, list(cells["periods"]), parts, what["small"],
+                what["year_sums"], what["stamps"], sealed)  # fmt: skip
+
+
+def read(stored: bytes) -> dict:
+    """The content as content() returned it (for looking at a row by hand, and tests)."""
+    kept = _unpack("", stored)
+    if kept is None:
+        raise ValueError("unreadable")
+    cells = kept.figure_cells.tolist()
+    return {"small": kept.small, "year_sums": kept.year_sums, "stamps": kept.stamps,
+            "figures": [cells[start:end] for start, end in _spans(kept.figure_ends)],
+            "cells": {**{name: kept.columns[name].tolist() for name in _COLUMNS},
+                      "periods": kept.periods, "parts": kept.parts}}  # fmt: skip
 
 
 def load(key: str) -> Kept | None:
@@ -160,44 +221,53 @@ def _unpack(key: str, stored: bytes) -> Kept | None:
     try:
         seal, written = unpack(stored)
         sealed = hmac.compare_digest(seal, _seal(key, written))
-        content = json.loads(written)
-        cells = {name: content["cells"][name] for name in (*_COLUMNS, "periods", "parts")}
-        figures, stamps = content["figures"], content["stamps"]
+        line, _, packed = written.partition(b"\n")
+        header = json.loads(line)
+        n, f, m = header["cells"], header["figures"], header["in_figures"]
+        if not all(type(count) is int and count >= 0 for count in (n, f, m)):
+            raise ValueError("a count is not a count")
+        numbers = numpy.frombuffer(packed, dtype=_NUMBER)
+        if len(numbers) != len(_COLUMNS) * n + m + f:
+            raise ValueError("the numbers are not as many as it says")
+        columns = {name: numbers[i * n : (i + 1) * n] for i, name in enumerate(_COLUMNS)}
+        figure_cells = numbers[len(_COLUMNS) * n : len(_COLUMNS) * n + m]
+        figure_ends = numbers[len(_COLUMNS) * n + m :]
+        periods, parts, stamps = header["periods"], header["parts"], header["stamps"]
         if not sealed:  # what PAM sealed it wrote itself; anything else is looked at
-            _check(figures, cells, stamps)
-        cells["parts"] = [tuple(part) if isinstance(part, list) else part
-                          for part in cells["parts"]]  # fmt: skip
-        return Kept(key, figures, cells, content["small"] is True,
-                    content["year_sums"] is True, stamps, sealed)  # fmt: skip
+            _check(columns, figure_cells, figure_ends, periods, parts, stamps)
+        parts = [tuple(part) if isinstance(part, list) else part for part in parts]
+        small, year_sums = header["small"] is True, header["year_sums"] is True
+        return Kept(key, columns, figure_cells, figure_ends, periods, parts, small,
+                    year_sums, stamps, sealed)  # fmt: skip
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError, RecursionError,
             UnicodeError, zlib.error):  # fmt: skip
         log.warning("stored suppression pattern %s is unreadable: working it out", key)
         return None
 
 
-def _check(figures: Any, cells: dict, stamps: Any) -> None:
+def _check(columns: dict, figure_cells, figure_ends, periods: Any, parts: Any,
+           stamps: Any) -> None:  # fmt: skip
     """Raise ValueError unless the content is as keep() writes it."""
-    size = len(cells["place"])
-    columns = [cells[name] for name in _COLUMNS]
-    if not all(isinstance(column, list) and len(column) == size for column in columns):
-        raise ValueError("the cells' columns differ")
-    names = [cells["periods"], cells["parts"]]
-    for column, bound in zip(columns, [MAX_CELLS, None, None, len(names[0]), len(names[1])],
-                             strict=True):  # fmt: skip
-        if not all(type(n) is int and 0 <= n < (bound or MAX_CELLS) for n in column):
-            raise ValueError("a cell is not a cell")
-    if not all(isinstance(name, str) for name in names[0]) or not all(
+    if not isinstance(periods, list) or not all(isinstance(name, str) for name in periods):
+        raise ValueError("a period's name is not a name")
+    if not isinstance(parts, list) or not all(
         isinstance(part, str)
         or (isinstance(part, list) and len(part) == 2 and all(isinstance(p, str) for p in part))
-        for part in names[1]
+        for part in parts
     ):
-        raise ValueError("a cell's name is not a name")
-    if not isinstance(figures, list) or not all(
-        isinstance(figure, list) and figure
-        and all(type(i) is int and 0 <= i < size for i in figure)
-        for figure in figures
-    ):  # fmt: skip
-        raise ValueError("a figure is not a list of cells")
+        raise ValueError("a part's name is not a name")
+    bounds = {"place": MAX_CELLS, "period": len(periods), "part": len(parts)}
+    for name, bound in bounds.items():
+        if len(columns[name]) and (columns[name].min() < 0 or columns[name].max() >= bound):
+            raise ValueError("a cell is not a cell")
+    cells = len(columns["place"])
+    if len(figure_cells) and (figure_cells.min() < 0 or figure_cells.max() >= cells):
+        raise ValueError("a figure's cell is not one of the cells")
+    steps = numpy.diff(numpy.concatenate(([0], figure_ends)))
+    if len(steps) and (steps.min() < 1 or figure_ends[-1] != len(figure_cells)):
+        raise ValueError("a figure has no cells")
+    if not len(steps) and len(figure_cells):
+        raise ValueError("cells of no figure")
     if not isinstance(stamps, str | None):
         raise ValueError("the stamps are not text")
 
