@@ -1,6 +1,6 @@
 """pattern stamps: a kept suppression pattern names the revision stamps it holds under,
-so that a page for a few contracts can read their facts alone (PATTERN_VERSION 3: every
-pattern kept before is worked out again).
+so that a page for a few contracts can read their facts alone (with a new PATTERN_VERSION:
+every pattern kept before is worked out again).
 
 Revision ID: 0027
 Revises: 0026

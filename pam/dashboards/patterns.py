@@ -311,7 +311,7 @@ class Figures:
         sealed one to read. One that would show a small number is distrusted (_distrust)."""
         if self._sealed is None and self.stored_as is not None:
             self._sealed = self._read_sealed()
-        if not self._sealed or _DISTRUSTED.get(self.stored_as[0]):
+        if not self._sealed or _DISTRUSTED.get(self._distrusted_as):
             return None  # none kept, or not sealed, or proved wrong here
         self._answered_from_seal = True
         if self._sealed.hides(mask):
@@ -364,12 +364,17 @@ class Figures:
         if self.stored_as is not None and not self._has_anything_to_hide:
             self._keep(set())
 
+    @property
+    def _distrusted_as(self) -> Any:
+        """What this process remembers the kept pattern by, once it proves wrong."""
+        return self.stored_as[0]  # type: ignore[index]
+
     def _distrust(self, why: str) -> None:
         """Only a fault (a change to the working without a new PATTERN_VERSION) makes a
         sealed pattern wrong, but the figures it already answered may be wrong too: this
         process reads it no more, and the output is built again from the start with the
         family described in full (consistent())."""
-        _DISTRUSTED.put(self.stored_as[0], True)
+        _DISTRUSTED.put(self._distrusted_as, True)
         log.error("kept pattern for %s %s: working it out", self.family.name, why)
         raise KeptPatternWrong(self.family.name)
 
@@ -584,12 +589,15 @@ class SelectionFigures(Figures):
             self._distrust("shows a small number")
         return False
 
-    def _distrust(self, why: str) -> None:
-        """As Figures._distrust: this process reads the pattern kept under these stamps
-        no more, and the output is built again from the start."""
-        _DISTRUSTED.put(("stamps", self._kept.digest), True)
-        log.error("kept pattern for %s %s: working it out", self.family.name, why)
-        raise KeptPatternWrong(self.family.name)
+    @property
+    def _distrusted_as(self) -> Any:
+        return _under_stamps(self._kept)
+
+
+def _under_stamps(kept: stored.Kept) -> tuple[str, str]:
+    """A kept pattern as read under stamps, distrusted apart from the same one read by
+    its digest (that is checked again in full before it is trusted)."""
+    return ("stamps", kept.digest)
 
 
 def load_cells(family: Family, year: FinancialYear,
@@ -722,7 +730,7 @@ class YearPatterns:
         under the stamps this output read and they held while their cells were read;
         None otherwise (the family is read in full)."""
         kept = stored.load_under(family.name, self.year.label, self.threshold, self.stamps)
-        if kept is None or _DISTRUSTED.get(("stamps", kept.digest)):
+        if kept is None or _DISTRUSTED.get(_under_stamps(kept)):
             return None
         if kept.small and not kept.figures:
             return None  # hides nothing, with small numbers: cannot be right
