@@ -21,6 +21,7 @@ from datetime import date
 
 import xlsxwriter
 from python_calamine import CalamineWorkbook
+from sqlalchemy import delete, func, select
 
 QUARTER = "2025/26-Q4"
 TODAY = date(2026, 11, 23)
@@ -84,20 +85,33 @@ def _write_alone(cells: dict[str, list[list]]) -> bytes:
 
 
 EXPORT_FIGURES = ("returns data export, the year as .csv (ms)",
-                  "returns data export peak memory (MB)", "returns data export rows")  # fmt: skip
+                  "returns data export peak memory (MB)", "returns data export rows",
+                  "returns data export kept, sent as gzip (ms)",
+                  "returns data export kept, sent decompressed (ms)",
+                  "returns data export kept, peak memory (MB)",
+                  "returns data export kept, size (MB)")  # fmt: skip
 
 
 def measure_returns_export(app, year: str = "2025-26") -> dict[str, float]:
     """The year's returns data downloaded as .csv through the page an officer uses, its
-    pieces counted and dropped as a browser would save them: the time, then (separately,
-    tracemalloc slows it) the peak memory Python allocated while serving it."""
+    pieces counted and dropped as a browser would save them: made (the first download
+    after a change: the time, then separately, as tracemalloc slows it, the peak memory
+    Python allocated while serving it), then kept (pam.exports.kept), sent as a browser
+    asks for it (gzip) and decompressed for a client that does not."""
     from bench.run import signed_in
     from bench.users import OFFICER
+    from pam.exports.models import KeptExport
+    from pam.extensions import db
 
     client = signed_in(app, OFFICER)
 
-    def download() -> int:
-        response = client.get(f"/exports/returns-data.csv?year={year}")
+    def forget_kept() -> None:  # as a change to the year's facts would
+        with app.app_context():
+            db.session.execute(delete(KeptExport))
+            db.session.commit()
+
+    def download(**headers) -> int:
+        response = client.get(f"/exports/returns-data.csv?year={year}", headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"the returns data export answered {response.status_code}")
         try:
@@ -105,8 +119,23 @@ def measure_returns_export(app, year: str = "2025-26") -> dict[str, float]:
         finally:
             response.close()
 
-    started = time.perf_counter()
-    rows = download()
-    seconds = time.perf_counter() - started
+    forget_kept()
+    made, rows = _timed(download)
+    forget_kept()
     _seconds, peak = _peak(download)
-    return dict(zip(EXPORT_FIGURES, (seconds * 1000, peak / 1e6, rows), strict=True))
+    as_gzip, _ = _timed(lambda: download(**{"Accept-Encoding": "gzip"}))
+    decompressed, kept_rows = _timed(download)
+    _seconds, kept_peak = _peak(lambda: download(**{"Accept-Encoding": "gzip"}))
+    if kept_rows != rows:
+        raise RuntimeError(f"the kept export has {kept_rows} rows, the made one {rows}")
+    with app.app_context():
+        size = db.session.scalar(select(func.length(KeptExport.body)))
+    figures = (made * 1000, peak / 1e6, rows, as_gzip * 1000, decompressed * 1000,
+               kept_peak / 1e6, (size or 0) / 1e6)  # fmt: skip
+    return dict(zip(EXPORT_FIGURES, figures, strict=True))
+
+
+def _timed(work) -> tuple[float, object]:
+    started = time.perf_counter()
+    answer = work()
+    return time.perf_counter() - started, answer

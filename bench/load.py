@@ -12,7 +12,9 @@ or no answer), next to the same server's throughput on a trivial page (/health) 
 same number of users for the same time: the ratio says what PAM's own work costs.
 
 Dashboards are viewed once before the clock starts, so the suppression patterns are
-worked out and the measurement is of a server in service, not of its first minutes.
+worked out and the measurement is of a server in service, not of its first minutes; the
+returns data is kept already too (the export's own measurement made it, bench/exports.py),
+as after an officer's first download since the year's last change.
 """
 
 from __future__ import annotations

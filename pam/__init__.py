@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from pam.core.logs import configure_logging
     from pam.dashboards.kept import init_app as keep_pages
     from pam.dashboards.stored import init_app as keep_patterns
+    from pam.exports.kept import init_app as keep_exports
 
     configure_logging(app)
     init_api(app)
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_commands(app)
     keep_patterns(app)
     keep_pages(app)
+    keep_exports(app)
     return app
 
 

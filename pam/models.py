@@ -24,6 +24,7 @@ from pam.decisions.models import (  # noqa: F401
     FundingDecision,
 )
 from pam.evaluations.models import EvaluationReport  # noqa: F401
+from pam.exports.models import KeptExport  # noqa: F401
 from pam.files.models import StoredFile  # noqa: F401
 from pam.market.models import (  # noqa: F401  # noqa: F401
     Bid,

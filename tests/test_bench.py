@@ -57,6 +57,9 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
         assert figures[figure]["full"] > 0, figure
     export = figures["returns data export rows"]["full"]
     assert export > 0 and figures["returns data export peak memory (MB)"]["full"] > 0
+    for figure in ("returns data export kept, sent as gzip (ms)",
+                   "returns data export kept, size (MB)"):  # fmt: skip
+        assert figures[figure]["full"] > 0, figure  # kept, and sent from there
     assert figures["mixed load: requests per second"]["full"] > 0
     assert figures["mixed load: errors"]["full"] == 0
     assert figures["trivial page: errors"]["full"] == 0

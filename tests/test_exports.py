@@ -5,8 +5,10 @@ command line writing the same pack, and the funder's return adding up exactly.""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
@@ -15,7 +17,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select, update
 
 from pam.audit import services as audit
 from pam.audit.models import AuditEvent
@@ -23,13 +25,15 @@ from pam.auth.models import Role
 from pam.core.periods import FinancialYear, Period
 from pam.dashboards.charts import SUPPRESSED
 from pam.decisions import services as decision_services
-from pam.exports import tabular
+from pam.exports import kept, records, tabular
 from pam.exports.funder_return import build as build_funder_return
+from pam.exports.models import KeptExport
 from pam.exports.tabular import Sheet, csv_row, csv_safe, to_csv, to_xlsx
 from pam.extensions import db
 from pam.outcomes import services as outcome_services
 from pam.outcomes.models import Metric
-from pam.returns.models import ReturnFact
+from pam.returns import revisions
+from pam.returns.models import ReturnFact, StateRevision
 from tests.conftest import FACTORY, report
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -337,3 +341,158 @@ def test_a_funder_return_averages_each_contracts_rate_over_the_year(dataset):
         "Average of the contracts' rates",
     ]
     assert lines["victims who received support"] == [Decimal("30.0"), "Total"]
+
+
+# --- the returns data, kept -----------------------------------------------------------------
+
+
+def _download(client, url: str, **headers) -> tuple[object, list[str]]:
+    """(the whole response, read to its end, and the SQL it ran while it was sent)."""
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        response = client.get(url, headers=headers)
+        response.get_data()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert response.status_code == 200, url
+    return response, statements
+
+
+def _read_facts(statements: list[str]) -> bool:
+    return any("return_facts" in statement for statement in statements)
+
+
+# What a download may read besides what it sends: who is signed in, the audit chain its event
+# joins, the stamps and the kept files.
+_AUDITING_AND_KEEPING = {"users", "audit_chain_heads", "fact_revisions", "state_revisions",
+                         "kept_exports"}  # fmt: skip
+
+
+def _kept() -> list[tuple[str, str, int]]:
+    db.session.rollback()  # see what the request's own connection wrote
+    return db.session.execute(
+        select(KeptExport.year, KeptExport.fmt, KeptExport.rows).order_by(KeptExport.fmt)
+    ).all()  # fmt: skip
+
+
+@pytest.mark.parametrize("year", ["2025-26", ""])  # one year, and every year
+def test_the_returns_data_is_made_once_for_each_change(dataset, client_as, year):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    client = client_as(Role.OFFICER)
+    url = f"/exports/returns-data.csv?year={year}"
+    made, statements = _download(client, url)
+    assert _read_facts(statements)
+    facts = db.session.scalar(select(func.count(ReturnFact.id)))
+    assert _kept() == [("2025/26" if year else "", "csv", facts)]
+
+    again, statements = _download(client, url)
+    assert not _read_facts(statements)  # the kept file, not the figures
+    assert again.data == made.data and "Content-Encoding" not in again.headers
+    zipped, _ = _download(client, url, **{"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert gzip.decompress(zipped.data) == made.data
+    assert zipped.headers["Content-Disposition"] == made.headers["Content-Disposition"]
+    assert _export_summaries() == [f"Exported returns data ({facts} rows) as .csv"] * 3
+
+    # Whatever the export reads changes: the next download is made again, and kept.
+    report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")  # the year's facts
+    after_return, statements = _download(client, url)
+    assert _read_facts(statements) and b"DASH-S" in after_return.data
+    provider = dataset["south"].provider
+    before = audit.snapshot(provider)
+    provider.name = "Renamed Mediation Trust"  # the return states, and the board inputs
+    audit.record_update(FACTORY, provider, before)
+    db.session.commit()
+    renamed, statements = _download(client, url)
+    assert _read_facts(statements) and b"Renamed Mediation Trust" in renamed.data
+    assert _download(client, url)[0].data == renamed.data
+    assert len(_kept()) == 1  # the newest file replaced the older
+
+
+def test_an_xlsx_is_kept_as_it_was_sent(dataset, client_as):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    client = client_as(Role.OFFICER)
+    url = "/exports/returns-data.xlsx?year=2025-26"
+    made, _ = _download(client, url)
+    again, statements = _download(client, url, **{"Accept-Encoding": "gzip"})
+    assert not _read_facts(statements) and "Content-Encoding" not in again.headers
+    assert again.data == made.data
+    sheet = openpyxl.load_workbook(io.BytesIO(again.data)).active
+    facts = db.session.scalar(select(func.count(ReturnFact.id)))
+    assert sheet["A3"].value == "Contract" and sheet.max_row == 3 + facts
+    assert [fmt for _, fmt, _ in _kept()] == ["xlsx"]
+
+
+def test_a_download_cut_short_keeps_nothing(dataset, client_as, monkeypatch):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    monkeypatch.setattr(tabular, "CSV_ROWS_PER_PIECE", 2)
+    client = client_as(Role.OFFICER)
+    response = client.get("/exports/returns-data.csv?year=2025-26", buffered=False)
+    pieces = iter(response.response)
+    assert next(pieces).startswith("\ufeffContract".encode())
+    response.close()  # the officer cancelled it
+    assert _kept() == []
+    assert client.get("/exports/returns-data.csv?year=2025-26").status_code == 200
+    assert len(_kept()) == 1  # the next whole download is kept
+
+
+def test_a_change_while_the_rows_are_read_is_not_kept(dataset, client_as, monkeypatch):
+    """A file is kept under the stamps read before its rows only if they stand after the
+    last row: else a file holding older figures would be kept under newer stamps."""
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    rows_of = records._returns_data_rows
+
+    def changed_meanwhile(query):
+        for number, row in enumerate(rows_of(query)):
+            if number == 1:  # as another worker's commit would, while the rows are read
+                db.session.execute(
+                    update(StateRevision).where(StateRevision.name == revisions.BOARD_INPUTS)
+                    .values(revision="changed meanwhile")
+                )  # fmt: skip
+            yield row
+
+    monkeypatch.setattr(records, "_returns_data_rows", changed_meanwhile)
+    client = client_as(Role.OFFICER)
+    sent, _ = _download(client, "/exports/returns-data.csv?year=2025-26")
+    facts = db.session.scalar(select(func.count(ReturnFact.id)))
+    assert len(sent.data.decode("utf-8-sig").splitlines()) == facts + 1  # sent whole
+    assert _kept() == []
+
+
+def test_a_file_too_big_to_keep_is_sent_whole(dataset, client_as, monkeypatch):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    monkeypatch.setattr(kept, "KEEP_AT_MOST", 100)
+    client = client_as(Role.OFFICER)
+    first, _ = _download(client, "/exports/returns-data.csv?year=2025-26")
+    assert _kept() == []
+    second, statements = _download(client, "/exports/returns-data.csv?year=2025-26")
+    assert _read_facts(statements) and second.data == first.data
+
+
+def test_a_kept_file_is_sent_to_no_one_the_export_is_not_for(dataset, client_as):
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    url = "/exports/returns-data.csv?year=2025-26"
+    assert client_as(Role.OFFICER).get(url).status_code == 200
+    assert len(_kept()) == 1
+    for role in (Role.PROVIDER, Role.BOARD_MEMBER):
+        response = client_as(role).get(url)
+        assert response.status_code in (403, 404) and b"DASH-N" not in response.data
+
+
+def test_the_returns_data_reads_no_table_that_no_stamp_watches(dataset, client_as):
+    """What a kept file is kept under must change whenever what it was made from does."""
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
+    for year in ("2025-26", ""):
+        _, statements = _download(client_as(Role.OFFICER), f"/exports/returns-data.csv?year={year}")
+        tables = {table for statement in statements if statement.lstrip().startswith("SELECT")
+                  for table in re.findall(r'(?:FROM|JOIN)\s+"?(\w+)', statement)}  # fmt: skip
+        assert "return_facts" in tables
+        assert tables - revisions.WATCHED <= _AUDITING_AND_KEEPING, year
+        db.session.execute(delete(KeptExport))
+        db.session.commit()

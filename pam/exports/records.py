@@ -60,6 +60,7 @@ def _category_labels() -> dict[tuple[str, str], str]:
 # Rows read from the database at a time by a long export (a server-side cursor on
 # PostgreSQL), so a national year's figures are never all in memory at once.
 ROWS_PER_READ = 2000
+RETURNS_DATA = "Returns data"
 
 
 def returns_data(year: str | None = None) -> LongSheet:
@@ -80,7 +81,7 @@ def returns_data(year: str | None = None) -> LongSheet:
         .execution_options(yield_per=ROWS_PER_READ)
     )  # fmt: skip
     return LongSheet(
-        "Returns data",
+        RETURNS_DATA,
         ["Contract", "Provider", "Financial year", "Quarter", "Period", "Kind", "Code",
          "Measure", "Breakdown", "Category", "Value", "Unit", "Target", "RAG",
          "Return version"],

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from flask import Response, abort, flash, redirect, stream_with_context
+from flask import Response, abort, flash, redirect, request, stream_with_context
 from flask_login import current_user
 
 from pam.audit import services as audit
-from pam.exports import tabular
+from pam.exports import kept, tabular
 from pam.exports.tabular import (
     LongSheet,
     Sheet,
@@ -46,13 +46,37 @@ def send_file_bytes(body: bytes | Iterable[bytes], fmt: str, filename: str, reco
     return response
 
 
-def send_long_sheet(sheet: LongSheet, fmt: str, filename: str, record_type: str, back: str):
+def send_long_export(export: str, year: str | None, fmt: str, make: Callable[[], LongSheet],
+                     record_type: str, title: str, back: str) -> Response:  # fmt: skip
+    """A long export (of one year, or every year) sent as `export`.<fmt>, audited as
+    send_long_sheet: the file kept under the stamps of what it reads (pam.exports.kept),
+    else make()'s sheet (whose title is `title`) sent as it is made, and kept."""
+    if fmt not in FORMATS:
+        abort(404)
+    key = kept.Key.now(export, year, fmt)
+    found = kept.find(key)
+    if found is None:
+        return send_long_sheet(make(), fmt, export, record_type, back, keep=key)
+    summary = f"Exported {title.lower()} ({found.rows} rows) as .{fmt}"
+    as_gzip = found.encoding == "gzip" and "gzip" in request.accept_encodings
+    body = found.body if as_gzip or found.encoding != "gzip" else kept.pieces_of(found)
+    response = send_file_bytes(body, fmt, f"{export}.{fmt}", record_type, summary)
+    if found.encoding == "gzip":
+        response.vary.add("Accept-Encoding")
+    if as_gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def send_long_sheet(sheet: LongSheet, fmt: str, filename: str, record_type: str, back: str,
+                    keep: kept.Key | None = None) -> Response:  # fmt: skip
     """A long sheet sent as it is made (see pam.exports.tabular), audited first. An .xlsx
     with more rows than a worksheet holds is refused with a message, back at `back`.
 
     The sheet's rows must be a generator that runs its query only when first read: the
     audit event is committed before, and on PostgreSQL a server-side cursor opened
-    earlier would be closed by that commit."""
+    earlier would be closed by that commit. With `keep`, the file is kept under it once
+    the last piece has gone (pam.exports.kept)."""
     if fmt not in FORMATS:
         abort(404)
     if fmt == "xlsx" and not sheet.fits_one_worksheet:
@@ -64,6 +88,8 @@ def send_long_sheet(sheet: LongSheet, fmt: str, filename: str, record_type: str,
         return redirect(back)
     summary = f"Exported {sheet.title.lower()} ({sheet.count} rows) as .{fmt}"
     pieces = csv_pieces(sheet) if fmt == "csv" else xlsx_pieces(sheet)
+    if keep is not None:
+        pieces = kept.keeping(keep, pieces, sheet.count)
     # Sent as they are made: the request's context (and its database session) stays open
     # until the last piece has gone.
     return send_file_bytes(stream_with_context(pieces), fmt, f"{filename}.{fmt}", record_type,

@@ -11,7 +11,7 @@ from pam.auth.permissions import Permission, can, require
 from pam.core.periods import Period, today_in_uk
 from pam.dashboards.filters import supported_year, year_choices
 from pam.exports import board_pack, funder_return, records
-from pam.exports.responses import send_file_bytes, send_long_sheet
+from pam.exports.responses import send_file_bytes, send_long_export
 from pam.exports.tabular import to_xlsx
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -87,10 +87,7 @@ def returns_data(fmt: str):
     except ValueError:
         flash("Choose a financial year from the list", "error")
         return redirect(url_for("exports.index"))
-    return send_long_sheet(
-        records.returns_data(year),
-        fmt,
-        "returns-data",
-        "return_facts",
-        back=url_for("exports.index"),
-    )
+    return send_long_export(
+        "returns-data", year, fmt, lambda: records.returns_data(year), "return_facts",
+        records.RETURNS_DATA, back=url_for("exports.index"),
+    )  # fmt: skip
