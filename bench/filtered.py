@@ -26,7 +26,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from bench.run import YEAR, build
+from bench.run import YEAR, build, print_ways
 
 TODAY = date(2026, 1, 20)
 
@@ -132,10 +132,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=0.05)
     args = parser.parse_args(argv)
-    results = measure(args.scale)
-    for name, figures in results.items():
-        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
-    return results
+    return print_ways(measure(args.scale))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import statistics
 import time
 from contextlib import ExitStack, contextmanager
 
-from bench.run import BOARD, DASHBOARDS, build, signed_in
+from bench.run import BOARD, DASHBOARDS, build, print_ways, signed_in
 
 
 @contextmanager
@@ -90,10 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args(argv)
-    results = measure(args.scale, args.repeat)
-    for name, figures in results.items():
-        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
-    return results
+    return print_ways(measure(args.scale, args.repeat))
 
 
 if __name__ == "__main__":

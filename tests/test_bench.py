@@ -46,6 +46,8 @@ def test_a_tiny_benchmark_run_measures_every_figure(bench_database, capsys, monk
         for one in ("area", "provider"):
             row = figures[f"{page} for one {one}, first view, new process (ms)"]
             assert isinstance(row["full"], float) and math.isfinite(row["full"]), (page, one)
+        row = figures[f"{page} first view after a return changed (ms)"]
+        assert math.isfinite(row["small"]) and math.isfinite(row["full"]), page
     assert figures["naive dashboard SQL (ms)"]["full"] > 0
     assert figures["the year's patterns and pages worked out ahead (s)"]["full"] > 0
     for figure in ("one return import: read + check + store p50 (ms)",
@@ -107,6 +109,18 @@ def test_the_filtered_first_build_comparison_runs(bench_database):
     for figures in results.values():
         ways = ("own contracts (ms)", "sealed (ms)", "checked in full (ms)")
         assert all(figures[way] > 0 for way in ways)
+
+
+def test_the_view_after_a_change_comparison_runs(bench_database):
+    # bench/changed.py: the page as it was against the page built, just after a change;
+    # with the demo's small numbers, so the changed family has a pattern to work out.
+    from bench import changed
+
+    results = changed.main(["--scale", "0.0004", "--budget", "120"])
+    assert set(results) == set(changed.FILTERED)
+    for figures in results.values():
+        assert figures["as it was (ms)"] > 0 and figures["built (ms)"] > 0
+    assert results["outcomes dashboard"]["shown as it was"]  # it shows processes
 
 
 def test_a_first_view_abandoned_over_budget_leaves_the_year_as_its_work_out_kept_it(

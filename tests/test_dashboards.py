@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import zlib
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import product
 
@@ -17,6 +17,7 @@ import numpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import OperationalError
 
@@ -30,6 +31,7 @@ from pam.contracts.models import (
     ContractStatus,
     contract_areas,
 )
+from pam.core import template_helpers
 from pam.core.periods import FinancialYear, Period
 from pam.dashboards import (
     ahead,
@@ -1140,8 +1142,9 @@ def test_a_page_one_process_built_is_read_by_the_others(dataset, client_as):
         tables = _tables_read(client, f"{url}?year=2025-26")
         assert "kept_pages" in tables and "return_facts" not in tables, url
         assert _summaries(client.get(f"{url}?year=2025-26").data.decode()) == built[url]
-    # A figure changed: the stamps change, every process builds the page again once, and
-    # only the page built under the new stamps is kept.
+    # A figure changed: the stamps change, and every process builds a page again once.
+    # The page kept under the old stamps stays until a newer one of it is kept (shown
+    # meanwhile if a newer one would need a pattern worked out: pam.dashboards.pages).
     db.session.execute(update(ReturnFact).where(ReturnFact.code == "VS02", ReturnFact.kind == "K",
                                                 ReturnFact.breakdown == "")
                        .values(value=ReturnFact.value + 100))  # fmt: skip
@@ -1150,8 +1153,8 @@ def test_a_page_one_process_built_is_read_by_the_others(dataset, client_as):
     assert "return_facts" in _tables_read(
         client, "/dashboards/performance?year=2025-26&measure=VS02"
     )
-    assert db.session.scalar(select(func.count()).select_from(KeptPage)
-                             .where(KeptPage.page == "performance")) == 1  # fmt: skip
+    kept_stamps = db.session.scalars(select(KeptPage.stamps).where(KeptPage.page == "performance"))
+    assert len(set(kept_stamps)) == 2  # one of each filter, each under its own stamps
 
 
 def test_every_page_is_kept_exactly_as_it_was_built(dataset):
@@ -1799,3 +1802,122 @@ def test_a_filters_options_are_escaped_and_only_the_chosen_one_is_selected():
     assert 'value="1"' in str(option_tags([(1, "Yes")], None))
     assert "<b>" in str(option_tags([(3, Markup("<b>T</b>"))], None))
     assert "<b>" not in str(option_tags([(3, "<b>T</b>")], None))
+
+
+# --- after a change, before the year is worked out again --------------------------------
+
+AS_AT = "These figures are as at "
+
+
+def _accept_a_new_quarter(contracts) -> None:
+    """A return accepted: the year's facts change, and with them its families' cells."""
+    direct = "K:RJ07:process_type:direct-face-to-face"
+    submit_answers(contracts["a"], "2025/26-Q2", {"K:RJ04": "2", "K:RJ07": "3", direct: "3"})
+
+
+def _page_and_summaries(client, url: str) -> tuple[str, list[str]]:
+    page = client.get(url).data.decode()
+    return page, _summaries(page)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/dashboards/outcomes?year=2025-26",
+        "/dashboards/performance?year=2025-26&measure=RJ07",
+        "/dashboards/outcomes?year=2025-26&provider={provider}",
+    ],
+)
+def test_after_a_change_the_board_sees_the_last_page_built_until_the_year_is_worked_out(
+    app, two_rj_contracts, client_as, monkeypatch, url
+):
+    """A national year's patterns take minutes to work out again, longer than a server lets
+    a request run: until they are, the board is shown the page as it was last built, and
+    told when that was."""
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True)
+    url = url.format(provider=two_rj_contracts["a"].provider_id)
+    board = client_as(Role.BOARD_MEMBER)
+    before, before_summaries = _page_and_summaries(board, url)
+    assert AS_AT not in before
+    built_at = db.session.scalar(select(func.max(KeptPage.created_at)))
+    _accept_a_new_quarter(two_rj_contracts)
+    worked_out = _as_another_process(monkeypatch)
+
+    shown, shown_summaries = _page_and_summaries(board, url)
+    assert worked_out == []  # no pattern was worked out in the request
+    assert shown_summaries == before_summaries  # the page as it was last built
+    assert shown.count(AS_AT) == 1 and template_helpers.format_datetime(built_at) in shown
+    assert ahead.wait_until_done()  # the view queued the year's work-out
+
+    memo.forget_this_process()
+    fresh = Filters(YEAR, provider_id=two_rj_contracts["a"].provider_id if "provider" in url
+                    else None, measure="RJ07" if "measure" in url else None)  # fmt: skip
+    after, after_summaries = _page_and_summaries(board, url)
+    assert AS_AT not in after and after_summaries != before_summaries  # the new figures
+    threshold = app.config["PAM_SUPPRESSION_THRESHOLD"]
+    with app.test_request_context():
+        if "outcomes" in url:
+            expected = outcomes.build(fresh, threshold)
+        else:
+            choices = performance.measure_choices(fresh)
+            expected = performance.build(fresh, date.today(), choices, threshold)
+    assert after_summaries == [str(escape(chart.summary)) for chart in expected]
+
+
+def test_a_page_shown_as_it_was_is_not_kept_as_the_new_one(app, two_rj_contracts, client_as,
+                                                           monkeypatch):  # fmt: skip
+    """With the work-out left to a schedule (PAM_WORK_OUT_PATTERNS_ON_ACCEPT off), the
+    page stays as it was, in every process, until the schedule's work-out has run; then
+    each shows the new figures, this one included."""
+    board = client_as(Role.BOARD_MEMBER)
+    url = "/dashboards/outcomes?year=2025-26"
+    _, before = _page_and_summaries(board, url)
+    _accept_a_new_quarter(two_rj_contracts)
+    memo.forget_this_process()  # no pattern this process worked out before, for any test
+    for _view in range(2):
+        shown, summaries = _page_and_summaries(board, url)
+        assert AS_AT in shown and summaries == before
+    assert ahead.wait_until_done() and _kept_pages_for("outcomes") == 1  # nothing queued
+    ahead.work_out(
+        FinancialYear.parse("2025/26"), date.today(), app.config["PAM_SUPPRESSION_THRESHOLD"]
+    )  # the schedule's job
+    after, summaries = _page_and_summaries(board, url)  # this process: no memo of the old
+    assert AS_AT not in after and summaries != before
+
+
+def _kept_pages_for(page: str) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(KeptPage)
+                             .where(KeptPage.page == page))  # fmt: skip
+
+
+def test_staff_and_pages_never_built_see_the_figures_as_they_stand(app, two_rj_contracts,
+                                                                   client_as):  # fmt: skip
+    board, officer = client_as(Role.BOARD_MEMBER), client_as(Role.OFFICER)
+    url = "/dashboards/outcomes?year=2025-26"
+    board.get(url)
+    _, officer_before = _page_and_summaries(officer, url)
+    _accept_a_new_quarter(two_rj_contracts)
+    memo.forget_this_process()  # no pattern this process worked out before, for any test
+    shown, summaries = _page_and_summaries(officer, url)  # every figure: no pattern needed
+    assert AS_AT not in shown and summaries != officer_before
+    # The portfolio shows no suppressed figure: always as the figures stand.
+    assert AS_AT not in board.get("/dashboards/?year=2025-26").data.decode()
+    assert AS_AT in board.get(url).data.decode()
+    # A filter nobody has viewed has no page to show as it was: built, whatever it costs
+    # (and with it, here, the patterns the unfiltered page needs).
+    area = two_rj_contracts["areas"][0].id
+    shown, summaries = _page_and_summaries(board, f"{url}&area={area}")
+    assert AS_AT not in shown and summaries
+    assert AS_AT not in board.get(url).data.decode()
+
+
+def test_a_page_built_over_a_month_ago_goes_when_another_is_kept(two_rj_contracts, client_as):
+    board = client_as(Role.BOARD_MEMBER)
+    board.get("/dashboards/outcomes?year=2025-26")
+    assert _kept_pages_for("outcomes") == 1
+    month_ago = datetime.now(UTC) - kept.UNASKED_FOR - timedelta(hours=1)
+    db.session.execute(update(KeptPage).values(created_at=month_ago))
+    db.session.commit()
+    board.get("/dashboards/?year=2025-26")  # another page kept
+    assert _kept_pages_for("outcomes") == 0 and _kept_pages_for("portfolio") == 1

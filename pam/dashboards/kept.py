@@ -10,6 +10,11 @@ is a new digest. As with the stored patterns (pam.dashboards.stored), a page bui
 a request is written when the request's app context ends, on a connection of its own,
 and a failed write or an unreadable row costs only the cache.
 
+A page is also kept until a newer one of the same page (page, filters, threshold) is:
+after a change whose suppression patterns are not yet worked out again, the board is
+shown it, saying when it was built (pam.dashboards.pages), rather than wait for a work-out
+of minutes nationally.
+
 Pages are kept as compressed JSON with a tag for each type a chart holds (Decimal, date,
 a suppressed figure, a tuple), never as pickle: a row is data, whoever could write it.
 """
@@ -21,48 +26,87 @@ import hashlib
 import json
 import logging
 import zlib
-from collections.abc import Callable
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
+from pam.audit.models import utcnow
 from pam.dashboards import deferred
 from pam.dashboards.charts import SUPPRESSED, Chart, DataTable
 from pam.dashboards.models import KeptPage
 from pam.extensions import db
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Change this whenever a change to the pages' building could change a kept page.
 PAGE_VERSION = 1
+UNASKED_FOR = timedelta(days=31)  # a page built longer ago than this goes when another is kept
 _WAITING = "pam_pages_to_keep"
 _CLASSES = {"chart": Chart, "table": DataTable}
 
 
-def read_or_build(page: str, year: str, stamps: tuple, key: tuple, build: Callable[[], T]) -> T:
-    """The page kept under these stamps and key by any process, else build() (kept for
-    the others when this request ends). With a stamp unknown, build() every time."""
+def read(stamps: tuple, key: tuple) -> Any:
+    """The page kept under these stamps and key by any process (None: none, or a stamp
+    unknown)."""
     if None in stamps:
-        return build()
-    digest = hashlib.sha256(repr((PAGE_VERSION, stamps, key)).encode()).hexdigest()
-    found = _load(digest)
-    if found is not None:
-        return found
-    value = build()
+        return None
+    return _load(_digest(stamps, key))
+
+
+def keep(page: str, year: str, stamps: tuple, key: tuple, same_page: tuple, value: Any) -> None:
+    """Keep a page built under these stamps for the others, when this request ends (not
+    with a stamp unknown). `same_page` is what the page shows apart from the stamps and
+    the day (page, filters, threshold): the kept page replaces any older one of it."""
+    if None in stamps:
+        return
     try:
         body = zlib.compress(json.dumps(pack(value)).encode())
-    except TypeError:  # something no page should hold: build it each time, loudly
+    except TypeError:  # something no page should hold: built each time, loudly
         log.warning("a %s page could not be kept", page, exc_info=True)
-        return value
+        return
+    digest = _digest(stamps, key)
     row = {"digest": digest, "page": page, "year": year, "stamps": "|".join(stamps),
-           "body": body}  # fmt: skip
+           "same_page": _same_page_digest(same_page), "body": body}  # fmt: skip
     deferred.queue(_WAITING, digest, row)
-    return value
+
+
+@dataclass(frozen=True)
+class Older:
+    """A page kept under older stamps: when it was built, and where it is kept."""
+
+    digest: str
+    built_at: datetime
+
+    def read(self) -> Any:
+        return _load(self.digest)
+
+
+def newest_of(same_page: tuple) -> Older | None:
+    """The newest page kept of `same_page` (see keep()), under whatever stamps and day."""
+    row = db.session.execute(
+        select(KeptPage.digest, KeptPage.created_at)
+        .where(KeptPage.same_page == _same_page_digest(same_page))
+        .order_by(KeptPage.created_at.desc()).limit(1)
+    ).first()  # fmt: skip
+    return None if row is None else Older(row.digest, _aware(row.created_at))
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back a naive datetime: every time PAM keeps is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _digest(stamps: tuple, key: tuple) -> str:
+    return hashlib.sha256(repr((PAGE_VERSION, stamps, key)).encode()).hexdigest()
+
+
+def _same_page_digest(same_page: tuple) -> str:
+    return hashlib.sha256(repr((PAGE_VERSION, same_page)).encode()).hexdigest()
 
 
 def _load(digest: str) -> Any:
@@ -131,12 +175,14 @@ def keep_waiting() -> None:
 
 
 def _replace(connection: Connection, row: dict) -> None:
-    # Pages built under other stamps will never be asked for again.
+    # The same page built under older stamps (or another day) is only shown while no
+    # newer one is kept (pam.dashboards.pages); and a page built over a month ago goes
+    # (built again when next asked for), so filters asked for once are not kept for ever.
     connection.execute(
-        delete(KeptPage).where(KeptPage.page == row["page"], KeptPage.year == row["year"],
-                               KeptPage.stamps != row["stamps"])
+        delete(KeptPage).where(or_(KeptPage.same_page == row["same_page"],
+                                   KeptPage.digest == row["digest"],
+                                   KeptPage.created_at < utcnow() - UNASKED_FOR))
     )  # fmt: skip
-    connection.execute(delete(KeptPage).where(KeptPage.digest == row["digest"]))
     connection.execute(insert(KeptPage), row)
 
 

@@ -47,7 +47,14 @@ class KeptPage(db.Model):
     page: Mapped[str] = mapped_column(String(40))
     year: Mapped[str] = mapped_column(String(16))
     stamps: Mapped[str] = mapped_column(String(200))
+    # A digest of what the page shows apart from the stamps and the day (page, filters,
+    # threshold): the newest page kept of it is shown while a newer one cannot be built
+    # without working the year's suppression patterns out again (pam.dashboards.pages).
+    same_page: Mapped[str] = mapped_column(String(64))
     body: Mapped[bytes] = mapped_column(LargeBinary)  # compressed JSON (never pickle)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    __table_args__ = (Index("ix_kept_pages_page_year", "page", "year"),)
+    __table_args__ = (
+        Index("ix_kept_pages_page_year", "page", "year"),
+        Index("ix_kept_pages_same_page", "same_page"),
+    )

@@ -12,14 +12,17 @@ reads the plan, which no stamp watches, and is built every time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
-from typing import TypeVar
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Generic, TypeVar
+
+from flask import has_request_context
 
 from pam.core.periods import FinancialYear
-from pam.dashboards import kept, outcomes, performance, portfolio
+from pam.dashboards import ahead, kept, outcomes, performance, portfolio
 from pam.dashboards.filters import Filters, filter_options
 from pam.dashboards.memo import Remembered, under_revisions
-from pam.dashboards.patterns import YearPatterns
+from pam.dashboards.patterns import NotWorkedOut, YearPatterns, without_working_out
 from pam.returns import revisions
 
 T = TypeVar("T")
@@ -30,32 +33,80 @@ T = TypeVar("T")
 _PAGES = Remembered(256)
 
 
-def _kept(page: str, filters: Filters, key: tuple, build: Callable[[], T]) -> T:
+@dataclass(frozen=True)
+class Shown(Generic[T]):
+    """A page as it is shown: its charts, and when they were built if they are not from
+    the figures as they stand (None: they are)."""
+
+    value: T
+    as_at: datetime | None = None
+
+
+def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | None = None,
+          threshold: int = 0) -> Shown[T]:  # fmt: skip
     """build(), or what this process (else any process) last built for the same page,
-    filters and `key` while nothing it reads has changed since."""
+    filters, day and threshold while nothing it reads has changed since.
+
+    After a change, a suppressed page whose build would have to work a pattern out
+    (minutes for a national year, longer than a server lets a request run) shows the
+    newest one kept of it instead, saying when that was built, and the year is queued to
+    be worked out (pam.dashboards.ahead), after which the page is built from the kept
+    patterns. A page never built before is built, whatever it costs."""
     year = filters.year.label
-    stamps, asked = revisions.page_stamps(year), (page, filters, *key)
-    return under_revisions(
-        _PAGES, stamps, asked, lambda: kept.read_or_build(page, year, stamps, asked, build)
-    )
+    stamps, asked = revisions.page_stamps(year), (page, filters, today, threshold)
+    remembered = None if None in stamps else _PAGES.get((*stamps, *asked))
+    if remembered is not None:
+        return Shown(remembered)
+    value = kept.read(stamps, asked)
+    if value is None:
+        older = _older_page(page, filters, threshold)
+        value = _built_without_working_out(build) if older else build()
+        if value is None:  # it needs a pattern worked out: the older page, if it reads
+            shown = older.read()  # type: ignore[union-attr]
+            if shown is not None:
+                ahead.work_out_after_this_request(filters.year)
+                return Shown(shown, older.built_at)  # type: ignore[union-attr]
+            value = build()
+        kept.keep(page, year, stamps, asked, (page, filters, threshold), value)
+    if None not in stamps:
+        _PAGES.put((*stamps, *asked), value)
+    return Shown(value)
 
 
-def portfolio_page(filters: Filters, today: date) -> list:
-    return _kept("portfolio", filters, (today,), lambda: portfolio.build(filters, today))
+def _older_page(page: str, filters: Filters, threshold: int) -> kept.Older | None:
+    """The newest page kept of the same page, filters and threshold, for a viewer of
+    suppressed figures (the job, outside any request, builds every page)."""
+    if not threshold or not has_request_context():
+        return None
+    return kept.newest_of((page, filters, threshold))
 
 
-def performance_page(filters: Filters, today: date, threshold: int) -> tuple[list, list]:
+def _built_without_working_out(build: Callable[[], T]) -> T | None:
+    """build(), or None where it would have to work a suppression pattern out."""
+    try:
+        with without_working_out():
+            return build()
+    except NotWorkedOut:
+        return None
+
+
+def portfolio_page(filters: Filters, today: date) -> Shown[list]:
+    return _kept("portfolio", filters, lambda: portfolio.build(filters, today), today)
+
+
+def performance_page(filters: Filters, today: date, threshold: int) -> Shown[tuple[list, list]]:
     """(the measures to choose from, the charts)."""
 
     def build() -> tuple[list, list]:
         choices = performance.measure_choices(filters)
         return choices, performance.build(filters, today, choices, threshold)
 
-    return _kept("performance", filters, (today, threshold), build)
+    return _kept("performance", filters, build, today, threshold)
 
 
-def outcomes_page(filters: Filters, threshold: int) -> list:
-    return _kept("outcomes", filters, (threshold,), lambda: outcomes.build(filters, threshold))
+def outcomes_page(filters: Filters, threshold: int) -> Shown[list]:
+    return _kept("outcomes", filters, lambda: outcomes.build(filters, threshold), None,
+                 threshold)  # fmt: skip
 
 
 def filter_choices() -> dict:

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
@@ -203,13 +203,31 @@ class BeyondTheSelection(KeptPatternWrong):
     start with every family read in full (see consistent())."""
 
 
+class NotWorkedOut(Exception):
+    """A figure needs its family's pattern worked out (none is kept for its cells), in an
+    output built without_working_out()."""
+
+
 # Digests (and stamps) of sealed patterns this process found wrong: read in full from
 # then on.
 _DISTRUSTED = Remembered(256)
 _BUILDING: ContextVar[bool] = ContextVar("pam_building_an_output", default=False)
 # Set once an output has asked what its filter's contracts alone could not answer.
 _IN_FULL: ContextVar[bool] = ContextVar("pam_families_read_in_full", default=False)
+# Unset while an output is built that must not work a pattern out (see NotWorkedOut).
+_MAY_WORK_OUT: ContextVar[bool] = ContextVar("pam_may_work_patterns_out", default=True)
 MAX_REBUILDS = 32  # more than any year's families
+
+
+@contextmanager
+def without_working_out() -> Iterator[None]:
+    """Within: a figure whose family has no pattern kept for its cells raises NotWorkedOut
+    rather than work one out (minutes for a national year)."""
+    token = _MAY_WORK_OUT.set(False)
+    try:
+        yield
+    finally:
+        _MAY_WORK_OUT.reset(token)
 
 
 def consistent(build: Callable[P, T]) -> Callable[P, T]:
@@ -302,6 +320,8 @@ class Figures:
                 answer = self._from_sealed(mask) if published else None
                 if answer is not None:
                     return answer
+                if not _MAY_WORK_OUT.get() and not self._pattern_kept():
+                    raise NotWorkedOut(self.family.name)
                 self._describe()
                 self._settle()
             return self.pattern.hides(mask)
@@ -309,9 +329,7 @@ class Figures:
     def _from_sealed(self, mask: int) -> bool | None:
         """The kept pattern's answer for a published figure, or None where there is no
         sealed one to read. One that would show a small number is distrusted (_distrust)."""
-        if self._sealed is None and self.stored_as is not None:
-            self._sealed = self._read_sealed()
-        if not self._sealed or _DISTRUSTED.get(self._distrusted_as):
+        if not self._pattern_kept() or _DISTRUSTED.get(self._distrusted_as):
             return None  # none kept, or not sealed, or proved wrong here
         self._answered_from_seal = True
         if self._sealed.hides(mask):
@@ -319,6 +337,13 @@ class Figures:
         if is_small(self.value(mask), self.pattern.threshold):
             self._distrust("shows a small number")
         return False
+
+    def _pattern_kept(self) -> bool:
+        """Whether some process kept a sealed pattern for these cells (if not, answering
+        means working one out)."""
+        if self._sealed is None and self.stored_as is not None:
+            self._sealed = self._read_sealed()
+        return bool(self._sealed)
 
     def _read_sealed(self) -> _Hidden | bool:
         """The sealed pattern kept for these cells, as places in their masks (False: none,

@@ -11,6 +11,7 @@ pages); the delivery page reads the plan, which no stamp watches, and is built e
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
@@ -40,13 +41,15 @@ def suppression_threshold() -> int:
     return current_app.config["PAM_SUPPRESSION_THRESHOLD"]
 
 
-def _page(title: str, charts: list, filters: Filters, problems: list[str], **extra):
+def _page(title: str, charts: list, filters: Filters, problems: list[str],
+          as_at: datetime | None = None, **extra):  # fmt: skip
     threshold = extra.pop("threshold", None)
     return render_template(
         "dashboards/dashboard.html",
         title=title,
         tabs=TABS,
         charts=charts,
+        as_at=as_at,
         filters=filters,
         problems=problems,
         options=pages.filter_choices(),
@@ -68,8 +71,8 @@ def _filters() -> tuple[Filters, list[str]]:
 @require(Permission.VIEW_DASHBOARDS)
 def portfolio_page():
     filters, problems = _filters()
-    charts = pages.portfolio_page(filters, today_in_uk())
-    return _page("Portfolio", charts, filters, problems)
+    shown = pages.portfolio_page(filters, today_in_uk())
+    return _page("Portfolio", shown.value, filters, problems, shown.as_at)
 
 
 @bp.get("/performance")
@@ -77,11 +80,13 @@ def portfolio_page():
 def performance_page():
     filters, problems = _filters()
     threshold = suppression_threshold()
-    choices, charts = pages.performance_page(filters, today_in_uk(), threshold)
+    shown = pages.performance_page(filters, today_in_uk(), threshold)
+    choices, charts = shown.value
     if filters.measure and filters.measure not in dict(choices):
         problems.append(f"No accepted figures for '{filters.measure}' in {filters.year.label}")
     filters = replace(filters, measure=performance.chosen_measure(filters, choices))
-    return _page("Performance", charts, filters, problems, measures=choices, threshold=threshold)
+    return _page("Performance", charts, filters, problems, shown.as_at, measures=choices,
+                 threshold=threshold)  # fmt: skip
 
 
 @bp.get("/outcomes")
@@ -89,8 +94,9 @@ def performance_page():
 def outcomes_page():
     filters, problems = _filters()
     threshold = suppression_threshold()
-    charts = pages.outcomes_page(filters, threshold)
-    return _page("Outcomes for victims", charts, filters, problems, threshold=threshold)
+    shown = pages.outcomes_page(filters, threshold)
+    return _page("Outcomes for victims", shown.value, filters, problems, shown.as_at,
+                 threshold=threshold)  # fmt: skip
 
 
 @bp.get("/delivery")
