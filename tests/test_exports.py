@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from flask import g
 from markupsafe import Markup
 from sqlalchemy import delete, event, func, select, update
 
@@ -392,13 +393,17 @@ def test_the_returns_data_is_made_once_for_each_change(dataset, client_as, year)
 
     again, statements = _download(client, url)
     assert not _read_facts(statements)  # the kept file, not the figures
+    assert sum("FROM kept_exports" in statement for statement in statements) == 1  # read once
     assert again.data == made.data and "Content-Encoding" not in again.headers
+    for refused in ("gzip;q=0", "identity, *;q=0"):  # asked not to: sent as it is
+        plain, _ = _download(client, url, **{"Accept-Encoding": refused})
+        assert plain.data == made.data and "Content-Encoding" not in plain.headers, refused
     zipped, _ = _download(client, url, **{"Accept-Encoding": "gzip, deflate"})
     assert zipped.headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in zipped.headers["Vary"]
     assert gzip.decompress(zipped.data) == made.data
     assert zipped.headers["Content-Disposition"] == made.headers["Content-Disposition"]
-    assert _export_summaries() == [f"Exported returns data ({facts} rows) as .csv"] * 3
+    assert _export_summaries() == [f"Exported returns data ({facts} rows) as .csv"] * 5
 
     # Whatever the export reads changes: the next download is made again, and kept.
     report(dataset["south"], "2025/26-Q1", RJ01="19", VS02="5")  # the year's facts
@@ -429,7 +434,7 @@ def test_an_xlsx_is_kept_as_it_was_sent(dataset, client_as):
     assert [fmt for _, fmt, _ in _kept()] == ["xlsx"]
 
 
-def test_a_download_cut_short_keeps_nothing(dataset, client_as, monkeypatch):
+def test_a_download_cut_short_keeps_nothing(app, dataset, client_as, monkeypatch):
     report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="10")
     monkeypatch.setattr(tabular, "CSV_ROWS_PER_PIECE", 2)
     client = client_as(Role.OFFICER)
@@ -438,6 +443,14 @@ def test_a_download_cut_short_keeps_nothing(dataset, client_as, monkeypatch):
     assert next(pieces).startswith("\ufeffContract".encode())
     response.close()  # the officer cancelled it
     assert _kept() == []
+    with app.test_request_context():  # and the piece that was sent queued nothing to keep
+        key = kept.Key.now("returns-data", "2025/26", "csv")
+        pieces = kept.keeping(key, iter([b"a\n", b"b\n"]), 2)
+        next(pieces)
+        pieces.close()
+        assert not g.get(kept._WAITING)
+        assert list(kept.keeping(key, iter([b"a\n"]), 1)) == [b"a\n"]
+        assert g.get(kept._WAITING)  # a whole one did
     assert client.get("/exports/returns-data.csv?year=2025-26").status_code == 200
     assert len(_kept()) == 1  # the next whole download is kept
 

@@ -87,15 +87,18 @@ def work_out(year: FinancialYear, today: date, threshold: int) -> dict[str, bool
     kept (what `flask pam work-out-patterns` and the thread run). The pages read the kept
     patterns, sealed: the work-out holds one described family at a time, not them all.
     Returns, for each family, whether it has small numbers to hide."""
-    from pam.dashboards.kept import keep_waiting
+    from pam.dashboards.kept import forget_unasked, keep_waiting
     from pam.dashboards.pages import build_ahead
     from pam.dashboards.patterns import work_out_year
     from pam.dashboards.stored import store_waiting
+    from pam.returns.revisions import page_stamps
 
     families = work_out_year(year, threshold)
     store_waiting()
+    stamps = page_stamps(year.label)
     build_ahead(year, today, threshold)
     keep_waiting()
+    forget_unasked(year.label, stamps)
     return families
 
 

@@ -39,13 +39,14 @@ from pam.audit.models import utcnow
 from pam.dashboards import deferred
 from pam.dashboards.charts import SUPPRESSED, Chart, DataTable
 from pam.dashboards.models import KeptPage
+from pam.dashboards.stored import PATTERN_VERSION
 from pam.extensions import db
 
 log = logging.getLogger(__name__)
 
 # Change this whenever a change to the pages' building could change a kept page.
 PAGE_VERSION = 1
-UNASKED_FOR = timedelta(days=31)  # a page built longer ago than this goes when another is kept
+UNASKED_FOR = timedelta(days=31)  # see forget_unasked()
 _WAITING = "pam_pages_to_keep"
 _CLASSES = {"chart": Chart, "table": DataTable}
 
@@ -58,10 +59,13 @@ def read(stamps: tuple, key: tuple) -> Any:
     return _load(_digest(stamps, key))
 
 
-def keep(page: str, year: str, stamps: tuple, key: tuple, same_page: tuple, value: Any) -> None:
+def keep(page: str, year: str, stamps: tuple, key: tuple, same_page: tuple, value: Any,
+         read_at: datetime) -> None:  # fmt: skip
     """Keep a page built under these stamps for the others, when this request ends (not
     with a stamp unknown). `same_page` is what the page shows apart from the stamps and
-    the day (page, filters, threshold): the kept page replaces any older one of it."""
+    the day (page, filters, threshold): the kept page replaces any older one of it.
+    `read_at`: when the stamps were read, so the page holds every change before it (what
+    a page shown as it was says it is "as at")."""
     if None in stamps:
         return
     try:
@@ -71,7 +75,8 @@ def keep(page: str, year: str, stamps: tuple, key: tuple, same_page: tuple, valu
         return
     digest = _digest(stamps, key)
     row = {"digest": digest, "page": page, "year": year, "stamps": "|".join(stamps),
-           "same_page": _same_page_digest(same_page), "body": body}  # fmt: skip
+           "same_page": _same_page_digest(same_page), "body": body,
+           "created_at": read_at}  # fmt: skip
     deferred.queue(_WAITING, digest, row)
 
 
@@ -101,12 +106,14 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# A new PATTERN_VERSION (a fault in the suppression's working mended) is a new page: no
+# page built with the older working is read, or shown as it was.
 def _digest(stamps: tuple, key: tuple) -> str:
-    return hashlib.sha256(repr((PAGE_VERSION, stamps, key)).encode()).hexdigest()
+    return hashlib.sha256(repr((PAGE_VERSION, PATTERN_VERSION, stamps, key)).encode()).hexdigest()
 
 
 def _same_page_digest(same_page: tuple) -> str:
-    return hashlib.sha256(repr((PAGE_VERSION, same_page)).encode()).hexdigest()
+    return hashlib.sha256(repr((PAGE_VERSION, PATTERN_VERSION, same_page)).encode()).hexdigest()
 
 
 def _load(digest: str) -> Any:
@@ -176,14 +183,26 @@ def keep_waiting() -> None:
 
 def _replace(connection: Connection, row: dict) -> None:
     # The same page built under older stamps (or another day) is only shown while no
-    # newer one is kept (pam.dashboards.pages); and a page built over a month ago goes
-    # (built again when next asked for), so filters asked for once are not kept for ever.
+    # newer one is kept (pam.dashboards.pages).
     connection.execute(
         delete(KeptPage).where(or_(KeptPage.same_page == row["same_page"],
-                                   KeptPage.digest == row["digest"],
-                                   KeptPage.created_at < utcnow() - UNASKED_FOR))
+                                   KeptPage.digest == row["digest"]))
     )  # fmt: skip
     connection.execute(insert(KeptPage), row)
+
+
+def forget_unasked(year: str, stamps: tuple) -> None:
+    """Delete the year's pages built over UNASKED_FOR ago under stamps other than these
+    (the year's, as its work-out just built its pages): a page of a filter nobody has
+    asked for since the figures last changed, so filters asked for once are not kept for
+    ever. A page under the current stamps stays however old (it is still the page)."""
+    if None in stamps:
+        return
+    db.session.execute(
+        delete(KeptPage).where(KeptPage.year == year, KeptPage.stamps != "|".join(stamps),
+                               KeptPage.created_at < utcnow() - UNASKED_FOR)
+    )  # fmt: skip
+    db.session.commit()
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 from flask import has_request_context
 
+from pam.audit.models import utcnow
 from pam.core.periods import FinancialYear
 from pam.dashboards import ahead, kept, outcomes, performance, portfolio
 from pam.dashboards.filters import Filters, filter_options
@@ -53,6 +54,7 @@ def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | Non
     be worked out (pam.dashboards.ahead), after which the page is built from the kept
     patterns. A page never built before is built, whatever it costs."""
     year = filters.year.label
+    read_at = utcnow()  # before the stamps: a page built holds every change before it
     stamps, asked = revisions.page_stamps(year), (page, filters, today, threshold)
     remembered = None if None in stamps else _PAGES.get((*stamps, *asked))
     if remembered is not None:
@@ -67,7 +69,7 @@ def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | Non
                 ahead.work_out_after_this_request(filters.year)
                 return Shown(shown, older.built_at)  # type: ignore[union-attr]
             value = build()
-        kept.keep(page, year, stamps, asked, (page, filters, threshold), value)
+        kept.keep(page, year, stamps, asked, (page, filters, threshold), value, read_at)
     if None not in stamps:
         _PAGES.put((*stamps, *asked), value)
     return Shown(value)

@@ -217,6 +217,10 @@ _IN_FULL: ContextVar[bool] = ContextVar("pam_families_read_in_full", default=Fal
 # Unset while an output is built that must not work a pattern out (see NotWorkedOut).
 _MAY_WORK_OUT: ContextVar[bool] = ContextVar("pam_may_work_patterns_out", default=True)
 MAX_REBUILDS = 32  # more than any year's families
+# Seconds an output built without working out waits for a thread answering from the
+# same family's figures before it gives up (NotWorkedOut): that thread may be working the
+# pattern out.
+LOCK_WAIT = 2.0
 
 
 @contextmanager
@@ -315,7 +319,11 @@ class Figures:
         """Whether the figure is withheld. `published`: the caller knows it is one of the
         figures the family publishes (see publishes()), which a sealed pattern some
         process kept answers without this one describing the whole family first."""
-        with self._lock:  # a worked-out pattern may be shared by the server's threads
+        # A worked-out pattern may be shared by the server's threads. One built without
+        # working out does not wait for another thread working this one out (minutes).
+        if not self._lock.acquire(timeout=-1 if _MAY_WORK_OUT.get() else LOCK_WAIT):
+            raise NotWorkedOut(self.family.name)
+        try:
             if not self._described and self._has_anything_to_hide:
                 answer = self._from_sealed(mask) if published else None
                 if answer is not None:
@@ -325,6 +333,8 @@ class Figures:
                 self._describe()
                 self._settle()
             return self.pattern.hides(mask)
+        finally:
+            self._lock.release()
 
     def _from_sealed(self, mask: int) -> bool | None:
         """The kept pattern's answer for a published figure, or None where there is no
@@ -340,8 +350,9 @@ class Figures:
 
     def _pattern_kept(self) -> bool:
         """Whether some process kept a sealed pattern for these cells (if not, answering
-        means working one out)."""
-        if self._sealed is None and self.stored_as is not None:
+        means working one out). None found is looked for again next time: this object
+        outlives the request, and another process may keep one meanwhile."""
+        if not self._sealed and self.stored_as is not None:
             self._sealed = self._read_sealed()
         return bool(self._sealed)
 

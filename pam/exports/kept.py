@@ -137,13 +137,9 @@ def keeping(key: Key, pieces: Iterable[bytes], rows: int) -> Iterator[bytes]:
     })  # fmt: skip
 
 
-def pieces_of(found: KeptExport) -> Iterator[bytes]:
-    """A kept file's content, decompressed a piece at a time for a client that does not
-    accept gzip."""
-    body = found.body
-    if found.encoding != "gzip":
-        yield body
-        return
+def gunzipped(body: bytes) -> Iterator[bytes]:
+    """A kept .csv decompressed a piece at a time, for a client that does not accept
+    gzip."""
     inflater = zlib.decompressobj(_GZIP)
     for start in range(0, len(body), _PIECE):
         yield inflater.decompress(body[start : start + _PIECE])

@@ -57,11 +57,13 @@ def send_long_export(export: str, year: str | None, fmt: str, make: Callable[[],
     found = kept.find(key)
     if found is None:
         return send_long_sheet(make(), fmt, export, record_type, back, keep=key)
+    # Read before send_file_bytes commits the audit event (which expires the row).
+    body, gzipped = found.body, found.encoding == "gzip"
     summary = f"Exported {title.lower()} ({found.rows} rows) as .{fmt}"
-    as_gzip = found.encoding == "gzip" and "gzip" in request.accept_encodings
-    body = found.body if as_gzip or found.encoding != "gzip" else kept.pieces_of(found)
-    response = send_file_bytes(body, fmt, f"{export}.{fmt}", record_type, summary)
-    if found.encoding == "gzip":
+    as_gzip = gzipped and request.accept_encodings.quality("gzip") > 0
+    sent = kept.gunzipped(body) if gzipped and not as_gzip else body
+    response = send_file_bytes(sent, fmt, f"{export}.{fmt}", record_type, summary)
+    if gzipped:
         response.vary.add("Accept-Encoding")
     if as_gzip:
         response.headers["Content-Encoding"] = "gzip"
