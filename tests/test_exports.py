@@ -24,7 +24,9 @@ from pam.audit import services as audit
 from pam.audit.models import AuditEvent
 from pam.auth.models import Role
 from pam.core.periods import FinancialYear, Period
+from pam.dashboards import ahead, memo
 from pam.dashboards.charts import SUPPRESSED
+from pam.dashboards.suppression import Pattern
 from pam.decisions import services as decision_services
 from pam.exports import kept, records, tabular
 from pam.exports.funder_return import build as build_funder_return
@@ -248,6 +250,39 @@ def test_the_board_pack_reads_the_pages_suppression_pattern(dataset, client_as):
     officer_service = _rows(openpyxl.load_workbook(io.BytesIO(officer)), "Restorative justice")
     assert ("VS02", "Victims supported", "[c]", 10, "[c]", 20) in officer_service  # the pack
     # is for the boards: an officer's download is suppressed too
+
+
+def test_after_a_change_the_board_pack_is_the_last_one_built_until_the_year_is_worked_out(
+    app, dataset, client_as, monkeypatch
+):
+    """As the pages (pam.dashboards.pages): building a pack would work a pattern out (past
+    a server's timeout nationally), so the quarter's last pack is sent, named and audited
+    as at when its figures were read, and the year is queued to be worked out."""
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True)
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    report(dataset["south"], "2025/26-Q1", RJ01="24", VS02="12")
+    board = client_as(Role.BOARD_MEMBER)
+    url = "/exports/board-pack?period=2025-26-Q2"
+    first = board.get(url)
+    assert first.headers["Content-Disposition"].endswith("filename=board-pack-2025-26-Q2.xlsx")
+    report(dataset["north"], "2025/26-Q2", RJ01="30", VS02="2")  # the next quarter's
+    memo.forget_this_process()  # a server process that has worked nothing out
+    worked_out = []
+    settle = Pattern._settle
+    monkeypatch.setattr(Pattern, "_settle", lambda p: (worked_out.append(p), settle(p))[1])
+    as_it_was = board.get(url)
+    assert worked_out == [] and as_it_was.data == first.data
+    assert "board-pack-2025-26-Q2-as-at-" in as_it_was.headers["Content-Disposition"]
+    assert "(being updated)" in _export_summaries()[-1]
+    assert ahead.wait_until_done()  # the download queued the year's work-out
+    fresh = board.get(url)
+    assert fresh.headers["Content-Disposition"].endswith("filename=board-pack-2025-26-Q2.xlsx")
+    service = {row[0]: row for row in _rows(openpyxl.load_workbook(io.BytesIO(fresh.data)),
+                                            dataset["service"].name[:31])}  # fmt: skip
+    assert service["RJ01"][4] == 30  # Q2 actual: the new quarter's figures
+    before = {row[0]: row for row in _rows(openpyxl.load_workbook(io.BytesIO(first.data)),
+                                           dataset["service"].name[:31])}  # fmt: skip
+    assert before["RJ01"][4] is None
 
 
 def test_a_red_rate_on_small_counts_is_suppressed_in_the_board_pack(dataset, client_as):

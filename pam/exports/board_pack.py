@@ -11,20 +11,23 @@ download and `flask pam board-pack` call the same function.
 from __future__ import annotations
 
 import io
-from datetime import date
+from contextlib import nullcontext
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import func, select
 
+from pam.audit.models import utcnow
 from pam.contracts.models import Contract
-from pam.core.periods import Period
-from pam.dashboards import delivery, outcomes, performance, portfolio
+from pam.core.periods import Period, as_utc
+from pam.dashboards import ahead, delivery, outcomes, performance, portfolio
 from pam.dashboards.aggregation import sql_by_unit
 from pam.dashboards.charts import SUPPRESSED, Chart
 from pam.dashboards.filters import Filters, supported_year
-from pam.dashboards.patterns import YearPatterns, consistent
+from pam.dashboards.patterns import NotWorkedOut, YearPatterns, consistent, without_working_out
 from pam.dashboards.suppression import SUPPRESSED_NOTE
 from pam.decisions.models import DecisionAmount, DecisionStatus, FundingDecision
+from pam.exports import kept
 from pam.exports.tabular import (
     Sheet,
     Styles,
@@ -49,6 +52,23 @@ def parse_period(label: str) -> Period:
     if period.kind != "quarter":
         raise ValueError(f"'{label}' is not a quarter: board packs are quarterly, e.g. 2025/26-Q2")
     return period
+
+
+def newest(period: Period, today: date) -> tuple[bytes, datetime | None]:
+    """The board pack built now; or, where building it would have to work a suppression
+    pattern out (after a change, before the year's work-out: minutes for a national
+    year, past any server's timeout) and a pack of the quarter was built before, that
+    pack and when it began to read its figures (the year is queued to be worked out).
+    A quarter's first pack is built, whatever it costs."""
+    made_at, older = utcnow(), kept.newest("board-pack", period.label, "xlsx")
+    try:
+        with without_working_out() if older else nullcontext():
+            body = build(period, today)
+    except NotWorkedOut:
+        ahead.work_out_after_this_request(period.year)
+        return older.body, as_utc(older.created_at)  # type: ignore[union-attr]
+    kept.keep_newest("board-pack", period.label, "xlsx", body, made_at)
+    return body, None
 
 
 def chart_sheet(chart: Chart, title: str | None = None) -> Sheet:

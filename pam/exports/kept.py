@@ -27,6 +27,7 @@ import hashlib
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import delete, insert, literal, select, union_all
@@ -144,6 +145,26 @@ def gunzipped(body: bytes) -> Iterator[bytes]:
     for start in range(0, len(body), _PIECE):
         yield inflater.decompress(body[start : start + _PIECE])
     yield inflater.flush()
+
+
+def keep_newest(export: str, period: str, fmt: str, body: bytes, made_at: datetime) -> None:
+    """Keep the newest file made of an export that no stamp can vouch for (the board pack
+    reads the delivery plan, which none watches): never sent as current, only as it was
+    while a new one would have to work a suppression pattern out (pam.exports.board_pack).
+    `made_at`: when it began to read what it holds."""
+    digest = hashlib.sha256(repr((export, period, fmt, made_at)).encode()).hexdigest()
+    deferred.queue(_WAITING, digest, {
+        "digest": digest, "export": export, "year": period, "fmt": fmt, "rows": 0,
+        "encoding": "identity", "body": body, "created_at": made_at,
+    })  # fmt: skip
+
+
+def newest(export: str, period: str, fmt: str) -> KeptExport | None:
+    """The newest file kept by keep_newest()."""
+    return db.session.scalar(
+        select(KeptExport).where(KeptExport.export == export, KeptExport.year == period,
+                                 KeptExport.fmt == fmt)
+    )  # fmt: skip
 
 
 def keep_waiting() -> None:

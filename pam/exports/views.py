@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from pam.auth.permissions import Permission, can, require
 from pam.core.periods import Period, today_in_uk
+from pam.core.template_helpers import format_datetime, uk_time
 from pam.dashboards.filters import supported_year, year_choices
 from pam.exports import board_pack, funder_return, records
 from pam.exports.responses import send_file_bytes, send_long_export
@@ -45,11 +46,15 @@ def board_pack_download():
     except ValueError as error:
         flash(str(error), "error")
         return redirect(url_for("exports.index"))
-    body = board_pack.build(period, today_in_uk())
-    return send_file_bytes(
-        body, "xlsx", f"board-pack-{period.slug}.xlsx", "board_pack",
-        f"Downloaded the board pack for {period.label}",
-    )  # fmt: skip
+    body, as_at = board_pack.newest(period, today_in_uk())
+    if as_at is None:
+        name, summary = f"board-pack-{period.slug}", f"Downloaded the board pack for {period.label}"
+    else:  # the pack as it was before a change: its name and the audit trail say when
+        moment = uk_time(as_at)
+        name = f"board-pack-{period.slug}-as-at-{moment:%Y-%m-%d-%H%M}"
+        summary = (f"Downloaded the board pack for {period.label} as at "
+                   f"{format_datetime(as_at)} (being updated)")  # fmt: skip
+    return send_file_bytes(body, "xlsx", f"{name}.xlsx", "board_pack", summary)
 
 
 @bp.get("/funder-return")
