@@ -19,6 +19,10 @@ cut short keeps nothing. A file bigger than KEEP_AT_MOST is sent but not kept.
 Kept files are a cache, like the kept dashboard pages: a row may be deleted at any
 time, and a changed input is a new digest, so a row is never stale. Every download is
 audited, kept or not.
+
+The board pack, which reads what no stamp watches (the delivery plan), is kept too, but
+only as the quarter's newest (keep_newest): never sent as current, only as it was while
+a new one would have to work a suppression pattern out (pam.exports.board_pack).
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ from pam.returns.models import FactRevision, StateRevision
 
 # Change this whenever a change to an export's content could change a kept file.
 EXPORT_VERSION = 1
-KEEP_AT_MOST = 64 << 20  # bytes as kept (a national year's .csv is about a tenth of it)
-GZIP_LEVEL = 6  # zlib's default: a national .csv in about a seventh of its size
+KEEP_AT_MOST = 64 << 20  # bytes as kept (a national year's .csv: 4.65 MB, run L)
+GZIP_LEVEL = 6  # zlib's default
 _GZIP = 16 + zlib.MAX_WBITS  # zlib's wbits for a gzip header and trailer
 _PIECE = 1 << 20  # a kept file is decompressed and sent this much at a time
 _WAITING = "pam_exports_to_keep"
