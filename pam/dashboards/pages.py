@@ -23,7 +23,7 @@ from pam.core.periods import FinancialYear
 from pam.dashboards import ahead, kept, outcomes, performance, portfolio
 from pam.dashboards.filters import Filters, filter_options
 from pam.dashboards.memo import Remembered, under_revisions
-from pam.dashboards.patterns import NotWorkedOut, YearPatterns, without_working_out
+from pam.dashboards.patterns import YearPatterns, built_without_working_out
 from pam.returns import revisions
 
 T = TypeVar("T")
@@ -62,7 +62,7 @@ def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | Non
     value = kept.read(stamps, asked)
     if value is None:
         older = _older_page(page, filters, threshold)
-        value = _built_without_working_out(build) if older else build()
+        value = built_without_working_out(build) if older else build()
         if value is None:  # it needs a pattern worked out: the older page, if it reads
             shown = older.read()  # type: ignore[union-attr]
             if shown is not None:
@@ -81,15 +81,6 @@ def _older_page(page: str, filters: Filters, threshold: int) -> kept.Older | Non
     if not threshold or not has_request_context():
         return None
     return kept.newest_of((page, filters, threshold))
-
-
-def _built_without_working_out(build: Callable[[], T]) -> T | None:
-    """build(), or None where it would have to work a suppression pattern out."""
-    try:
-        with without_working_out():
-            return build()
-    except NotWorkedOut:
-        return None
 
 
 def portfolio_page(filters: Filters, today: date) -> Shown[list]:

@@ -234,6 +234,16 @@ def without_working_out() -> Iterator[None]:
         _MAY_WORK_OUT.reset(token)
 
 
+def built_without_working_out(build: Callable[[], T]) -> T | None:
+    """build(), or None where it would have to work a suppression pattern out: an output
+    then shows what it was before a change (the board's pages, the board pack)."""
+    try:
+        with without_working_out():
+            return build()
+    except NotWorkedOut:
+        return None
+
+
 def consistent(build: Callable[P, T]) -> Callable[P, T]:
     """An output (a page, the board pack) built again from the start if a kept pattern
     proves wrong part-way through, so none mixes its answers with the right ones."""

@@ -11,7 +11,6 @@ download and `flask pam board-pack` call the same function.
 from __future__ import annotations
 
 import io
-from contextlib import nullcontext
 from datetime import date, datetime
 
 from flask import current_app
@@ -24,7 +23,7 @@ from pam.dashboards import ahead, delivery, outcomes, performance, portfolio
 from pam.dashboards.aggregation import sql_by_unit
 from pam.dashboards.charts import SUPPRESSED, Chart
 from pam.dashboards.filters import Filters, supported_year
-from pam.dashboards.patterns import NotWorkedOut, YearPatterns, consistent, without_working_out
+from pam.dashboards.patterns import YearPatterns, built_without_working_out, consistent
 from pam.dashboards.suppression import SUPPRESSED_NOTE
 from pam.decisions.models import DecisionAmount, DecisionStatus, FundingDecision
 from pam.exports import kept
@@ -61,12 +60,11 @@ def newest(period: Period, today: date) -> tuple[bytes, datetime | None]:
     pack and when it began to read its figures (the year is queued to be worked out).
     A quarter's first pack is built, whatever it costs."""
     made_at, older = utcnow(), kept.newest("board-pack", period.label, "xlsx")
-    try:
-        with without_working_out() if older else nullcontext():
-            body = build(period, today)
-    except NotWorkedOut:
+    if older is None:
+        body = build(period, today)
+    elif (body := built_without_working_out(lambda: build(period, today))) is None:
         ahead.work_out_after_this_request(period.year)
-        return older.body, as_utc(older.created_at)  # type: ignore[union-attr]
+        return older.body, as_utc(older.created_at)
     kept.keep_newest("board-pack", period.label, "xlsx", body, made_at)
     return body, None
 
