@@ -36,8 +36,8 @@ _PAGES = Remembered(256)
 
 @dataclass(frozen=True)
 class Shown(Generic[T]):
-    """A page as it is shown: its charts, and when they were built if they are not from
-    the figures as they stand (None: they are)."""
+    """A page as it is shown: its charts, and when their figures were read if they are
+    not the figures as they stand (None: they are)."""
 
     value: T
     as_at: datetime | None = None
@@ -50,9 +50,9 @@ def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | Non
 
     After a change, a suppressed page whose build would have to work a pattern out
     (minutes for a national year, longer than a server lets a request run) shows the
-    newest one kept of it instead, saying when that was built, and the year is queued to
-    be worked out (pam.dashboards.ahead), after which the page is built from the kept
-    patterns. A page never built before is built, whatever it costs."""
+    newest one kept of it instead, saying when its figures were read, and the year is
+    queued to be worked out (pam.dashboards.ahead), after which the page is built from
+    the kept patterns. A page never built before is built, whatever it costs."""
     year = filters.year.label
     read_at = utcnow()  # before the stamps: a page built holds every change before it
     stamps, asked = revisions.page_stamps(year), (page, filters, today, threshold)

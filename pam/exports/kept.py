@@ -177,7 +177,8 @@ def keep_waiting() -> None:
 
 
 def _replace(connection: Connection, row: dict) -> None:
-    # The file this one replaces (made under older stamps) will never be asked for again.
+    # The file this one replaces is older (made under older stamps, or earlier): never
+    # sent again.
     connection.execute(
         delete(KeptExport).where(KeptExport.export == row["export"],
                                  KeptExport.year == row["year"], KeptExport.fmt == row["fmt"])
