@@ -129,6 +129,11 @@ def build_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # background thread, once the officer's response has gone: pam/dashboards/ahead.py),
         # so the board's next view does not wait for them.
         "PAM_WORK_OUT_PATTERNS_ON_ACCEPT": _flag("PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True),
+        # A request after a change works a family's pattern out itself only where the
+        # family's year has at most this many cells (a single office's year has one or two
+        # thousand: under a second); a larger one (nationally, 120,000: minutes) is shown as
+        # it was last built, or withheld, until the work-out has run (pam.dashboards.pages).
+        "PAM_WORK_OUT_IN_REQUEST_CELLS": int(os.environ.get("PAM_WORK_OUT_IN_REQUEST_CELLS", 4000)),
         # The API: calls per token (or per address without one), and where the counts are
         # kept. memory:// is per process; with several server processes use shared
         # storage, e.g. redis://127.0.0.1:6379 (see README).

@@ -1815,6 +1815,12 @@ def _accept_a_new_quarter(contracts) -> None:
     submit_answers(contracts["a"], "2025/26-Q2", {"K:RJ04": "2", "K:RJ07": "3", direct: "3"})
 
 
+def _as_if_national(app, monkeypatch) -> None:
+    """From now on the tests' tiny year stands for a national one: no request works its
+    patterns out (PAM_WORK_OUT_IN_REQUEST_CELLS), however few cells its families have."""
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_IN_REQUEST_CELLS", 0)
+
+
 def _page_and_summaries(client, url: str) -> tuple[str, list[str]]:
     page = client.get(url).data.decode()
     return page, _summaries(page)
@@ -1841,6 +1847,7 @@ def test_after_a_change_the_board_sees_the_last_page_built_until_the_year_is_wor
     assert AS_AT not in before
     built_at = db.session.scalar(select(func.max(KeptPage.created_at)))
     _accept_a_new_quarter(two_rj_contracts)
+    _as_if_national(app, monkeypatch)
     worked_out = _as_another_process(monkeypatch)
 
     queued = []
@@ -1878,6 +1885,7 @@ def test_a_page_shown_as_it_was_is_not_kept_as_the_new_one(app, two_rj_contracts
     url = "/dashboards/outcomes?year=2025-26"
     _, before = _page_and_summaries(board, url)
     _accept_a_new_quarter(two_rj_contracts)
+    _as_if_national(app, monkeypatch)
     memo.forget_this_process()  # no pattern this process worked out before, for any test
     for _view in range(2):
         shown, summaries = _page_and_summaries(board, url)
@@ -1896,25 +1904,93 @@ def _kept_pages_for(page: str) -> int:
                              .where(KeptPage.page == page))  # fmt: skip
 
 
-def test_staff_and_pages_never_built_see_the_figures_as_they_stand(app, two_rj_contracts,
-                                                                   client_as):  # fmt: skip
+def test_staff_see_the_figures_as_they_stand(app, two_rj_contracts, client_as, monkeypatch):
     board, officer = client_as(Role.BOARD_MEMBER), client_as(Role.OFFICER)
     url = "/dashboards/outcomes?year=2025-26"
     board.get(url)
     _, officer_before = _page_and_summaries(officer, url)
     _accept_a_new_quarter(two_rj_contracts)
+    _as_if_national(app, monkeypatch)
     memo.forget_this_process()  # no pattern this process worked out before, for any test
     shown, summaries = _page_and_summaries(officer, url)  # every figure: no pattern needed
-    assert AS_AT not in shown and summaries != officer_before
+    assert AS_AT not in shown and WITHHELD not in shown and summaries != officer_before
     # The portfolio shows no suppressed figure: always as the figures stand.
     assert AS_AT not in board.get("/dashboards/?year=2025-26").data.decode()
     assert AS_AT in board.get(url).data.decode()
-    # A filter nobody has viewed has no page to show as it was: built, whatever it costs
-    # (and with it, here, the patterns the unfiltered page needs).
+
+
+SUPPRESSED_CELL = '<abbr title="suppressed">[c]</abbr>'
+WITHHELD = "Some figures are not shown until they have been checked for small numbers."
+
+
+def test_a_page_never_built_before_withholds_what_is_not_worked_out_until_it_is(
+    app, two_rj_contracts, client_as, monkeypatch
+):
+    """A filter nobody has viewed since the change has no page to show as it was: it is
+    built from what is worked out, every figure of a family whose pattern is not (yet)
+    shown as suppressed, and the year is queued to be worked out. Nothing is worked out in
+    the request, and the page is not kept as the page for the figures as they stand."""
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_PATTERNS_ON_ACCEPT", True)
+    board = client_as(Role.BOARD_MEMBER)
+    url = "/dashboards/outcomes?year=2025-26"
+    board.get(url)
+    direct = "K:RJ07:process_type:direct-face-to-face"
+    indirect = "K:RJ07:process_type:indirect-shuttle-or-letter"
+    submit_answers(
+        two_rj_contracts["a"],
+        "2025/26-Q2",
+        {"K:RJ07": "30", direct: "15", indirect: "15", "E:sex:female": "30"},
+    )
+    _as_if_national(app, monkeypatch)
+    worked_out = _as_another_process(monkeypatch)
+    kept_before = _kept_pages_for("outcomes")
     area = two_rj_contracts["areas"][0].id
-    shown, summaries = _page_and_summaries(board, f"{url}&area={area}")
-    assert AS_AT not in shown and summaries
-    assert AS_AT not in board.get(url).data.decode()
+    area_url = f"{url}&area={area}"
+
+    queued = []
+    work_out_soon = ahead.work_out_soon
+    monkeypatch.setattr(ahead, "work_out_soon", lambda *args: (queued.append(args[1]),
+                                                               work_out_soon(*args)))  # fmt: skip
+    shown, summaries = _page_and_summaries(board, area_url)
+    assert worked_out == [] and queued == [FinancialYear.parse("2025/26")]
+    assert shown.count(WITHHELD) == 1 and AS_AT not in shown
+    assert "[c] restorative processes completed ([c] direct, [c] indirect" in summaries[1]
+    assert _kept_pages_for("outcomes") == kept_before  # not kept as the page as it stands
+    assert ahead.wait_until_done()
+
+    memo.forget_this_process()
+    after, after_summaries = _page_and_summaries(board, area_url)
+    assert WITHHELD not in after and AS_AT not in after
+    with app.test_request_context():
+        expected = outcomes.build(Filters(YEAR, area_id=area), 4)
+    assert after_summaries == [str(escape(chart.summary)) for chart in expected]
+    # What the pattern shows, the withheld page did not.
+    assert after.count(SUPPRESSED_CELL) < shown.count(SUPPRESSED_CELL)
+
+
+def test_a_year_small_enough_is_worked_out_in_the_request_after_a_change(
+    app, two_rj_contracts, client_as, monkeypatch
+):
+    """A single office's year (families of at most PAM_WORK_OUT_IN_REQUEST_CELLS cells)
+    takes under a second to work out: the board sees the figures as they stand at once,
+    never a page as it was, nor one withheld."""
+    board = client_as(Role.BOARD_MEMBER)
+    url = "/dashboards/outcomes?year=2025-26"
+    _, before = _page_and_summaries(board, url)
+    _accept_a_new_quarter(two_rj_contracts)
+    worked_out = _as_another_process(monkeypatch)
+    for address in (url, f"{url}&area={two_rj_contracts['areas'][0].id}"):
+        shown, summaries = _page_and_summaries(board, address)
+        assert AS_AT not in shown and WITHHELD not in shown
+    assert worked_out  # in the request
+    _, summaries = _page_and_summaries(board, url)
+    assert summaries != before
+    # One family larger than the limit is enough for the page to be shown as it was.
+    largest = max(pattern.size for pattern in worked_out)
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_IN_REQUEST_CELLS", largest - 1)
+    submit_answers(two_rj_contracts["a"], "2025/26-Q3", {"K:RJ04": "2", "K:RJ07": "3"})
+    memo.forget_this_process()
+    assert AS_AT in board.get(url).data.decode()
 
 
 def test_the_work_out_forgets_pages_nobody_asked_for_in_a_month(app, two_rj_contracts,
@@ -1941,7 +2017,7 @@ def test_the_work_out_forgets_pages_nobody_asked_for_in_a_month(app, two_rj_cont
 
 
 def test_a_page_shown_as_it_was_is_built_once_another_process_works_the_year_out(
-    app, two_rj_contracts, client_as
+    app, two_rj_contracts, client_as, monkeypatch
 ):
     """What this process learnt while it showed the page as it was (no pattern kept for
     the new figures) does not outlive the work-out another process (the schedule's job,
@@ -1950,6 +2026,7 @@ def test_a_page_shown_as_it_was_is_built_once_another_process_works_the_year_out
     url = f"/dashboards/outcomes?year=2025-26&provider={two_rj_contracts['a'].provider_id}"
     _, before = _page_and_summaries(board, url)
     _accept_a_new_quarter(two_rj_contracts)
+    _as_if_national(app, monkeypatch)
     memo.forget_this_process()
     assert AS_AT in board.get(url).data.decode()
     this_process = dict(patterns._BY_REVISION._items)
@@ -1976,3 +2053,35 @@ def test_a_page_built_without_working_out_does_not_wait_for_a_thread_that_is(
     with patterns.without_working_out(), pytest.raises(patterns.NotWorkedOut):
         figures.hides(mask, published=True)  # free, but no pattern kept: none worked out
     assert figures.hides(mask, published=True) in (True, False)  # worked out when it may
+
+
+def test_an_output_built_withholding_hides_what_it_may_not_work_out_and_names_it(
+    app, two_rj_contracts, monkeypatch
+):
+    """built_withholding: a figure whose family's pattern is not kept, or is being worked
+    out by another thread, is answered as hidden (never a small number shown), and its
+    family named; a family within the cells the output may work out is worked out."""
+    monkeypatch.setattr(patterns, "LOCK_WAIT", 0.01)
+    memo.forget_this_process()
+    year_patterns = YearPatterns(FinancialYear.parse("2025/26"), 4)
+    figures, code = year_patterns.measure("RJ05")  # 1 and 5
+    shown = figures.mask([two_rj_contracts["b"].id], group=code)
+    with_lock = []
+    figures._lock.acquire()  # another thread is working it out
+    try:
+        assert patterns.built_withholding(
+            lambda: with_lock.append(figures.hides(shown, published=True))
+        )[1] == {"RJ05"}
+    finally:
+        figures._lock.release()
+    value, withheld = patterns.built_withholding(lambda: figures.hides(shown, published=True))
+    assert with_lock == [True] and value is True and withheld == {"RJ05"}
+    # A family with no small number has no pattern to wait for: nothing withheld.
+    large, large_code = year_patterns.measure("RJ09")  # 50 and 70
+    value, withheld = patterns.built_withholding(lambda: large.hidden(group=large_code))
+    assert value is False and withheld == set()
+    worked_out = _as_another_process(monkeypatch)
+    size = figures.pattern.size
+    value, withheld = patterns.built_withholding(lambda: figures.hides(shown, published=True),
+                                                 up_to_cells=size)  # fmt: skip
+    assert withheld == set() and len(worked_out) == 1 and value is figures.hides(shown)

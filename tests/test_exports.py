@@ -266,6 +266,8 @@ def test_after_a_change_the_board_pack_is_the_last_one_built_until_the_year_is_w
     first = board.get(url)
     assert first.headers["Content-Disposition"].endswith("filename=board-pack-2025-26-Q2.xlsx")
     report(dataset["north"], "2025/26-Q2", RJ01="30", VS02="2")  # the next quarter's
+    # The tests' tiny year stands for a national one: no request works its patterns out.
+    monkeypatch.setitem(app.config, "PAM_WORK_OUT_IN_REQUEST_CELLS", 0)
     memo.forget_this_process()  # a server process that has worked nothing out
     worked_out = []
     settle = Pattern._settle
@@ -283,6 +285,23 @@ def test_after_a_change_the_board_pack_is_the_last_one_built_until_the_year_is_w
     before = {row[0]: row for row in _rows(openpyxl.load_workbook(io.BytesIO(first.data)),
                                            dataset["service"].name[:31])}  # fmt: skip
     assert before["RJ01"][4] is None
+
+
+def test_a_single_offices_board_pack_is_built_afresh_after_a_change(dataset, client_as):
+    """A year whose families are within PAM_WORK_OUT_IN_REQUEST_CELLS is worked out in the
+    request (under a second): the pack after a change has the new figures at once."""
+    report(dataset["north"], "2025/26-Q1", RJ01="24", VS02="3")
+    board = client_as(Role.BOARD_MEMBER)
+    url = "/exports/board-pack?period=2025-26-Q2"
+    board.get(url)
+    report(dataset["north"], "2025/26-Q2", RJ01="30", VS02="2")
+    memo.forget_this_process()
+    fresh = board.get(url)
+    assert fresh.headers["Content-Disposition"].endswith("filename=board-pack-2025-26-Q2.xlsx")
+    service = {row[0]: row for row in _rows(openpyxl.load_workbook(io.BytesIO(fresh.data)),
+                                            dataset["service"].name[:31])}  # fmt: skip
+    assert service["RJ01"][4] == 30
+    assert "(being updated)" not in _export_summaries()[-1]
 
 
 def test_a_red_rate_on_small_counts_is_suppressed_in_the_board_pack(dataset, client_as):

@@ -16,14 +16,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 
 from pam.audit.models import utcnow
 from pam.core.periods import FinancialYear
 from pam.dashboards import ahead, kept, outcomes, performance, portfolio
 from pam.dashboards.filters import Filters, filter_options
 from pam.dashboards.memo import Remembered, under_revisions
-from pam.dashboards.patterns import YearPatterns, built_without_working_out
+from pam.dashboards.patterns import (
+    YearPatterns,
+    built_withholding,
+    built_without_working_out,
+)
 from pam.returns import revisions
 
 T = TypeVar("T")
@@ -37,10 +41,12 @@ _PAGES = Remembered(256)
 @dataclass(frozen=True)
 class Shown(Generic[T]):
     """A page as it is shown: its charts, and when their figures were read if they are
-    not the figures as they stand (None: they are)."""
+    not the figures as they stand (None: they are), or whether figures that need their
+    small numbers checked again are withheld until they have been."""
 
     value: T
     as_at: datetime | None = None
+    withheld: bool = False
 
 
 def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | None = None,
@@ -48,11 +54,13 @@ def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | Non
     """build(), or what this process (else any process) last built for the same page,
     filters, day and threshold while nothing it reads has changed since.
 
-    After a change, a suppressed page whose build would have to work a pattern out
-    (minutes for a national year, longer than a server lets a request run) shows the
-    newest one kept of it instead, saying when its figures were read, and the year is
-    queued to be worked out (pam.dashboards.ahead), after which the page is built from
-    the kept patterns. A page never built before is built, whatever it costs."""
+    After a change, a suppressed page whose build would have to work a pattern out for a
+    family larger than PAM_WORK_OUT_IN_REQUEST_CELLS (minutes for a national year, longer
+    than a server lets a request run) is not built in the request: the newest page kept
+    of it is shown instead, saying when its figures were read; or, for a page never built
+    before, the page with the figures that need the pattern withheld. Either way the year
+    is queued to be worked out (pam.dashboards.ahead), after which the page is built from
+    the kept patterns."""
     year = filters.year.label
     read_at = utcnow()  # before the stamps: a page built holds every change before it
     stamps, asked = revisions.page_stamps(year), (page, filters, today, threshold)
@@ -61,26 +69,37 @@ def _kept(page: str, filters: Filters, build: Callable[[], T], today: date | Non
         return Shown(remembered)
     value = kept.read(stamps, asked)
     if value is None:
-        older = _older_page(page, filters, threshold)
-        value = built_without_working_out(build) if older else build()
-        if value is None:  # it needs a pattern worked out: the older page, if it reads
-            shown = older.read()  # type: ignore[union-attr]
-            if shown is not None:
-                ahead.work_out_after_this_request(filters.year)
-                return Shown(shown, older.built_at)  # type: ignore[union-attr]
+        if not threshold or not has_request_context():  # no viewer waits: the job
             value = build()
+        else:
+            shown = _built_in_the_request(build, (page, filters, threshold))
+            if shown.as_at or shown.withheld:
+                ahead.work_out_after_this_request(filters.year)
+                return shown
+            value = shown.value
         kept.keep(page, year, stamps, asked, (page, filters, threshold), value, read_at)
     if None not in stamps:
         _PAGES.put((*stamps, *asked), value)
     return Shown(value)
 
 
-def _older_page(page: str, filters: Filters, threshold: int) -> kept.Older | None:
-    """The newest page kept of the same page, filters and threshold, for a viewer of
-    suppressed figures (the job, outside any request, builds every page)."""
-    if not threshold or not has_request_context():
-        return None
-    return kept.newest_of((page, filters, threshold))
+def _built_in_the_request(build: Callable[[], T], same_page: tuple) -> Shown[T]:
+    """The page built without working out a family's pattern larger than the request may
+    (PAM_WORK_OUT_IN_REQUEST_CELLS); where it would have to, the newest page kept of the
+    same page, filters and threshold, and when its figures were read; or, where none is
+    (a filter nobody viewed before), the page with every figure whose pattern is not
+    worked out withheld. Neither of those is the page as the figures stand."""
+    up_to = current_app.config["PAM_WORK_OUT_IN_REQUEST_CELLS"]
+    older = kept.newest_of(same_page)
+    if older is not None:
+        value = built_without_working_out(build, up_to)
+        if value is not None:
+            return Shown(value)
+        shown = older.read()
+        if shown is not None:
+            return Shown(shown, older.built_at)
+    value, withheld = built_withholding(build, up_to)
+    return Shown(value, withheld=bool(withheld))
 
 
 def portfolio_page(filters: Filters, today: date) -> Shown[list]:

@@ -22,6 +22,7 @@ through here.
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -214,8 +215,11 @@ _DISTRUSTED = Remembered(256)
 _BUILDING: ContextVar[bool] = ContextVar("pam_building_an_output", default=False)
 # Set once an output has asked what its filter's contracts alone could not answer.
 _IN_FULL: ContextVar[bool] = ContextVar("pam_families_read_in_full", default=False)
-# Unset while an output is built that must not work a pattern out (see NotWorkedOut).
-_MAY_WORK_OUT: ContextVar[bool] = ContextVar("pam_may_work_patterns_out", default=True)
+# The most cells a family may have for an output being built to work its pattern out
+# (see NotWorkedOut): every family, but while without_working_out().
+_WORK_OUT_UP_TO: ContextVar[float] = ContextVar("pam_work_out_up_to", default=math.inf)
+# While withholding(): the families whose figures were withheld as not worked out.
+_WITHHELD: ContextVar[set[str] | None] = ContextVar("pam_withheld_families", default=None)
 MAX_REBUILDS = 32  # more than any year's families
 # Seconds an output built without working out waits for a thread answering from the
 # same family's figures before it gives up (NotWorkedOut): that thread may be working the
@@ -224,24 +228,51 @@ LOCK_WAIT = 2.0
 
 
 @contextmanager
-def without_working_out() -> Iterator[None]:
+def without_working_out(up_to_cells: float = 0) -> Iterator[None]:
     """Within: a figure whose family has no pattern kept for its cells raises NotWorkedOut
-    rather than work one out (minutes for a national year)."""
-    token = _MAY_WORK_OUT.set(False)
+    rather than work one out (minutes for a national year), unless the family has at most
+    `up_to_cells` cells (a single office's year: a second at most)."""
+    token = _WORK_OUT_UP_TO.set(up_to_cells)
     try:
         yield
     finally:
-        _MAY_WORK_OUT.reset(token)
+        _WORK_OUT_UP_TO.reset(token)
 
 
-def built_without_working_out(build: Callable[[], T]) -> T | None:
-    """build(), or None where it would have to work a suppression pattern out: an output
-    then shows what it was before a change (the board's pages, the board pack)."""
+def built_without_working_out(build: Callable[[], T], up_to_cells: float = 0) -> T | None:
+    """build(), or None where it would have to work a suppression pattern out for a
+    family of more than `up_to_cells` cells: an output then shows what it was before a
+    change (the board's pages, the board pack)."""
     try:
-        with without_working_out():
+        with without_working_out(up_to_cells):
             return build()
     except NotWorkedOut:
         return None
+
+
+def built_withholding(build: Callable[[], T], up_to_cells: float = 0) -> tuple[T, set[str]]:
+    """build() without working a pattern out, as built_without_working_out, but with every
+    figure that would need one withheld (answered as hidden) rather than given up on: and
+    the names of the families withheld. Hiding more than the pattern would never gives a
+    small number away, so the output is safe to show; it is not the output as it stands,
+    so it is not to be kept."""
+    withheld: set[str] = set()
+    token = _WITHHELD.set(withheld)
+    try:
+        with without_working_out(up_to_cells):
+            return build(), withheld
+    finally:
+        _WITHHELD.reset(token)
+
+
+def _not_worked_out(family: str) -> bool:
+    """A figure of a family whose pattern may not be worked out here: withheld (True) where
+    the output is built withholding(), else NotWorkedOut."""
+    withheld = _WITHHELD.get()
+    if withheld is None:
+        raise NotWorkedOut(family)
+    withheld.add(family)
+    return True
 
 
 def consistent(build: Callable[P, T]) -> Callable[P, T]:
@@ -331,15 +362,16 @@ class Figures:
         process kept answers without this one describing the whole family first."""
         # A worked-out pattern may be shared by the server's threads. One built without
         # working out does not wait for another thread working this one out (minutes).
-        if not self._lock.acquire(timeout=-1 if _MAY_WORK_OUT.get() else LOCK_WAIT):
-            raise NotWorkedOut(self.family.name)
+        may_work_out = self.pattern.size <= _WORK_OUT_UP_TO.get()
+        if not self._lock.acquire(timeout=-1 if may_work_out else LOCK_WAIT):
+            return _not_worked_out(self.family.name)
         try:
             if not self._described and self._has_anything_to_hide:
                 answer = self._from_sealed(mask) if published else None
                 if answer is not None:
                     return answer
-                if not _MAY_WORK_OUT.get() and not self._pattern_kept():
-                    raise NotWorkedOut(self.family.name)
+                if not may_work_out and not self._pattern_kept():
+                    return _not_worked_out(self.family.name)
                 self._describe()
                 self._settle()
             return self.pattern.hides(mask)

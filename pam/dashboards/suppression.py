@@ -117,6 +117,11 @@ class Pattern:
         self._hidden: set[int] | None = None
         self._span: _Blocks | None = None
 
+    @property
+    def size(self) -> int:
+        """Its non-zero cells: what the cost of working it out grows with."""
+        return len(self._keys)
+
     # --- describing the family ----------------------------------------------------------
 
     def mask(self, cells: Iterable[Hashable]) -> int:

@@ -11,7 +11,6 @@ pages); the delivery page reads the plan, which no stamp watches, and is built e
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
@@ -42,14 +41,15 @@ def suppression_threshold() -> int:
 
 
 def _page(title: str, charts: list, filters: Filters, problems: list[str],
-          as_at: datetime | None = None, **extra):  # fmt: skip
+          shown: pages.Shown | None = None, **extra):  # fmt: skip
     threshold = extra.pop("threshold", None)
     return render_template(
         "dashboards/dashboard.html",
         title=title,
         tabs=TABS,
         charts=charts,
-        as_at=as_at,
+        as_at=shown.as_at if shown else None,
+        withheld=shown.withheld if shown else False,
         filters=filters,
         problems=problems,
         options=pages.filter_choices(),
@@ -72,7 +72,7 @@ def _filters() -> tuple[Filters, list[str]]:
 def portfolio_page():
     filters, problems = _filters()
     shown = pages.portfolio_page(filters, today_in_uk())
-    return _page("Portfolio", shown.value, filters, problems, shown.as_at)
+    return _page("Portfolio", shown.value, filters, problems, shown)
 
 
 @bp.get("/performance")
@@ -85,7 +85,7 @@ def performance_page():
     if filters.measure and filters.measure not in dict(choices):
         problems.append(f"No accepted figures for '{filters.measure}' in {filters.year.label}")
     filters = replace(filters, measure=performance.chosen_measure(filters, choices))
-    return _page("Performance", charts, filters, problems, shown.as_at, measures=choices,
+    return _page("Performance", charts, filters, problems, shown, measures=choices,
                  threshold=threshold)  # fmt: skip
 
 
@@ -95,7 +95,7 @@ def outcomes_page():
     filters, problems = _filters()
     threshold = suppression_threshold()
     shown = pages.outcomes_page(filters, threshold)
-    return _page("Outcomes for victims", shown.value, filters, problems, shown.as_at,
+    return _page("Outcomes for victims", shown.value, filters, problems, shown,
                  threshold=threshold)  # fmt: skip
 
 

@@ -55,14 +55,16 @@ def parse_period(label: str) -> Period:
 
 def newest(period: Period, today: date) -> tuple[bytes, datetime | None]:
     """The board pack built now; or, where building it would have to work a suppression
-    pattern out (after a change, before the year's work-out: minutes for a national
-    year, past any server's timeout) and a pack of the quarter was built before, that
-    pack and when it began to read its figures (the year is queued to be worked out).
-    A quarter's first pack is built, whatever it costs."""
+    pattern out for a family larger than PAM_WORK_OUT_IN_REQUEST_CELLS (after a change,
+    before the year's work-out: minutes for a national year, past any server's timeout)
+    and a pack of the quarter was built before, that pack and when it began to read its
+    figures (the year is queued to be worked out). A quarter's first pack is built,
+    whatever it costs."""
     made_at, older = utcnow(), kept.newest("board-pack", period.label, "xlsx")
+    up_to = current_app.config["PAM_WORK_OUT_IN_REQUEST_CELLS"]
     if older is None:
         body = build(period, today)
-    elif (body := built_without_working_out(lambda: build(period, today))) is None:
+    elif (body := built_without_working_out(lambda: build(period, today), up_to)) is None:
         ahead.work_out_after_this_request(period.year)
         return older.body, as_utc(older.created_at)
     kept.keep_newest("board-pack", period.label, "xlsx", body, made_at)
