@@ -9,6 +9,7 @@ import logging
 import re
 import threading
 import zlib
+from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import product
@@ -1626,6 +1627,46 @@ def test_a_view_after_a_change_reads_in_full_until_the_year_is_worked_out_again(
     read = _reading_cells(monkeypatch)
     assert _every_view(app, provider_a) == after_the_change
     assert read and set(read) == {frozenset({a.id})}
+
+
+def test_a_pattern_found_by_its_cells_after_a_change_is_kept_again_under_the_new_stamps(
+    app, three_rj_contracts, monkeypatch
+):
+    """A change to one family leaves the others' cells as they were: their patterns are
+    found by digest, and kept again, sealed, exactly as they were, under the new stamps,
+    so that a filter's next view reads those families for its own contracts alone."""
+    with app.app_context():
+        patterns.work_out_year(YEAR, 4)
+    before = {family: stored.load(row.digest) for family, row in _kept().items()}
+    assert before["RJ05"].figures  # A's 1 and C's 2
+    # One figure corrected (a return accepted would touch every family of its contract):
+    # the year's stamp moves, RJ05's cells do not.
+    db.session.execute(
+        update(ReturnFact)
+        .values(value=7)
+        .where(ReturnFact.contract_id == three_rj_contracts["a"].id, ReturnFact.code == "RJ04")
+    )
+    db.session.commit()
+    now = revisions.pattern_stamps("2025/26")
+    _as_another_process(monkeypatch)
+    with app.app_context():
+        for code in ("RJ04", "RJ05"):
+            figures, group = YearPatterns(YEAR, 4).measure(code)
+            with suppress(patterns.NotWorkedOut), patterns.without_working_out():
+                figures.hidden(group=group)  # read in full: RJ05's found by its digest
+    with app.app_context():
+        assert stored.load_under("RJ04", "2025/26", 4, now) is None  # not worked out
+        again = stored.load_under("RJ05", "2025/26", 4, now)
+    assert again is not None and again.sealed and again.digest == before["RJ05"].digest
+    assert again.places() == before["RJ05"].places()
+    assert again.stamps == stored.stamps_text(now) != before["RJ05"].stamps
+    read = _reading_cells(monkeypatch)
+    _as_another_process(monkeypatch)
+    with app.app_context(), patterns.without_working_out():
+        figures, group = YearPatterns(YEAR, 4, Filters(YEAR, provider_id=three_rj_contracts[
+            "c"].provider_id)).measure("RJ05")  # fmt: skip
+        assert isinstance(figures, patterns.SelectionFigures)
+    assert read == [frozenset({three_rj_contracts["c"].id})]
 
 
 def test_an_output_that_asks_beyond_its_filters_contracts_is_built_again_in_full(

@@ -406,10 +406,9 @@ class Figures:
         kept = stored.load(self.stored_as[0])  # type: ignore[index]
         if kept is None or not kept.sealed or not kept.figures:
             return False
-        hidden = _Hidden(kept.places())
         if self.stamps is not None and kept.stamps != stored.stamps_text(self.stamps):
-            self._keep(hidden.masks)
-        return hidden
+            self._keep_again(kept)
+        return _Hidden(kept.places())
 
     def _settle(self) -> None:
         """Read the pattern if a server process has worked it out before; otherwise work
@@ -422,7 +421,7 @@ class Figures:
             # Checked as ever here: sealed (and under this read's stamps), later readers
             # need not.
             if not kept.sealed or kept.stamps != stored.stamps_text(self.stamps):
-                self._keep(hidden.masks)
+                self._keep_again(kept)
             return
         self._keep(self.pattern.settled())
         if kept is not None and kept.sealed and self._answered_from_seal:
@@ -435,6 +434,12 @@ class Figures:
         stored.keep(key, self.family.name, year, self.pattern.threshold, figures,
                     small=self.pattern.has_small_cells, year_sums=self.year_sums,
                     stamps=self.stamps)  # fmt: skip
+
+    def _keep_again(self, kept: stored.Kept) -> None:
+        """Keep a pattern read by digest (these cells' own) sealed, under this read's
+        stamps."""
+        _key, year = self.stored_as  # type: ignore[misc]
+        stored.keep_again(kept, self.family.name, year, self.pattern.threshold, self.stamps)
 
     def keep_nothing_to_hide(self) -> None:
         """Keep, for a family with no small numbers (or no threshold), that it hides

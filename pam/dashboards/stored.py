@@ -32,7 +32,7 @@ import hmac
 import json
 import logging
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy
@@ -151,7 +151,11 @@ def pack(key: str, what: dict) -> bytes:
     """The row's bytes for content() as it returns it: the seal, a line break, then the
     content as written (sealed as written, so a reader checks the seal without writing
     the content out again): a line of JSON, and the numbers packed."""
-    kept = made(key, what, sealed=False)
+    return _packed(made(key, what, sealed=False))
+
+
+def _packed(kept: Kept) -> bytes:
+    """The row's bytes for a Kept (see pack)."""
     header = {"small": kept.small, "year_sums": kept.year_sums, "stamps": kept.stamps,
               "periods": kept.periods, "parts": kept.parts, "cells": len(kept.columns["place"]),
               "figures": kept.figures, "in_figures": len(kept.figure_cells)}  # fmt: skip
@@ -161,7 +165,7 @@ def pack(key: str, what: dict) -> bytes:
         + b"\n"
         + b"".join(column.tobytes() for column in numbers)
     )
-    return zlib.compress(_seal(key, written).encode() + b"\n" + written)
+    return zlib.compress(_seal(kept.digest, written).encode() + b"\n" + written)
 
 
 def unpack(stored: bytes) -> tuple[str, bytes]:
@@ -278,6 +282,18 @@ def keep(key: str, family: str, year: str, threshold: int, figures: list[list[tu
     row = {"digest": key, "family": family, "year": year, "threshold": threshold,
            "stamps": packed["stamps"], "hidden": pack(key, packed)}  # fmt: skip
     deferred.queue(_WAITING, key, row)
+
+
+def keep_again(kept: Kept, family: str, year: str, threshold: int,
+               stamps: tuple | None) -> None:  # fmt: skip
+    """Store a pattern read by its digest (the same cells, so the same pattern), sealed
+    and under these stamps, as keep() would from its figures: written out as it was read,
+    so a reader does not pay for making each hidden figure's cells again (a second for a
+    national family), only for packing it."""
+    again = replace(kept, stamps=stamps_text(stamps), sealed=True)
+    row = {"digest": kept.digest, "family": family, "year": year, "threshold": threshold,
+           "stamps": again.stamps, "hidden": _packed(again)}  # fmt: skip
+    deferred.queue(_WAITING, kept.digest, row)
 
 
 def content(figures: list[list[tuple[int, Cell]]], *, small: bool, year_sums: bool,
