@@ -76,15 +76,18 @@ def measure(scale: float, budget: int) -> dict[str, dict[str, float]]:
     for name in FILTERED:
         path = DASHBOARDS[name]
         never_built = f"{path}&provider={provider}"
-        # The page never built first: a pattern the other view worked out is kept.
+        # Each view after a change of its own: one that works a pattern out keeps it,
+        # and the next would find it by its digest.
+        with working_out_up_to(app, 0), a_return_changed(app, kept):
+            as_it_was = _first_view(app, board, path, budget)
+            shown_as_it_was = AS_AT in board.get(path).data.decode()
         with working_out_up_to(app, 0), a_return_changed(app, kept):
             withheld = _first_view(app, board, never_built, budget)
             shown_withheld = WITHHELD in board.get(never_built).data.decode()
-            as_it_was = _first_view(app, board, path, budget)
-            shown_as_it_was = AS_AT in board.get(path).data.decode()
+        with working_out_up_to(app, math.inf), a_return_changed(app, kept):
+            built = _first_view(app, board, path, budget)
         with working_out_up_to(app, math.inf), a_return_changed(app, kept):
             never_built_built = _first_view(app, board, never_built, budget)
-            built = _first_view(app, board, path, budget)
         results[name] = {"as it was (ms)": round(as_it_was * 1000, 1),
                          "built (ms)": round(built * 1000, 1),
                          "never built, withheld (ms)": round(withheld * 1000, 1),

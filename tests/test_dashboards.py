@@ -1416,6 +1416,32 @@ def test_a_pattern_sealed_with_another_servers_key_is_checked_in_full(
     assert described
 
 
+def test_a_pattern_from_another_server_is_kept_as_this_ones_cells_say_not_as_it_said(
+    app, three_rj_contracts, monkeypatch
+):
+    """A pattern another key sealed is checked (its hidden figures) and kept again,
+    sealed: as made from this process's own cells, never with what else the row said
+    (here, that the family has no small numbers, which a filter's reader would trust and
+    show every figure of)."""
+    filters = _every_filter(three_rj_contracts)
+    worked_out = _every_view(app, filters)
+    for row in db.session.scalars(select(StoredPattern)):
+        content = stored.read(row.hidden)
+        content["small"] = False
+        kept_secret, app.config["SECRET_KEY"] = app.config["SECRET_KEY"], "not this server's"
+        row.hidden = stored.pack(row.digest, content)
+        app.config["SECRET_KEY"] = kept_secret
+    db.session.commit()
+    _as_another_process(monkeypatch)
+    _every_view(app, [Filters(YEAR)])  # reads each family in full: kept again
+    db.session.expire_all()
+    rows = [stored.load(row.digest) for row in db.session.scalars(select(StoredPattern))]
+    assert all(kept.sealed for kept in rows) and any(kept.small for kept in rows)
+    _as_another_process(monkeypatch)
+    assert _every_view(app, filters) == worked_out
+    assert _small_numbers_shown(worked_out) == []
+
+
 def _small_numbers_shown(views) -> list:
     found = []
     for view in views:
@@ -2016,6 +2042,7 @@ def test_a_page_never_built_before_withholds_what_is_not_worked_out_until_it_is(
     assert shown.count(WITHHELD) == 1 and AS_AT not in shown
     assert "[c] restorative processes completed ([c] direct, [c] indirect" in summaries[1]
     assert _kept_pages_for("outcomes") == kept_before  # not kept as the page as it stands
+    assert WITHHELD in board.get(area_url).data.decode()  # nor remembered as it
     assert queued.start() and ahead.wait_until_done()
 
     memo.forget_this_process()

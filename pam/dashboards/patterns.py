@@ -420,7 +420,9 @@ class Figures:
         if kept is not None and hidden is not None and self.pattern.adopt(hidden.masks):
             # Checked as ever here: sealed (and under this read's stamps), later readers
             # need not.
-            if not kept.sealed or kept.stamps != stored.stamps_text(self.stamps):
+            if not kept.sealed:  # checked here: kept as this process's own cells say
+                self._keep(hidden.masks)
+            elif kept.stamps != stored.stamps_text(self.stamps):
                 self._keep_again(kept)
             return
         self._keep(self.pattern.settled())
@@ -436,8 +438,12 @@ class Figures:
                     stamps=self.stamps)  # fmt: skip
 
     def _keep_again(self, kept: stored.Kept) -> None:
-        """Keep a pattern read by digest (these cells' own) sealed, under this read's
-        stamps."""
+        """Keep a sealed pattern read by digest (these cells' own) under this read's
+        stamps. Never one that was not sealed: only its hidden figures were checked, and
+        what else it says (whether the family has small numbers, the cells' keys) is
+        what a filter's reader trusts once it is sealed."""
+        if not kept.sealed:
+            raise ValueError("only a sealed pattern is kept again as it was read")
         _key, year = self.stored_as  # type: ignore[misc]
         stored.keep_again(kept, self.family.name, year, self.pattern.threshold, self.stamps)
 
