@@ -26,14 +26,13 @@ import argparse
 import math
 from contextlib import contextmanager
 
-from sqlalchemy import func, select
-
 from bench.run import (
     DASHBOARDS,
     FILTERED,
     _first_view,
     a_return_changed,
     build,
+    busiest_provider,
     print_ways,
     signed_in,
     work_out_the_year,
@@ -56,22 +55,12 @@ def working_out_up_to(app, cells: float):
         app.config["PAM_WORK_OUT_IN_REQUEST_CELLS"] = before
 
 
-def busiest_provider(app) -> int:
-    from pam.contracts.models import Contract
-    from pam.extensions import db
-
-    with app.app_context():
-        return db.session.scalar(
-            select(Contract.provider_id).group_by(Contract.provider_id)
-            .order_by(func.count().desc(), Contract.provider_id).limit(1)
-        )  # fmt: skip
-
-
 def measure(scale: float, budget: int) -> dict[str, dict[str, float]]:
     app = build(scale, f"{scale:g}".replace(".", "_"), False, print)
     _seconds, kept = work_out_the_year(app)
     board = signed_in(app, BOARD)
-    provider = busiest_provider(app)
+    with app.app_context():
+        provider = busiest_provider()
     results = {}
     for name in FILTERED:
         path = DASHBOARDS[name]

@@ -414,6 +414,17 @@ DASHBOARDS = {
 FILTERED = ("performance dashboard", "outcomes dashboard")
 
 
+def busiest_provider() -> int:
+    """The provider with the most contracts (in an app context)."""
+    from pam.contracts.models import Contract
+    from pam.extensions import db
+
+    return db.session.scalar(
+        select(Contract.provider_id).group_by(Contract.provider_id)
+        .order_by(func.count().desc(), Contract.provider_id).limit(1)
+    )  # fmt: skip
+
+
 def measure(app, repeat: int, budget: int, kept: dict) -> dict[str, float]:
     from pam.contracts.models import Contract, contract_areas
     from pam.extensions import db
@@ -427,10 +438,7 @@ def measure(app, repeat: int, budget: int, kept: dict) -> dict[str, float]:
             select(contract_areas.c.area_id).group_by(contract_areas.c.area_id)
             .order_by(func.count().desc(), contract_areas.c.area_id).limit(1)
         )  # fmt: skip
-        provider_id = db.session.scalar(  # the provider with the most contracts
-            select(Contract.provider_id).group_by(Contract.provider_id)
-            .order_by(func.count().desc(), Contract.provider_id).limit(1)
-        )  # fmt: skip
+        provider_id = busiest_provider()
     figures: dict[str, float] = {}
     pages = {**{name: (board, path) for name, path in DASHBOARDS.items()},
              "contract register": (officer, "/contracts"),

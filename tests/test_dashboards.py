@@ -1387,12 +1387,14 @@ def test_a_kept_pattern_without_its_seal_is_checked_in_full_once_and_then_sealed
     assert described == []
 
 
-def _reseal(app, change) -> None:
+def _reseal(app, change, **claims) -> None:
     """Rewrite every kept pattern as change(digest, its figures) says: (the figures it
-    hides, each its cells' keys; the key that seals it)."""
+    hides, each its cells' keys; the key that seals it); and with what else it says
+    (`small`, `year_sums`) as `claims` give."""
     for row in db.session.scalars(select(StoredPattern)):
         content = stored.read(row.hidden)
         content["figures"], secret = change(row.digest, content["figures"])
+        content.update(claims)
         kept_secret, app.config["SECRET_KEY"] = app.config["SECRET_KEY"], secret
         row.hidden = stored.pack(row.digest, content)
         app.config["SECRET_KEY"] = kept_secret
@@ -1425,13 +1427,7 @@ def test_a_pattern_from_another_server_is_kept_as_this_ones_cells_say_not_as_it_
     show every figure of)."""
     filters = _every_filter(three_rj_contracts)
     worked_out = _every_view(app, filters)
-    for row in db.session.scalars(select(StoredPattern)):
-        content = stored.read(row.hidden)
-        content["small"] = False
-        kept_secret, app.config["SECRET_KEY"] = app.config["SECRET_KEY"], "not this server's"
-        row.hidden = stored.pack(row.digest, content)
-        app.config["SECRET_KEY"] = kept_secret
-    db.session.commit()
+    _reseal(app, lambda digest, figures: (figures, "not this server's"), small=False)
     _as_another_process(monkeypatch)
     _every_view(app, [Filters(YEAR)])  # reads each family in full: kept again
     db.session.expire_all()
